@@ -1,0 +1,53 @@
+# Two commands for a new user: `make run` and `make test`. Both set themselves up idempotently.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+INSTALLED := $(VENV)/.installed
+PROTOS := $(wildcard protos/watemplates/v1/*.proto)
+STUBS := src/watemplates/v1/templates_pb2.py
+
+.PHONY: setup proto run test lint fmt migrate bench clean
+
+setup: $(INSTALLED) $(STUBS)
+
+$(INSTALLED): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is required (set PYTHON=python3.11)")'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade "pip>=25.1"
+	$(BIN)/python -m pip install --quiet -e . --group dev
+	@touch $@
+
+proto: $(STUBS)
+
+$(STUBS): $(PROTOS) $(INSTALLED)
+	@mkdir -p src/watemplates/v1
+	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/python -m grpc_tools.protoc -I protos \
+		--python_out=src --grpc_python_out=src --mypy_out=quiet:src --mypy_grpc_out=quiet:src $(PROTOS)
+	@touch src/watemplates/__init__.py src/watemplates/v1/__init__.py src/watemplates/py.typed
+	@touch $@
+
+run: setup
+	$(BIN)/watemplates serve
+
+test: setup
+	$(BIN)/python -m pytest -q
+
+lint: setup
+	$(BIN)/ruff check src tests bench migrations
+	$(BIN)/ruff format --check src tests bench migrations
+	$(BIN)/mypy
+	$(BIN)/lint-imports
+
+fmt: setup
+	$(BIN)/ruff check --fix src tests bench migrations
+	$(BIN)/ruff format src tests bench migrations
+
+migrate: setup
+	$(BIN)/watemplates migrate
+
+bench: setup
+	$(BIN)/python bench/run.py
+
+clean:
+	rm -rf $(VENV) src/watemplates .pytest_cache .mypy_cache .ruff_cache var
+	find . -name __pycache__ -type d -prune -exec rm -rf {} +

@@ -1,0 +1,1 @@
+"""Driven and driving adapters: SQL, gRPC, HTTP."""

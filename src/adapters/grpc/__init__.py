@@ -1,0 +1,1 @@
+"""gRPC adapter: the API other services call."""

@@ -1,0 +1,283 @@
+"""Protobuf <-> domain translation: enums, resource names, timestamps, components."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable
+from datetime import datetime
+from typing import TypeVar
+
+import grpc
+from google.protobuf import timestamp_pb2
+
+from adapters.grpc.errors import RpcError
+from app.commands import TemplateKey
+from app.errors import FieldViolation
+from domain.components import (
+    Button,
+    ButtonType,
+    Components,
+    Header,
+    HeaderFormat,
+    ParameterFormat,
+    ParameterLocation,
+    ParameterSpec,
+    TemplateDefinition,
+)
+from domain.lint import LintReport, Severity, Violation
+from domain.rendering import RenderedMessage
+from domain.status import TemplateCategory, TemplateQuality, TemplateStatus
+from domain.templates import Template
+from watemplates.v1 import resources_pb2 as pb
+from watemplates.v1 import templates_pb2 as api
+
+K = TypeVar("K")
+V = TypeVar("V")
+
+TEMPLATE_NAME = re.compile(r"^wabas/(?P<waba>[0-9]{1,32})/templates/(?P<name>[^./]+)\.(?P<lang>[^./]+)$")
+WABA_PARENT = re.compile(r"^wabas/(?P<waba>[0-9]{1,32}|-)$")
+
+_STATUS = {s: getattr(pb, f"TEMPLATE_STATUS_{s.value}") for s in TemplateStatus}
+_CATEGORY = {c: getattr(pb, f"TEMPLATE_CATEGORY_{c.value}") for c in TemplateCategory}
+_QUALITY = {q: getattr(pb, f"TEMPLATE_QUALITY_{q.value}") for q in TemplateQuality}
+_FORMAT = {f: getattr(pb, f"PARAMETER_FORMAT_{f.value}") for f in ParameterFormat}
+_HEADER = {h: getattr(pb, f"HEADER_FORMAT_{h.value}") for h in HeaderFormat}
+_BUTTON = {b: getattr(pb, f"BUTTON_TYPE_{b.value}") for b in ButtonType}
+_LOCATION = {loc: getattr(pb, f"PARAMETER_LOCATION_{loc.value}") for loc in ParameterLocation}
+_SEVERITY = {Severity.ERROR: pb.VIOLATION_SEVERITY_ERROR, Severity.WARNING: pb.VIOLATION_SEVERITY_WARNING}
+
+
+def _reverse(table: dict[K, V]) -> dict[V, K]:
+    return {v: k for k, v in table.items()}
+
+
+_STATUS_IN = _reverse(_STATUS)
+_CATEGORY_IN = _reverse(_CATEGORY)
+_QUALITY_IN = _reverse(_QUALITY)
+_FORMAT_IN = _reverse(_FORMAT)
+_HEADER_IN = _reverse(_HEADER)
+_BUTTON_IN = _reverse(_BUTTON)
+
+
+def invalid(field: str, description: str, reason: str = "INVALID_ARGUMENT") -> RpcError:
+    return RpcError(
+        grpc.StatusCode.INVALID_ARGUMENT,
+        f"{field}: {description}",
+        reason,
+        {"field": field},
+        [FieldViolation(field, description, reason)],
+    )
+
+
+# ---- resource names ---------------------------------------------------------------------------
+
+
+def template_key(name: str, field: str = "name") -> TemplateKey:
+    match = TEMPLATE_NAME.fullmatch(name)
+    if match is None:
+        raise invalid(
+            field,
+            f"{name!r} is not a template name; expected wabas/{{waba_id}}/templates/{{name}}.{{language}}",
+            "INVALID_RESOURCE_NAME",
+        )
+    return TemplateKey(match["waba"], match["name"], match["lang"])
+
+
+def template_name(template: Template) -> str:
+    return str(TemplateKey(template.waba_id, template.display_name, template.language_code))
+
+
+def waba_parent(parent: str, *, allow_wildcard: bool) -> str | None:
+    """`wabas/{id}` -> id; `wabas/-` -> None (every WABA of the caller) where allowed."""
+    match = WABA_PARENT.fullmatch(parent)
+    if match is None or (match["waba"] == "-" and not allow_wildcard):
+        expected = "wabas/{waba_id}" + (" or wabas/-" if allow_wildcard else "")
+        raise invalid("parent", f"{parent!r} is not a WABA; expected {expected}", "INVALID_RESOURCE_NAME")
+    return None if match["waba"] == "-" else match["waba"]
+
+
+# ---- proto -> domain --------------------------------------------------------------------------
+
+
+def definition_from_proto(message: pb.Template, field: str = "template") -> TemplateDefinition:
+    return TemplateDefinition(
+        display_name=message.display_name,
+        language_code=message.language_code,
+        category=category_from_proto(message.category, f"{field}.category"),
+        components=components_from_proto(message.components, f"{field}.components"),
+        parameters=parameters_from_proto(message.parameters),
+        parameter_format=parameter_format_from_proto(message.parameter_format, f"{field}.parameter_format"),
+    )
+
+
+def category_from_proto(value: int, field: str) -> TemplateCategory | None:
+    if value == pb.TEMPLATE_CATEGORY_UNSPECIFIED:
+        return None
+    return _enum_in(_CATEGORY_IN, value, field)
+
+
+def parameter_format_from_proto(value: int, field: str) -> ParameterFormat | None:
+    if value == pb.PARAMETER_FORMAT_UNSPECIFIED:
+        return None
+    return _enum_in(_FORMAT_IN, value, field)
+
+
+def components_from_proto(message: pb.TemplateComponents, field: str) -> Components:
+    header: Header | None = None
+    if message.HasField("header") and (
+        message.header.format != pb.HEADER_FORMAT_UNSPECIFIED
+        or message.header.text
+        or message.header.example_media_handles
+    ):
+        header_format = (
+            HeaderFormat.TEXT
+            if message.header.format == pb.HEADER_FORMAT_UNSPECIFIED
+            else _enum_in(_HEADER_IN, message.header.format, f"{field}.header.format")
+        )
+        header = Header(header_format, message.header.text, tuple(message.header.example_media_handles))
+    buttons = []
+    for index, button in enumerate(message.buttons):
+        if button.type == pb.BUTTON_TYPE_UNSPECIFIED:
+            raise invalid(f"{field}.buttons[{index}].type", "every button needs a type")
+        buttons.append(
+            Button(
+                type=_enum_in(_BUTTON_IN, button.type, f"{field}.buttons[{index}].type"),
+                text=button.text,
+                url=button.url,
+                phone_number=button.phone_number,
+                example=button.example,
+            )
+        )
+    return Components(body=message.body, header=header, footer=message.footer, buttons=tuple(buttons))
+
+
+def parameters_from_proto(messages: Iterable[pb.TemplateParameter]) -> tuple[ParameterSpec, ...]:
+    return tuple(
+        ParameterSpec(
+            key=p.key,
+            example=p.example,
+            max_length=p.max_length,
+            pattern=p.pattern,
+            optional=p.optional,
+            default_value=p.default_value,
+        )
+        for p in messages
+    )
+
+
+def statuses_from_proto(values: Iterable[int], field: str) -> frozenset[TemplateStatus]:
+    return frozenset(_enum_in(_STATUS_IN, v, field) for v in values)
+
+
+def categories_from_proto(values: Iterable[int], field: str) -> frozenset[TemplateCategory]:
+    return frozenset(_enum_in(_CATEGORY_IN, v, field) for v in values)
+
+
+def qualities_from_proto(values: Iterable[int], field: str) -> frozenset[TemplateQuality]:
+    return frozenset(_enum_in(_QUALITY_IN, v, field) for v in values)
+
+
+def _enum_in(table: dict[int, V], value: int, field: str) -> V:
+    try:
+        return table[value]
+    except KeyError:
+        raise invalid(field, f"{value} is not a valid value here") from None
+
+
+# ---- domain -> proto --------------------------------------------------------------------------
+
+
+def template_to_proto(template: Template) -> pb.Template:
+    return pb.Template(
+        name=template_name(template),
+        waba_id=template.waba_id,
+        display_name=template.display_name,
+        language_code=template.language_code,
+        category=_CATEGORY[template.category] if template.category else pb.TEMPLATE_CATEGORY_UNSPECIFIED,
+        parameter_format=_FORMAT[template.parameter_format],
+        components=components_to_proto(template.components),
+        parameters=[parameter_to_proto(p) for p in template.parameters],
+        status=_STATUS[template.status],
+        raw_status=template.raw_status,
+        quality=_QUALITY[template.quality],
+        rejection_reason=template.rejection_reason,
+        meta_template_id=template.meta_template_id,
+        create_time=timestamp(template.created_at),
+        update_time=timestamp(template.updated_at),
+        etag=template.etag,
+    )
+
+
+def components_to_proto(components: Components) -> pb.TemplateComponents:
+    message = pb.TemplateComponents(
+        body=components.body,
+        footer=components.footer,
+        buttons=[
+            pb.TemplateButton(
+                type=_BUTTON[b.type], text=b.text, url=b.url, phone_number=b.phone_number, example=b.example
+            )
+            for b in components.buttons
+        ],
+    )
+    if components.header is not None:
+        message.header.CopyFrom(
+            pb.TemplateHeader(
+                format=_HEADER[components.header.format],
+                text=components.header.text,
+                example_media_handles=list(components.header.example_media_handles),
+            )
+        )
+    return message
+
+
+def parameter_to_proto(spec: ParameterSpec) -> pb.TemplateParameter:
+    return pb.TemplateParameter(
+        key=spec.key,
+        example=spec.example,
+        locations=[_LOCATION[loc] for loc in spec.locations],
+        max_length=spec.max_length,
+        pattern=spec.pattern,
+        optional=spec.optional,
+        default_value=spec.default_value,
+    )
+
+
+def violation_to_proto(violation: Violation) -> pb.LintViolation:
+    return pb.LintViolation(
+        code=violation.code,
+        severity=_SEVERITY[violation.severity],
+        field=violation.field,
+        message=violation.message,
+    )
+
+
+def lint_report_to_proto(report: LintReport) -> api.LintTemplateResponse:
+    return api.LintTemplateResponse(
+        valid=report.valid,
+        violations=[violation_to_proto(v) for v in report.violations],
+        detected_parameter_format=_FORMAT[report.parameter_format],
+        detected_parameters=[parameter_to_proto(p) for p in report.parameters],
+    )
+
+
+def rendered_to_proto(template: Template, rendered: RenderedMessage) -> api.RenderTemplateResponse:
+    return api.RenderTemplateResponse(
+        header_text=rendered.header_text,
+        body_text=rendered.body_text,
+        footer_text=rendered.footer_text,
+        buttons=[
+            api.RenderedButton(type=_BUTTON[b.type], text=b.text, url=b.url, phone_number=b.phone_number)
+            for b in rendered.buttons
+        ],
+        meta_components_json=json.dumps(list(rendered.meta_components), ensure_ascii=False),
+        meta_template_json=json.dumps(
+            rendered.meta_template(template.display_name, template.language_code), ensure_ascii=False
+        ),
+    )
+
+
+def timestamp(value: datetime) -> timestamp_pb2.Timestamp:
+    stamp = timestamp_pb2.Timestamp()
+    stamp.FromDatetime(value)
+    return stamp

@@ -1,0 +1,51 @@
+"""Builds the grpc.aio server: servicers, auth, health checking and reflection."""
+
+from __future__ import annotations
+
+import grpc
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+
+from adapters.grpc.auth import AuthInterceptor
+from adapters.grpc.servicers.templates import TemplateServicer
+from app.auth import Authenticator
+from app.messagebus import MessageBus
+from app.queries import TemplateQueries
+from watemplates.v1 import templates_pb2, templates_pb2_grpc
+
+SERVICE_NAMES = (templates_pb2.DESCRIPTOR.services_by_name["TemplateService"].full_name,)
+
+
+class GrpcServer:
+    """The aio server plus its health servicer, so the process can flip SERVING/NOT_SERVING."""
+
+    def __init__(
+        self, bus: MessageBus, queries: TemplateQueries, authenticator: Authenticator, address: str
+    ) -> None:
+        self.server = grpc.aio.server(
+            interceptors=[AuthInterceptor(authenticator)],
+            options=[("grpc.so_reuseport", 0)],
+        )
+        templates_pb2_grpc.add_TemplateServiceServicer_to_server(TemplateServicer(bus, queries), self.server)
+        self.health = health.aio.HealthServicer()
+        health_pb2_grpc.add_HealthServicer_to_server(self.health, self.server)
+        reflection.enable_server_reflection(
+            (*SERVICE_NAMES, health.SERVICE_NAME, reflection.SERVICE_NAME), self.server
+        )
+        self.port = self.server.add_insecure_port(address)
+        if self.port == 0:
+            raise OSError(f"cannot listen for gRPC on {address}")
+
+    async def start(self) -> None:
+        await self.server.start()
+
+    async def set_serving(self, serving: bool) -> None:
+        status = (
+            health_pb2.HealthCheckResponse.SERVING if serving else health_pb2.HealthCheckResponse.NOT_SERVING
+        )
+        for name in ("", *SERVICE_NAMES):
+            await self.health.set(name, status)
+
+    async def stop(self, grace: float) -> None:
+        await self.set_serving(False)
+        await self.server.stop(grace)

@@ -1,0 +1,1 @@
+"""aiohttp adapter: health endpoints now, the Meta webhook later."""

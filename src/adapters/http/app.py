@@ -1,0 +1,37 @@
+"""aiohttp application factory: liveness and readiness for load balancers."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from aiohttp import web
+
+from app.ports import HealthProbe
+
+PROBE = web.AppKey("probe", HealthProbe)
+READINESS_TIMEOUT_SECONDS = 2.0
+log = logging.getLogger(__name__)
+
+
+async def healthz(request: web.Request) -> web.Response:
+    """Liveness: the process serves HTTP; it says nothing about dependencies."""
+    return web.json_response({"status": "ok"})
+
+
+async def readyz(request: web.Request) -> web.Response:
+    """Readiness: the database answers, so requests routed here can succeed."""
+    try:
+        await asyncio.wait_for(request.app[PROBE].ping(), READINESS_TIMEOUT_SECONDS)
+    except Exception as exc:  # any failure means "not ready"; the reason is logged and returned
+        log.warning("readiness check failed: %s", exc)
+        return web.json_response({"status": "unavailable", "reason": f"database: {exc}"[:300]}, status=503)
+    return web.json_response({"status": "ready"})
+
+
+def create_app(probe: HealthProbe) -> web.Application:
+    app = web.Application()
+    app[PROBE] = probe
+    app.router.add_get("/healthz", healthz)
+    app.router.add_get("/readyz", readyz)
+    return app

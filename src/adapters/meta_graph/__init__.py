@@ -1,0 +1,1 @@
+"""Meta Graph API adapter: template payload translation (and, later, the HTTP client)."""

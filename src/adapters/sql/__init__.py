@@ -1,0 +1,1 @@
+"""SQL adapter: the repositories and unit of work over SQLAlchemy Core (SQLite and PostgreSQL)."""

@@ -1,0 +1,450 @@
+"""Repositories over one AsyncConnection (the unit of work's transaction), with explicit mapping
+between rows and domain objects."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from adapters.sql import tables
+from adapters.sql.serialization import (
+    components_from_json,
+    components_to_json,
+    parameters_from_json,
+    parameters_to_json,
+)
+from app.errors import AlreadyExists, ConcurrentModification
+from app.ports import IdempotencyRecord, TemplateQuery
+from domain.components import ParameterFormat
+from domain.status import TemplateCategory, TemplateQuality, TemplateStatus
+from domain.templates import Template
+from domain.tenancy import ApiKey, Organization, Role, Waba
+
+
+def _insert(connection: AsyncConnection, table: sa.Table) -> Any:
+    """INSERT that can say ON CONFLICT DO NOTHING on either dialect.
+
+    Skipping the conflicting row, rather than catching IntegrityError, keeps the transaction
+    usable: on PostgreSQL a failed statement aborts the whole transaction.
+    """
+    if connection.dialect.name == "postgresql":
+        return postgresql.insert(table)
+    return sqlite.insert(table)
+
+
+class SqlOrganizationRepository:
+    def __init__(self, connection: AsyncConnection) -> None:
+        self._connection = connection
+
+    async def add(self, organization: Organization) -> None:
+        t = tables.organizations
+        statement = (
+            _insert(self._connection, t)
+            .values(
+                id=organization.id,
+                slug=organization.slug,
+                display_name=organization.display_name,
+                created_at=organization.created_at,
+            )
+            .on_conflict_do_nothing()
+        )
+        result = await self._connection.execute(statement)
+        if result.rowcount == 0:
+            raise AlreadyExists("organization", organization.slug)
+
+    async def get(self, org_id: str) -> Organization | None:
+        t = tables.organizations
+        row = (await self._connection.execute(sa.select(t).where(t.c.id == org_id))).one_or_none()
+        return None if row is None else _organization(row)
+
+    async def get_by_slug(self, slug: str) -> Organization | None:
+        t = tables.organizations
+        row = (await self._connection.execute(sa.select(t).where(t.c.slug == slug))).one_or_none()
+        return None if row is None else _organization(row)
+
+    async def list(self) -> Sequence[Organization]:
+        t = tables.organizations
+        rows = await self._connection.execute(sa.select(t).order_by(t.c.slug))
+        return [_organization(row) for row in rows]
+
+
+def _organization(row: sa.Row[Any]) -> Organization:
+    return Organization(id=row.id, slug=row.slug, display_name=row.display_name, created_at=row.created_at)
+
+
+class SqlApiKeyRepository:
+    def __init__(self, connection: AsyncConnection) -> None:
+        self._connection = connection
+
+    async def add(self, key: ApiKey) -> None:
+        t = tables.api_keys
+        statement = (
+            _insert(self._connection, t)
+            .values(
+                id=key.id,
+                org_id=key.org_id,
+                role=key.role.name.lower(),
+                key_hash=key.key_hash,
+                prefix=key.prefix,
+                created_at=key.created_at,
+                revoked_at=key.revoked_at,
+            )
+            .on_conflict_do_nothing()
+        )
+        result = await self._connection.execute(statement)
+        if result.rowcount == 0:
+            raise AlreadyExists("api_key", key.prefix)
+
+    async def get_by_hash(self, key_hash: str) -> ApiKey | None:
+        t = tables.api_keys
+        row = (await self._connection.execute(sa.select(t).where(t.c.key_hash == key_hash))).one_or_none()
+        return None if row is None else _api_key(row)
+
+    async def get_by_prefix(self, prefix: str) -> ApiKey | None:
+        t = tables.api_keys
+        row = (await self._connection.execute(sa.select(t).where(t.c.prefix == prefix))).one_or_none()
+        return None if row is None else _api_key(row)
+
+    async def save(self, key: ApiKey) -> None:
+        """Stores the mutable state (role, revocation); the id, hash and prefix never change."""
+        t = tables.api_keys
+        await self._connection.execute(
+            sa.update(t)
+            .where(t.c.id == key.id, t.c.org_id == key.org_id)
+            .values(role=key.role.name.lower(), revoked_at=key.revoked_at)
+        )
+
+    async def list_for_org(self, org_id: str) -> Sequence[ApiKey]:
+        t = tables.api_keys
+        rows = await self._connection.execute(
+            sa.select(t).where(t.c.org_id == org_id).order_by(t.c.created_at, t.c.id)
+        )
+        return [_api_key(row) for row in rows]
+
+
+def _api_key(row: sa.Row[Any]) -> ApiKey:
+    return ApiKey(
+        id=row.id,
+        org_id=row.org_id,
+        role=Role.parse(row.role),
+        key_hash=row.key_hash,
+        prefix=row.prefix,
+        created_at=row.created_at,
+        revoked_at=row.revoked_at,
+    )
+
+
+class SqlWabaRepository:
+    """Phone numbers come back sorted: the set matters, not the order they were registered in."""
+
+    def __init__(self, connection: AsyncConnection) -> None:
+        self._connection = connection
+
+    async def add(self, waba: Waba) -> None:
+        t = tables.wabas
+        # A savepoint, so a phone number taken by another WABA leaves no WABA row behind.
+        async with self._connection.begin_nested():
+            result = await self._connection.execute(
+                _insert(self._connection, t)
+                .values(
+                    waba_id=waba.waba_id,
+                    org_id=waba.org_id,
+                    display_name=waba.display_name,
+                    created_at=waba.created_at,
+                )
+                .on_conflict_do_nothing()
+            )
+            if result.rowcount == 0:
+                raise AlreadyExists("waba", waba.waba_id)
+            await self._add_phone_numbers(waba.waba_id, set(waba.phone_number_ids))
+
+    async def get(self, waba_id: str) -> Waba | None:
+        t = tables.wabas
+        row = (await self._connection.execute(sa.select(t).where(t.c.waba_id == waba_id))).one_or_none()
+        if row is None:
+            return None
+        phones = await self._phone_numbers([waba_id])
+        return _waba(row, phones.get(waba_id, ()))
+
+    async def list_for_org(self, org_id: str) -> Sequence[Waba]:
+        t = tables.wabas
+        rows = (
+            await self._connection.execute(sa.select(t).where(t.c.org_id == org_id).order_by(t.c.waba_id))
+        ).all()
+        phones = await self._phone_numbers([row.waba_id for row in rows])
+        return [_waba(row, phones.get(row.waba_id, ())) for row in rows]
+
+    async def save(self, waba: Waba) -> None:
+        """Stores the display name and replaces the set of phone numbers."""
+        t = tables.wabas
+        p = tables.waba_phone_numbers
+        async with self._connection.begin_nested():
+            await self._connection.execute(
+                sa.update(t)
+                .where(t.c.waba_id == waba.waba_id, t.c.org_id == waba.org_id)
+                .values(display_name=waba.display_name)
+            )
+            current = set((await self._phone_numbers([waba.waba_id])).get(waba.waba_id, ()))
+            wanted = set(waba.phone_number_ids)
+            if removed := current - wanted:
+                await self._connection.execute(
+                    sa.delete(p).where(p.c.waba_id == waba.waba_id, p.c.phone_number_id.in_(removed))
+                )
+            await self._add_phone_numbers(waba.waba_id, wanted - current)
+
+    async def _add_phone_numbers(self, waba_id: str, phone_number_ids: set[str]) -> None:
+        if not phone_number_ids:
+            return
+        p = tables.waba_phone_numbers
+        result = await self._connection.execute(
+            _insert(self._connection, p)
+            .values([{"phone_number_id": phone, "waba_id": waba_id} for phone in sorted(phone_number_ids)])
+            .on_conflict_do_nothing()
+        )
+        if result.rowcount != len(phone_number_ids):
+            taken = await self._connection.execute(
+                sa.select(p.c.phone_number_id)
+                .where(p.c.phone_number_id.in_(phone_number_ids), p.c.waba_id != waba_id)
+                .order_by(p.c.phone_number_id)
+            )
+            raise AlreadyExists("phone_number", ", ".join(taken.scalars()))
+
+    async def _phone_numbers(self, waba_ids: Sequence[str]) -> dict[str, tuple[str, ...]]:
+        if not waba_ids:
+            return {}
+        p = tables.waba_phone_numbers
+        rows = await self._connection.execute(
+            sa.select(p.c.waba_id, p.c.phone_number_id)
+            .where(p.c.waba_id.in_(waba_ids))
+            .order_by(p.c.waba_id, p.c.phone_number_id)
+        )
+        grouped: dict[str, list[str]] = {}
+        for waba_id, phone in rows:
+            grouped.setdefault(waba_id, []).append(phone)
+        return {waba_id: tuple(phones) for waba_id, phones in grouped.items()}
+
+
+def _waba(row: sa.Row[Any], phone_number_ids: tuple[str, ...]) -> Waba:
+    return Waba(
+        waba_id=row.waba_id,
+        org_id=row.org_id,
+        display_name=row.display_name,
+        created_at=row.created_at,
+        phone_number_ids=phone_number_ids,
+    )
+
+
+class SqlTemplateRepository:
+    def __init__(self, connection: AsyncConnection) -> None:
+        self._connection = connection
+
+    async def add(self, template: Template) -> None:
+        t = tables.templates
+        # The conflict target is the natural key only: a clash on the generated id is a bug and
+        # should surface as an IntegrityError, not as "already exists".
+        statement = (
+            _insert(self._connection, t)
+            .values(
+                id=template.id,
+                org_id=template.org_id,
+                waba_id=template.waba_id,
+                display_name=template.display_name,
+                language_code=template.language_code,
+                created_at=template.created_at,
+                version=template.version,
+                **_template_state(template),
+            )
+            .on_conflict_do_nothing(index_elements=["org_id", "waba_id", "display_name", "language_code"])
+        )
+        result = await self._connection.execute(statement)
+        if result.rowcount == 0:
+            raise AlreadyExists("template", f"{template.display_name}.{template.language_code}")
+
+    async def get(self, org_id: str, template_id: str) -> Template | None:
+        t = tables.templates
+        row = (
+            await self._connection.execute(sa.select(t).where(t.c.org_id == org_id, t.c.id == template_id))
+        ).one_or_none()
+        return None if row is None else _template(row)
+
+    async def get_by_key(
+        self, org_id: str, waba_id: str, display_name: str, language_code: str
+    ) -> Template | None:
+        t = tables.templates
+        row = (
+            await self._connection.execute(
+                sa.select(t).where(
+                    t.c.org_id == org_id,
+                    t.c.waba_id == waba_id,
+                    t.c.display_name == display_name,
+                    t.c.language_code == language_code,
+                )
+            )
+        ).one_or_none()
+        return None if row is None else _template(row)
+
+    async def update(self, template: Template) -> None:
+        """Writes everything but the identity (id, org, WABA, name, language, created_at), which the
+        domain never changes once a template exists."""
+        t = tables.templates
+        result = await self._connection.execute(
+            sa.update(t)
+            .where(t.c.id == template.id, t.c.org_id == template.org_id, t.c.version == template.version)
+            .values(version=t.c.version + 1, **_template_state(template))
+        )
+        if result.rowcount == 0:
+            raise ConcurrentModification(_template_name(template))
+        template.version += 1
+
+    async def delete(self, template: Template) -> None:
+        t = tables.templates
+        result = await self._connection.execute(
+            sa.delete(t).where(
+                t.c.id == template.id, t.c.org_id == template.org_id, t.c.version == template.version
+            )
+        )
+        if result.rowcount == 0:
+            raise ConcurrentModification(_template_name(template))
+
+    async def list(self, query: TemplateQuery) -> Sequence[Template]:
+        t = tables.templates
+        conditions: list[sa.ColumnElement[bool]] = [t.c.org_id == query.org_id]
+        if query.waba_id is not None:
+            conditions.append(t.c.waba_id == query.waba_id)
+        if query.statuses:
+            conditions.append(t.c.status.in_(sorted(s.value for s in query.statuses)))
+        if query.categories:
+            conditions.append(t.c.category.in_(sorted(c.value for c in query.categories)))
+        if query.language_codes:
+            conditions.append(t.c.language_code.in_(sorted(query.language_codes)))
+        if query.qualities:
+            conditions.append(t.c.quality.in_(sorted(q.value for q in query.qualities)))
+        if query.parameter_formats:
+            conditions.append(t.c.parameter_format.in_(sorted(f.value for f in query.parameter_formats)))
+        if query.display_name_prefix:
+            prefix = query.display_name_prefix
+            # LIKE is case-insensitive on SQLite and needs escaping; an exact code-point prefix
+            # test behaves the same on both dialects, and the lower bound keeps it on the index.
+            conditions.append(t.c.display_name >= prefix)
+            conditions.append(sa.func.substr(t.c.display_name, 1, len(prefix)) == prefix)
+        if query.after is not None:
+            cursor = query.after
+            conditions.append(
+                sa.tuple_(t.c.display_name, t.c.language_code, t.c.id)
+                > sa.tuple_(
+                    sa.literal(cursor.display_name, t.c.display_name.type),
+                    sa.literal(cursor.language_code, t.c.language_code.type),
+                    sa.literal(cursor.template_id, t.c.id.type),
+                )
+            )
+        statement = (
+            sa.select(t)
+            .where(*conditions)
+            .order_by(t.c.display_name, t.c.language_code, t.c.id)
+            .limit(query.limit)
+        )
+        rows = await self._connection.execute(statement)
+        return [_template(row) for row in rows]
+
+
+def _template_name(template: Template) -> str:
+    return f"{template.display_name}.{template.language_code}"
+
+
+def _template_state(template: Template) -> dict[str, Any]:
+    """The columns an update may change."""
+    return {
+        "category": None if template.category is None else template.category.value,
+        "parameter_format": template.parameter_format.value,
+        "components": components_to_json(template.components),
+        "parameters": parameters_to_json(template.parameters),
+        "status": template.status.value,
+        "raw_status": template.raw_status,
+        "quality": template.quality.value,
+        "rejection_reason": template.rejection_reason,
+        "meta_template_id": template.meta_template_id,
+        "updated_at": template.updated_at,
+    }
+
+
+def _template(row: sa.Row[Any]) -> Template:
+    return Template(
+        id=row.id,
+        org_id=row.org_id,
+        waba_id=row.waba_id,
+        display_name=row.display_name,
+        language_code=row.language_code,
+        category=None if row.category is None else TemplateCategory(row.category),
+        parameter_format=ParameterFormat(row.parameter_format),
+        components=components_from_json(row.components),
+        parameters=parameters_from_json(row.parameters),
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+        status=TemplateStatus(row.status),
+        raw_status=row.raw_status,
+        quality=TemplateQuality(row.quality),
+        rejection_reason=row.rejection_reason,
+        meta_template_id=row.meta_template_id,
+        version=row.version,
+    )
+
+
+class SqlIdempotencyRepository:
+    def __init__(self, connection: AsyncConnection) -> None:
+        self._connection = connection
+
+    async def get(self, org_id: str, operation: str, request_id: str) -> IdempotencyRecord | None:
+        t = tables.idempotency_keys
+        row = (
+            await self._connection.execute(
+                sa.select(t).where(
+                    t.c.org_id == org_id, t.c.operation == operation, t.c.request_id == request_id
+                )
+            )
+        ).one_or_none()
+        if row is None:
+            return None
+        return IdempotencyRecord(
+            org_id=row.org_id,
+            operation=row.operation,
+            request_id=row.request_id,
+            request_fingerprint=row.request_fingerprint,
+            resource_id=row.resource_id,
+            created_at=row.created_at,
+        )
+
+    async def add(self, record: IdempotencyRecord) -> None:
+        t = tables.idempotency_keys
+        result = await self._connection.execute(
+            _insert(self._connection, t)
+            .values(
+                org_id=record.org_id,
+                operation=record.operation,
+                request_id=record.request_id,
+                request_fingerprint=record.request_fingerprint,
+                resource_id=record.resource_id,
+                created_at=record.created_at,
+            )
+            .on_conflict_do_nothing()
+        )
+        if result.rowcount == 0:
+            raise AlreadyExists("request", record.request_id)
+
+
+class SqlSecretRepository:
+    def __init__(self, connection: AsyncConnection) -> None:
+        self._connection = connection
+
+    async def get_or_create(self, name: str, new_value: bytes) -> bytes:
+        t = tables.service_secrets
+        # Two replicas starting together both insert; the loser's row is skipped and both then
+        # read the winner's value, so every replica ends up with the same secret.
+        await self._connection.execute(
+            _insert(self._connection, t).values(name=name, value=new_value).on_conflict_do_nothing()
+        )
+        value = (await self._connection.execute(sa.select(t.c.value).where(t.c.name == name))).scalar_one()
+        return bytes(value)

@@ -1,0 +1,158 @@
+"""The schema, as SQLAlchemy Core tables: one definition for SQLite and PostgreSQL.
+
+Domain classes are never mapped onto these tables; repositories translate rows explicitly, so the
+domain stays free of persistence concerns. Alembic (migrations/) owns how the schema evolves; a
+test checks that the migrated schema equals this metadata.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.engine import Dialect
+
+NAMING_CONVENTION: dict[str, str] = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+metadata = sa.MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class UtcDateTime(sa.TypeDecorator[datetime]):
+    """An aware UTC datetime on the way in and on the way out.
+
+    SQLite has no time zone type: it stores the wall clock and hands back a naive value, so an
+    aware non-UTC value would silently shift. Normalising to UTC on write and re-attaching UTC on
+    read makes both dialects return the same aware value.
+    """
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"naive datetime {value!r} cannot be stored; use an aware UTC datetime")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+def ordered_text() -> sa.types.TypeEngine[str]:
+    """Text compared by code point on both dialects.
+
+    Keyset paging and prefix filters compare these columns; SQLite compares bytes (BINARY), while
+    PostgreSQL would use the database's linguistic collation (en_US ignores punctuation, sorts
+    case-insensitively first). The "C" collation makes PostgreSQL agree with SQLite, so a page
+    boundary means the same thing everywhere.
+    """
+    return sa.String().with_variant(postgresql.VARCHAR(collation="C"), "postgresql")
+
+
+def _json() -> sa.types.TypeEngine[Any]:
+    # Postgres JSONB would reorder keys and costs a parse on insert; the adapter never queries
+    # inside these documents, so the portable JSON type is enough.
+    return sa.JSON(none_as_null=True)
+
+
+organizations = sa.Table(
+    "organizations",
+    metadata,
+    sa.Column("id", sa.String(), primary_key=True),
+    sa.Column("slug", sa.String(), nullable=False, unique=True),
+    sa.Column("display_name", sa.String(), nullable=False),
+    sa.Column("created_at", UtcDateTime(), nullable=False),
+)
+
+api_keys = sa.Table(
+    "api_keys",
+    metadata,
+    sa.Column("id", sa.String(), primary_key=True),
+    sa.Column("org_id", sa.String(), sa.ForeignKey("organizations.id"), nullable=False, index=True),
+    # Role name ("viewer", "operator", "admin"), not the IntEnum's number: readable in SQL and
+    # independent of the ordering the domain gives the roles.
+    sa.Column("role", sa.String(), nullable=False),
+    sa.Column("key_hash", sa.String(), nullable=False, unique=True),
+    sa.Column("prefix", sa.String(), nullable=False, unique=True),
+    sa.Column("created_at", UtcDateTime(), nullable=False),
+    sa.Column("revoked_at", UtcDateTime(), nullable=True),
+)
+
+wabas = sa.Table(
+    "wabas",
+    metadata,
+    # Meta's WhatsApp Business Account id: a WABA belongs to exactly one organization.
+    sa.Column("waba_id", sa.String(), primary_key=True),
+    sa.Column("org_id", sa.String(), sa.ForeignKey("organizations.id"), nullable=False, index=True),
+    sa.Column("display_name", sa.String(), nullable=False),
+    sa.Column("created_at", UtcDateTime(), nullable=False),
+)
+
+waba_phone_numbers = sa.Table(
+    "waba_phone_numbers",
+    metadata,
+    # The primary key makes a phone number belong to one WABA globally, so a webhook for a phone
+    # number resolves to exactly one organization.
+    sa.Column("phone_number_id", sa.String(), primary_key=True),
+    sa.Column("waba_id", sa.String(), sa.ForeignKey("wabas.waba_id"), nullable=False, index=True),
+)
+
+templates = sa.Table(
+    "templates",
+    metadata,
+    sa.Column("id", ordered_text(), primary_key=True),
+    sa.Column("org_id", sa.String(), sa.ForeignKey("organizations.id"), nullable=False),
+    sa.Column("waba_id", sa.String(), sa.ForeignKey("wabas.waba_id"), nullable=False),
+    sa.Column("display_name", ordered_text(), nullable=False),
+    sa.Column("language_code", ordered_text(), nullable=False),
+    # Enums are stored as their string values in plain text columns: Meta adds statuses and
+    # categories over time and a database enum would need a migration for each.
+    sa.Column("category", sa.String(), nullable=True),
+    sa.Column("parameter_format", sa.String(), nullable=False),
+    sa.Column("components", _json(), nullable=False),
+    sa.Column("parameters", _json(), nullable=False),
+    sa.Column("status", sa.String(), nullable=False),
+    sa.Column("raw_status", sa.String(), nullable=False),
+    sa.Column("quality", sa.String(), nullable=False),
+    sa.Column("rejection_reason", sa.Text(), nullable=False),
+    sa.Column("meta_template_id", sa.String(), nullable=False),
+    sa.Column("version", sa.Integer(), nullable=False),
+    sa.Column("created_at", UtcDateTime(), nullable=False),
+    sa.Column("updated_at", UtcDateTime(), nullable=False),
+    sa.UniqueConstraint("org_id", "waba_id", "display_name", "language_code"),
+    # Keyset listing orders by (display_name, language_code, id); these let both the per-WABA and
+    # the whole-organization listing walk an index instead of sorting. id breaks ties between WABAs.
+    sa.Index("ix_templates_org_listing", "org_id", "display_name", "language_code", "id"),
+    sa.Index("ix_templates_waba_listing", "org_id", "waba_id", "display_name", "language_code", "id"),
+)
+
+idempotency_keys = sa.Table(
+    "idempotency_keys",
+    metadata,
+    sa.Column("org_id", sa.String(), sa.ForeignKey("organizations.id"), primary_key=True),
+    sa.Column("operation", sa.String(), primary_key=True),
+    sa.Column("request_id", sa.String(), primary_key=True),
+    sa.Column("request_fingerprint", sa.String(), nullable=False),
+    sa.Column("resource_id", sa.String(), nullable=False),
+    sa.Column("created_at", UtcDateTime(), nullable=False),
+)
+
+service_secrets = sa.Table(
+    "service_secrets",
+    metadata,
+    sa.Column("name", sa.String(), primary_key=True),
+    sa.Column("value", sa.LargeBinary(), nullable=False),
+)

@@ -1,0 +1,225 @@
+"""The `watemplates` command: serve, migrate, and operator administration (orgs, keys, WABAs, lint)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from collections.abc import Awaitable, Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from adapters.meta_graph.payloads import PayloadError, definition_from_meta
+from adapters.sql.migrate import upgrade
+from app import commands
+from app.bootstrap import Services, build_services
+from app.errors import AppError
+from app.settings import Settings
+from domain.lint import LintReport, lint
+from domain.tenancy import Role
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if not hasattr(args, "run"):
+        parser.print_help()
+        return 2
+    try:
+        result: int = args.run(args)
+    except AppError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    return result
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="watemplates", description=__doc__)
+    sub = parser.add_subparsers(title="commands")
+
+    serve = sub.add_parser("serve", help="run the gRPC and HTTP servers (migrates the DB first by default)")
+    serve.set_defaults(run=_serve)
+
+    migrate = sub.add_parser("migrate", help="migrate the database to the newest schema")
+    migrate.add_argument("--revision", default="head")
+    migrate.set_defaults(run=_migrate)
+
+    org = sub.add_parser("org", help="organizations").add_subparsers(title="org commands")
+    create = org.add_parser("create", help="create an organization")
+    create.add_argument("slug", help="short handle, e.g. acme")
+    create.add_argument("--name", default="", help="display name")
+    create.set_defaults(run=_admin(_org_create))
+    org.add_parser("list", help="list organizations").set_defaults(run=_admin(_org_list))
+
+    key = sub.add_parser("apikey", help="API keys").add_subparsers(title="apikey commands")
+    key_create = key.add_parser("create", help="create an API key (shown once)")
+    key_create.add_argument("--org", required=True)
+    key_create.add_argument("--role", required=True, choices=[r.name.lower() for r in Role])
+    key_create.set_defaults(run=_admin(_key_create))
+    key_revoke = key.add_parser("revoke", help="revoke an API key by its prefix")
+    key_revoke.add_argument("prefix")
+    key_revoke.set_defaults(run=_admin(_key_revoke))
+    key_list = key.add_parser("list", help="list an organization's API keys")
+    key_list.add_argument("--org", required=True)
+    key_list.set_defaults(run=_admin(_key_list))
+
+    waba = sub.add_parser("waba", help="WhatsApp Business Accounts").add_subparsers(title="waba commands")
+    waba_add = waba.add_parser("add", help="register a WABA (and its phone numbers) to an organization")
+    waba_add.add_argument("--org", required=True)
+    waba_add.add_argument("--waba-id", required=True)
+    waba_add.add_argument("--phone-number-id", action="append", default=[])
+    waba_add.add_argument("--name", default="")
+    waba_add.set_defaults(run=_admin(_waba_add))
+    waba_list = waba.add_parser("list", help="list an organization's WABAs")
+    waba_list.add_argument("--org", required=True)
+    waba_list.set_defaults(run=_admin(_waba_list))
+
+    lint_cmd = sub.add_parser(
+        "lint", help="lint a template definition (Meta's JSON) offline; exit 1 on errors"
+    )
+    lint_cmd.add_argument("file", type=Path)
+    lint_cmd.add_argument("--json", action="store_true", help="machine-readable output")
+    lint_cmd.set_defaults(run=_lint)
+    return parser
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from app.main import run_server
+
+    run_server(Settings())
+    return 0
+
+
+def _migrate(args: argparse.Namespace) -> int:
+    settings = Settings()
+    upgrade(settings.database_url, args.revision)
+    print(f"database at {settings.database_url} is at revision {args.revision}")
+    return 0
+
+
+def _admin(
+    action: Callable[[Services, argparse.Namespace], Awaitable[int]],
+) -> Callable[[argparse.Namespace], int]:
+    """Runs an admin action against the configured database (migrated first, like the server)."""
+
+    def run(args: argparse.Namespace) -> int:
+        settings = Settings()
+
+        async def go() -> int:
+            if settings.migrate_on_start:
+                await asyncio.to_thread(upgrade, settings.database_url)
+            services = await build_services(settings)
+            try:
+                return await action(services, args)
+            finally:
+                await services.close()
+
+        return asyncio.run(go())
+
+    return run
+
+
+async def _org_create(services: Services, args: argparse.Namespace) -> int:
+    created = await services.bus.handle(commands.CreateOrganization(args.slug, args.name))
+    print(f"organization {created.slug} created (id {created.org_id})")
+    return 0
+
+
+async def _org_list(services: Services, args: argparse.Namespace) -> int:
+    async with services.uow_factory() as uow:
+        for org in await uow.organizations.list():
+            print(f"{org.slug}\t{org.display_name}\t{org.created_at.isoformat()}")
+    return 0
+
+
+async def _key_create(services: Services, args: argparse.Namespace) -> int:
+    created = await services.bus.handle(commands.CreateApiKey(args.org, Role.parse(args.role)))
+    print(created.secret)
+    print(
+        f"API key {created.prefix} ({args.role}) for {args.org}: store it now, it is not shown again. "
+        f"Send it as the gRPC metadata 'authorization: Bearer <key>'.",
+        file=sys.stderr,
+    )
+    return 0
+
+
+async def _key_revoke(services: Services, args: argparse.Namespace) -> int:
+    await services.bus.handle(commands.RevokeApiKey(args.prefix))
+    print(f"API key {args.prefix} revoked")
+    return 0
+
+
+async def _key_list(services: Services, args: argparse.Namespace) -> int:
+    async with services.uow_factory() as uow:
+        org = await uow.organizations.get_by_slug(args.org)
+        if org is None:
+            print(f"error: organization {args.org!r} was not found", file=sys.stderr)
+            return 1
+        for key in await uow.api_keys.list_for_org(org.id):
+            state = f"revoked {key.revoked_at.isoformat()}" if key.revoked_at else "active"
+            print(f"{key.prefix}\t{key.role.name.lower()}\t{state}\tcreated {key.created_at.isoformat()}")
+    return 0
+
+
+async def _waba_add(services: Services, args: argparse.Namespace) -> int:
+    await services.bus.handle(
+        commands.AddWaba(args.org, args.waba_id, args.name, tuple(args.phone_number_id))
+    )
+    print(f"WABA {args.waba_id} registered to {args.org}")
+    return 0
+
+
+async def _waba_list(services: Services, args: argparse.Namespace) -> int:
+    async with services.uow_factory() as uow:
+        org = await uow.organizations.get_by_slug(args.org)
+        if org is None:
+            print(f"error: organization {args.org!r} was not found", file=sys.stderr)
+            return 1
+        for waba in await uow.wabas.list_for_org(org.id):
+            phones = ", ".join(waba.phone_number_ids) or "-"
+            print(f"{waba.waba_id}\t{waba.display_name}\tphone numbers: {phones}")
+    return 0
+
+
+def _lint(args: argparse.Namespace) -> int:
+    try:
+        payload = json.loads(args.file.read_text(encoding="utf-8"))
+        report = lint(definition_from_meta(payload))
+    except OSError as exc:
+        print(f"error: cannot read {args.file}: {exc.strerror}", file=sys.stderr)
+        return 2
+    except json.JSONDecodeError as exc:
+        print(f"error: {args.file} is not JSON: {exc}", file=sys.stderr)
+        return 2
+    except PayloadError as exc:
+        print(f"error: {args.file}: {exc}", file=sys.stderr)
+        return 2
+    if args.json:
+        print(json.dumps(_report_json(report), indent=2, ensure_ascii=False))
+    else:
+        _print_report(args.file, report)
+    return 0 if report.valid else 1
+
+
+def _report_json(report: LintReport) -> dict[str, Any]:
+    return {
+        "valid": report.valid,
+        "parameter_format": report.parameter_format.value,
+        "parameters": [p.key for p in report.parameters],
+        "violations": [
+            {"code": v.code, "severity": v.severity.value, "field": v.field, "message": v.message}
+            for v in report.violations
+        ],
+    }
+
+
+def _print_report(path: Path, report: LintReport) -> None:
+    for v in report.violations:
+        print(f"{path}: {v.severity.value.lower()}: {v.code}: {v.field}: {v.message}")
+    verdict = "ok" if report.valid else "invalid"
+    print(f"{path}: {verdict} ({len(report.errors)} errors, {len(report.warnings)} warnings)")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

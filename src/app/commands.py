@@ -1,0 +1,98 @@
+"""Commands: requests to change state, one handler each (see app.handlers)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Generic, TypeVar
+
+from app.auth import Principal
+from domain.components import TemplateDefinition
+from domain.lint import Violation
+from domain.templates import Template, TemplateRevision
+from domain.tenancy import Role
+
+R = TypeVar("R")
+
+
+class Command(Generic[R]):
+    """Marker base; R is what the handler returns."""
+
+
+@dataclass(frozen=True, slots=True)
+class TemplateKey:
+    """A template's natural identity: one (WABA, Meta name, language)."""
+
+    waba_id: str
+    display_name: str
+    language_code: str
+
+    def __str__(self) -> str:
+        return f"wabas/{self.waba_id}/templates/{self.display_name}.{self.language_code}"
+
+
+@dataclass(frozen=True, slots=True)
+class CreateOrganization(Command["OrganizationCreated"]):
+    slug: str
+    display_name: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class OrganizationCreated:
+    org_id: str
+    slug: str
+
+
+@dataclass(frozen=True, slots=True)
+class CreateApiKey(Command["ApiKeyCreated"]):
+    org_slug: str
+    role: Role
+
+
+@dataclass(frozen=True, slots=True)
+class ApiKeyCreated:
+    key_id: str
+    prefix: str
+    # Shown once; only its hash is stored.
+    secret: str
+
+
+@dataclass(frozen=True, slots=True)
+class RevokeApiKey(Command[None]):
+    prefix: str
+
+
+@dataclass(frozen=True, slots=True)
+class AddWaba(Command[None]):
+    org_slug: str
+    waba_id: str
+    display_name: str = ""
+    phone_number_ids: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class CreateTemplate(Command["TemplateWritten"]):
+    principal: Principal
+    waba_id: str
+    definition: TemplateDefinition
+    request_id: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class UpdateTemplate(Command["TemplateWritten"]):
+    principal: Principal
+    key: TemplateKey
+    revision: TemplateRevision
+    etag: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class TemplateWritten:
+    template: Template
+    warnings: tuple[Violation, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class DeleteTemplate(Command[None]):
+    principal: Principal
+    key: TemplateKey
+    etag: str = ""

@@ -1,0 +1,117 @@
+"""Template authoring use cases: create (idempotent), update (etag), delete."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import asdict
+
+from app.auth import Principal
+from app.commands import CreateTemplate, DeleteTemplate, TemplateKey, TemplateWritten, UpdateTemplate
+from app.errors import AlreadyExists, EtagMismatch, NotFound, RequestIdReused
+from app.ports import Clock, IdempotencyRecord, UnitOfWork, UnitOfWorkFactory
+from domain.lint import lint
+from domain.templates import Template
+from domain.tenancy import Role
+
+CREATE_TEMPLATE = "CreateTemplate"
+
+
+async def create_template(
+    command: CreateTemplate, uow_factory: UnitOfWorkFactory, clock: Clock
+) -> TemplateWritten:
+    command.principal.require(Role.OPERATOR)
+    fingerprint = _fingerprint(command)
+    try:
+        async with uow_factory() as uow:
+            if command.request_id and (replay := await _replay(uow, command, fingerprint)) is not None:
+                return replay
+            await require_waba(uow, command.principal, command.waba_id)
+            template, warnings = Template.create(
+                template_id=secrets.token_hex(16),
+                org_id=command.principal.org_id,
+                waba_id=command.waba_id,
+                definition=command.definition,
+                now=clock.now(),
+            )
+            await uow.templates.add(template)
+            if command.request_id:
+                await uow.idempotency.add(
+                    IdempotencyRecord(
+                        org_id=command.principal.org_id,
+                        operation=CREATE_TEMPLATE,
+                        request_id=command.request_id,
+                        request_fingerprint=fingerprint,
+                        resource_id=template.id,
+                        created_at=clock.now(),
+                    )
+                )
+            await uow.commit()
+            return TemplateWritten(template, warnings)
+    except AlreadyExists:
+        # A concurrent twin with the same request_id may have won the race: answer with its result.
+        if command.request_id:
+            async with uow_factory() as uow:
+                if (replay := await _replay(uow, command, fingerprint)) is not None:
+                    return replay
+        raise
+
+
+async def update_template(
+    command: UpdateTemplate, uow_factory: UnitOfWorkFactory, clock: Clock
+) -> TemplateWritten:
+    command.principal.require(Role.OPERATOR)
+    async with uow_factory() as uow:
+        template = await load_template(uow, command.principal, command.key)
+        _check_etag(template, command.key, command.etag)
+        warnings = template.revise(command.revision, now=clock.now())
+        await uow.templates.update(template)
+        await uow.commit()
+    return TemplateWritten(template, warnings)
+
+
+async def delete_template(command: DeleteTemplate, uow_factory: UnitOfWorkFactory, clock: Clock) -> None:
+    command.principal.require(Role.OPERATOR)
+    async with uow_factory() as uow:
+        template = await load_template(uow, command.principal, command.key)
+        _check_etag(template, command.key, command.etag)
+        await uow.templates.delete(template)
+        await uow.commit()
+
+
+async def require_waba(uow: UnitOfWork, principal: Principal, waba_id: str) -> None:
+    waba = await uow.wabas.get(waba_id)
+    # Another organization's WABA is reported exactly like a missing one.
+    if waba is None or waba.org_id != principal.org_id:
+        raise NotFound("waba", f"wabas/{waba_id}")
+
+
+async def load_template(uow: UnitOfWork, principal: Principal, key: TemplateKey) -> Template:
+    template = await uow.templates.get_by_key(
+        principal.org_id, key.waba_id, key.display_name, key.language_code
+    )
+    if template is None:
+        raise NotFound("template", str(key))
+    return template
+
+
+def _check_etag(template: Template, key: TemplateKey, etag: str) -> None:
+    if etag and etag != template.etag:
+        raise EtagMismatch(str(key), given=etag, current=template.etag)
+
+
+async def _replay(uow: UnitOfWork, command: CreateTemplate, fingerprint: str) -> TemplateWritten | None:
+    record = await uow.idempotency.get(command.principal.org_id, CREATE_TEMPLATE, command.request_id)
+    if record is None:
+        return None
+    if record.request_fingerprint != fingerprint:
+        raise RequestIdReused(command.request_id)
+    template = await uow.templates.get(command.principal.org_id, record.resource_id)
+    if template is None:
+        raise NotFound("template", f"created by request_id {command.request_id!r} and since deleted")
+    return TemplateWritten(template, lint(template.definition).warnings)
+
+
+def _fingerprint(command: CreateTemplate) -> str:
+    material = repr((command.waba_id, asdict(command.definition)))
+    return hashlib.sha256(material.encode()).hexdigest()

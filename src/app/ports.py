@@ -1,0 +1,151 @@
+"""Ports: what the use cases need from the outside world, as Protocols.
+
+Adapters implement them (adapters/sql); tests implement them in memory (tests/fakes).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from types import TracebackType
+from typing import Protocol, Self
+
+from domain.components import ParameterFormat
+from domain.status import TemplateCategory, TemplateQuality, TemplateStatus
+from domain.templates import Template
+from domain.tenancy import ApiKey, Organization, Waba
+
+
+class Clock(Protocol):
+    def now(self) -> datetime:
+        """An aware UTC datetime."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class TemplateCursor:
+    """Keyset position: templates are listed ordered by (display_name, language_code, id)."""
+
+    display_name: str
+    language_code: str
+    template_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class TemplateQuery:
+    org_id: str
+    # None: every WABA of the organization.
+    waba_id: str | None = None
+    statuses: frozenset[TemplateStatus] = frozenset()
+    categories: frozenset[TemplateCategory] = frozenset()
+    language_codes: frozenset[str] = frozenset()
+    qualities: frozenset[TemplateQuality] = frozenset()
+    display_name_prefix: str = ""
+    parameter_formats: frozenset[ParameterFormat] = frozenset()
+    after: TemplateCursor | None = None
+    limit: int = 50
+
+
+@dataclass(frozen=True, slots=True)
+class IdempotencyRecord:
+    """AIP-155: the outcome of the first request with this (org, operation, request_id)."""
+
+    org_id: str
+    operation: str
+    request_id: str
+    request_fingerprint: str
+    resource_id: str
+    created_at: datetime
+
+
+class OrganizationRepository(Protocol):
+    async def add(self, organization: Organization) -> None: ...
+    async def get(self, org_id: str) -> Organization | None: ...
+    async def get_by_slug(self, slug: str) -> Organization | None: ...
+    async def list(self) -> Sequence[Organization]: ...
+
+
+class ApiKeyRepository(Protocol):
+    async def add(self, key: ApiKey) -> None: ...
+    async def get_by_hash(self, key_hash: str) -> ApiKey | None: ...
+    async def get_by_prefix(self, prefix: str) -> ApiKey | None: ...
+    async def save(self, key: ApiKey) -> None: ...
+    async def list_for_org(self, org_id: str) -> Sequence[ApiKey]: ...
+
+
+class WabaRepository(Protocol):
+    async def add(self, waba: Waba) -> None: ...
+    async def get(self, waba_id: str) -> Waba | None:
+        """Any organization's WABA (a WABA belongs to exactly one)."""
+        ...
+
+    async def list_for_org(self, org_id: str) -> Sequence[Waba]: ...
+    async def save(self, waba: Waba) -> None: ...
+
+
+class TemplateRepository(Protocol):
+    async def add(self, template: Template) -> None:
+        """Raises app.errors.AlreadyExists on a duplicate (org, waba, display_name, language)."""
+        ...
+
+    async def get(self, org_id: str, template_id: str) -> Template | None: ...
+
+    async def get_by_key(
+        self, org_id: str, waba_id: str, display_name: str, language_code: str
+    ) -> Template | None: ...
+
+    async def update(self, template: Template) -> None:
+        """Stores the aggregate if its stored version is still `template.version`, then bumps the
+        version on the aggregate; raises app.errors.ConcurrentModification otherwise."""
+        ...
+
+    async def delete(self, template: Template) -> None:
+        """Deletes if the stored version is still `template.version`; else ConcurrentModification."""
+        ...
+
+    async def list(self, query: TemplateQuery) -> Sequence[Template]: ...
+
+
+class IdempotencyRepository(Protocol):
+    async def get(self, org_id: str, operation: str, request_id: str) -> IdempotencyRecord | None: ...
+    async def add(self, record: IdempotencyRecord) -> None: ...
+
+
+class SecretRepository(Protocol):
+    async def get_or_create(self, name: str, new_value: bytes) -> bytes:
+        """Returns the stored secret, storing `new_value` first if none exists yet."""
+        ...
+
+
+class UnitOfWork(Protocol):
+    """One transaction. Leaving the block without commit() rolls back."""
+
+    organizations: OrganizationRepository
+    api_keys: ApiKeyRepository
+    wabas: WabaRepository
+    templates: TemplateRepository
+    idempotency: IdempotencyRepository
+    secrets: SecretRepository
+
+    async def __aenter__(self) -> Self: ...
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None: ...
+
+    async def commit(self) -> None: ...
+    async def rollback(self) -> None: ...
+
+
+class UnitOfWorkFactory(Protocol):
+    def __call__(self) -> UnitOfWork: ...
+
+
+class HealthProbe(Protocol):
+    async def ping(self) -> None:
+        """Raises if the database cannot be reached."""
+        ...

@@ -1,0 +1,81 @@
+"""Read side: get, list (AIP-158 paging), lint and render. Nothing here writes."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, fields, replace
+
+from app.auth import Principal
+from app.commands import TemplateKey
+from app.errors import NotFound
+from app.handlers.templates import load_template
+from app.paging import PageTokenCodec, effective_page_size, fingerprint
+from app.ports import TemplateCursor, TemplateQuery, UnitOfWorkFactory
+from domain.components import TemplateDefinition
+from domain.lint import LintReport, lint
+from domain.rendering import RenderedMessage
+from domain.templates import Template
+from domain.tenancy import Role
+
+# TemplateQuery fields that position a page rather than select what is listed.
+_PAGING = ("after", "limit")
+
+
+@dataclass(frozen=True, slots=True)
+class TemplatePage:
+    templates: Sequence[Template]
+    next_page_token: str
+
+
+@dataclass(frozen=True, slots=True)
+class Rendered:
+    template: Template
+    message: RenderedMessage
+
+
+class TemplateQueries:
+    def __init__(self, uow_factory: UnitOfWorkFactory, page_tokens: PageTokenCodec) -> None:
+        self._uow_factory = uow_factory
+        self._page_tokens = page_tokens
+
+    async def get(self, principal: Principal, key: TemplateKey) -> Template:
+        principal.require(Role.VIEWER)
+        async with self._uow_factory() as uow:
+            return await load_template(uow, principal, key)
+
+    async def list(
+        self, principal: Principal, query: TemplateQuery, page_size: int, page_token: str
+    ) -> TemplatePage:
+        """`query.org_id` is replaced by the caller's organization; the cursor comes from the token."""
+        principal.require(Role.VIEWER)
+        limit = effective_page_size(page_size)
+        query = replace(query, org_id=principal.org_id, after=None, limit=limit + 1)
+        # Every parameter but the paging ones (AIP-158: a later page may change page_size), passed one
+        # by one so fingerprint() sorts the sets; a dataclass repr lists them in per-process hash order.
+        query_id = fingerprint(*(getattr(query, f.name) for f in fields(query) if f.name not in _PAGING))
+        if page_token:
+            name, language, template_id = self._page_tokens.decode(page_token, query_id, size=3)
+            query = replace(query, after=TemplateCursor(name, language, template_id))
+        async with self._uow_factory() as uow:
+            if query.waba_id is not None:
+                waba = await uow.wabas.get(query.waba_id)
+                if waba is None or waba.org_id != principal.org_id:
+                    raise NotFound("waba", f"wabas/{query.waba_id}")
+            found = list(await uow.templates.list(query))
+        next_token = ""
+        if len(found) > limit:
+            found = found[:limit]
+            last = found[-1]
+            next_token = self._page_tokens.encode(query_id, [last.display_name, last.language_code, last.id])
+        return TemplatePage(found, next_token)
+
+    async def render(self, principal: Principal, key: TemplateKey, values: Mapping[str, str]) -> Rendered:
+        principal.require(Role.VIEWER)
+        async with self._uow_factory() as uow:
+            template = await load_template(uow, principal, key)
+        return Rendered(template, template.render(values))
+
+
+def lint_definition(principal: Principal, definition: TemplateDefinition) -> LintReport:
+    principal.require(Role.VIEWER)
+    return lint(definition)

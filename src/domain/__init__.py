@@ -1,0 +1,1 @@
+"""Pure domain core: the standard library only."""

@@ -1,0 +1,73 @@
+"""Shared fixtures.
+
+Databases: `database_url` is a freshly migrated database, parametrized over SQLite and PostgreSQL
+so the same test body runs on both (the PostgreSQL case carries the `postgres` marker; deselect it
+with `-m "not postgres"`). `empty_database_url` is the same without migrations. `sql_engine` is an
+AsyncEngine on `database_url`. The PostgreSQL server is started at most once per session, and only
+when a test needs it.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+from collections.abc import AsyncIterator, Iterator
+
+import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from support.postgres import PostgresServer, start_server
+
+_database_numbers = itertools.count(1)
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    server = start_server()
+    if server is None:
+        reason = "no initdb/pg_ctl found (apt-get install postgresql)"
+        # CI installs PostgreSQL and sets this, so a broken install fails loudly instead of skipping.
+        if os.environ.get("WATEMPLATES_REQUIRE_POSTGRES") == "1":
+            pytest.fail(f"PostgreSQL is required here but {reason}")
+        pytest.skip(f"PostgreSQL tests skipped: {reason}")
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(
+    params=[
+        pytest.param("sqlite", id="sqlite"),
+        pytest.param("postgres", id="postgres", marks=pytest.mark.postgres),
+    ]
+)
+def empty_database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A new, empty database per test (no tables), as a SQLAlchemy URL."""
+    if request.param == "sqlite":
+        return f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('sqlite') / 'watemplates.db'}"
+    server: PostgresServer = request.getfixturevalue("postgres_server")
+    # One database per test keeps tests independent without dropping anything; the pid keeps
+    # names unique if several pytest processes ever share a server.
+    return server.create_database_sync(f"test_{os.getpid()}_{next(_database_numbers)}")
+
+
+@pytest.fixture
+def database_url(empty_database_url: str) -> str:
+    """A new database migrated to the latest revision."""
+    # Imported here so collecting tests that never touch SQL does not import the adapter.
+    from adapters.sql.migrate import upgrade
+
+    upgrade(empty_database_url)
+    return empty_database_url
+
+
+@pytest.fixture
+async def sql_engine(database_url: str) -> AsyncIterator[AsyncEngine]:
+    from adapters.sql.engine import create_engine
+
+    engine = create_engine(database_url)
+    try:
+        yield engine
+    finally:
+        await engine.dispose()

@@ -1,0 +1,186 @@
+"""The real process: `watemplates serve` as a subprocess, set up with the CLI, driven over gRPC."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import grpc
+import pytest
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+from watemplates.v1 import resources_pb2 as pb
+from watemplates.v1 import templates_pb2 as api
+from watemplates.v1 import templates_pb2_grpc
+
+pytestmark = pytest.mark.e2e
+WATEMPLATES = str(Path(sys.executable).with_name("watemplates"))
+WABA = "301122334455667"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+def env(database_url: str, tmp_path: Path) -> dict[str, str]:
+    return {
+        **os.environ,
+        "WATEMPLATES_DATABASE_URL": database_url,
+        "WATEMPLATES_GRPC_ADDR": f"127.0.0.1:{free_port()}",
+        "WATEMPLATES_HTTP_ADDR": f"127.0.0.1:{free_port()}",
+        "WATEMPLATES_LOG_FORMAT": "json",
+        "WATEMPLATES_SHUTDOWN_GRACE_SECONDS": "2",
+    }
+
+
+def cli(env: dict[str, str], *args: str) -> str:
+    done = subprocess.run(
+        [WATEMPLATES, *args], env=env, capture_output=True, text=True, timeout=60, check=False
+    )
+    assert done.returncode == 0, f"watemplates {' '.join(args)} failed: {done.stderr}"
+    return done.stdout
+
+
+@pytest.fixture
+def server(env: dict[str, str], tmp_path: Path) -> Iterator[subprocess.Popen[str]]:
+    log = (tmp_path / "serve.log").open("w+")
+    process = subprocess.Popen([WATEMPLATES, "serve"], env=env, stdout=subprocess.PIPE, stderr=log, text=True)
+    try:
+        yield process
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait(10)
+        log.close()
+
+
+async def wait_serving(target: str, process: subprocess.Popen[str]) -> None:
+    deadline = time.monotonic() + 30
+    async with grpc.aio.insecure_channel(target) as channel:
+        health = health_pb2_grpc.HealthStub(channel)
+        while True:
+            assert process.poll() is None, "the server exited during start-up"
+            try:
+                reply = await health.Check(health_pb2.HealthCheckRequest(service=""), timeout=1)
+                if reply.status == health_pb2.HealthCheckResponse.SERVING:
+                    return
+            except grpc.aio.AioRpcError:
+                pass
+            assert time.monotonic() < deadline, "the server did not become SERVING in 30 s"
+            await asyncio.sleep(0.2)
+
+
+def order_ready() -> pb.Template:
+    return pb.Template(
+        display_name="order_ready",
+        language_code="en_US",
+        category=pb.TEMPLATE_CATEGORY_UTILITY,
+        components=pb.TemplateComponents(
+            header=pb.TemplateHeader(format=pb.HEADER_FORMAT_TEXT, text="Order {{order_id}} is ready"),
+            body="Hi {{first_name}}, your order {{order_id}} can be collected from {{store}} today.",
+            footer="Reply STOP to opt out",
+        ),
+        parameters=[
+            pb.TemplateParameter(key="first_name", example="Dana"),
+            pb.TemplateParameter(key="order_id", example="A-1042", max_length=12),
+            pb.TemplateParameter(key="store", example="Main St"),
+        ],
+    )
+
+
+async def test_serve_end_to_end(env: dict[str, str], server: subprocess.Popen[str]) -> None:
+    # Admin set-up with the CLI against the same database the server uses.
+    cli(env, "org", "create", "acme")
+    key = cli(env, "apikey", "create", "--org", "acme", "--role", "operator").strip()
+    viewer_key = cli(env, "apikey", "create", "--org", "acme", "--role", "viewer").strip()
+    cli(env, "waba", "add", "--org", "acme", "--waba-id", WABA, "--phone-number-id", "109876543210987")
+
+    target = env["WATEMPLATES_GRPC_ADDR"]
+    await wait_serving(target, server)
+    auth = (("authorization", f"Bearer {key}"),)
+    async with grpc.aio.insecure_channel(target) as channel:
+        stub = templates_pb2_grpc.TemplateServiceStub(channel)
+        created = await stub.CreateTemplate(
+            api.CreateTemplateRequest(parent=f"wabas/{WABA}", template=order_ready(), request_id="e2e-1"),
+            metadata=auth,
+        )
+        name = created.template.name
+        assert name == f"wabas/{WABA}/templates/order_ready.en_US"
+        assert created.template.status == pb.TEMPLATE_STATUS_DRAFT
+        assert created.template.parameter_format == pb.PARAMETER_FORMAT_NAMED
+
+        fetched = await stub.GetTemplate(api.GetTemplateRequest(name=name), metadata=auth)
+        assert fetched.template == created.template
+
+        listed = await stub.ListTemplates(api.ListTemplatesRequest(parent="wabas/-"), metadata=auth)
+        assert [t.name for t in listed.templates] == [name]
+
+        rendered = await stub.RenderTemplate(
+            api.RenderTemplateRequest(
+                name=name, values={"first_name": "Dana", "order_id": "A-1042", "store": "Main St"}
+            ),
+            metadata=(("authorization", f"Bearer {viewer_key}"),),
+        )
+        assert rendered.body_text == "Hi Dana, your order A-1042 can be collected from Main St today."
+        assert json.loads(rendered.meta_components_json)[0] == {
+            "type": "header",
+            "parameters": [{"type": "text", "parameter_name": "order_id", "text": "A-1042"}],
+        }
+
+        revised = order_ready()
+        revised.name = name
+        revised.components.footer = "Reply HELP for support"
+        updated = await stub.UpdateTemplate(
+            api.UpdateTemplateRequest(template=revised, etag=created.template.etag), metadata=auth
+        )
+        assert updated.template.components.footer == "Reply HELP for support"
+        assert updated.template.etag != created.template.etag
+
+        with pytest.raises(grpc.aio.AioRpcError) as stale:
+            await stub.DeleteTemplate(
+                api.DeleteTemplateRequest(name=name, etag=created.template.etag), metadata=auth
+            )
+        assert stale.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+
+        with pytest.raises(grpc.aio.AioRpcError) as denied:
+            await stub.DeleteTemplate(
+                api.DeleteTemplateRequest(name=name), metadata=(("authorization", f"Bearer {viewer_key}"),)
+            )
+        assert denied.value.code() == grpc.StatusCode.PERMISSION_DENIED
+
+        await stub.DeleteTemplate(
+            api.DeleteTemplateRequest(name=name, etag=updated.template.etag), metadata=auth
+        )
+        with pytest.raises(grpc.aio.AioRpcError) as gone:
+            await stub.GetTemplate(api.GetTemplateRequest(name=name), metadata=auth)
+        assert gone.value.code() == grpc.StatusCode.NOT_FOUND
+
+    # SIGTERM: health goes NOT_SERVING, in-flight calls finish, the process exits 0.
+    server.send_signal(signal.SIGTERM)
+    assert server.wait(20) == 0
+    assert server.stdout is not None
+    assert "watemplates is serving" in server.stdout.read()
+
+
+async def test_readiness_endpoints(env: dict[str, str], server: subprocess.Popen[str]) -> None:
+    await wait_serving(env["WATEMPLATES_GRPC_ADDR"], server)
+    import aiohttp
+
+    async with aiohttp.ClientSession() as session:
+        for path, expected in (("/healthz", "ok"), ("/readyz", "ready")):
+            async with session.get(f"http://{env['WATEMPLATES_HTTP_ADDR']}{path}") as response:
+                assert response.status == 200
+                assert (await response.json())["status"] == expected
+    server.send_signal(signal.SIGINT)
+    assert server.wait(20) == 0

@@ -1,0 +1,111 @@
+"""The `watemplates` CLI: offline lint, and administration against a real SQLite file."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from app.cli import main
+
+VALID = {
+    "name": "order_ready",
+    "language": "en_US",
+    "category": "UTILITY",
+    "parameter_format": "NAMED",
+    "components": [
+        {
+            "type": "BODY",
+            "text": "Hi {{first_name}}, your order can be collected from the front desk today.",
+            "example": {"body_text_named_params": [{"param_name": "first_name", "example": "Dana"}]},
+        }
+    ],
+}
+INVALID = {
+    "name": "Order Ready!",
+    "language": "en_US",
+    "category": "UTILITY",
+    "parameter_format": "POSITIONAL",
+    "components": [{"type": "BODY", "text": "{{1}}{{2}} thanks"}, {"type": "FOOTER", "text": "x" * 61}],
+}
+
+
+@pytest.fixture(autouse=True)
+def database(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("WATEMPLATES_DATABASE_URL", f"sqlite+aiosqlite:///{tmp_path}/cli.db")
+    monkeypatch.setenv("WATEMPLATES_LOG_LEVEL", "WARNING")
+
+
+def write(tmp_path: Path, payload: object) -> str:
+    path = tmp_path / "template.json"
+    path.write_text(json.dumps(payload))
+    return str(path)
+
+
+def test_lint_valid_file_exits_zero(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["lint", write(tmp_path, VALID)]) == 0
+    assert "ok (0 errors" in capsys.readouterr().out
+
+
+def test_lint_invalid_file_exits_one_and_lists_every_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["lint", write(tmp_path, INVALID), "--json"]) == 1
+    report = json.loads(capsys.readouterr().out)
+    codes = {v["code"] for v in report["violations"] if v["severity"] == "ERROR"}
+    assert {"NAME_INVALID", "PARAMS_ADJACENT", "PARAM_AT_BODY_START", "FOOTER_TOO_LONG"} <= codes
+    assert report["valid"] is False
+
+
+def test_lint_human_output_names_code_and_field(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["lint", write(tmp_path, INVALID)]) == 1
+    out = capsys.readouterr().out
+    assert "error: FOOTER_TOO_LONG: template.components.footer:" in out
+
+
+@pytest.mark.parametrize(
+    ("content", "message"), [("{not json", "is not JSON"), ('{"name": "x"}', "components")]
+)
+def test_lint_unreadable_input_exits_two_with_reason(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], content: str, message: str
+) -> None:
+    path = tmp_path / "t.json"
+    path.write_text(content)
+    assert main(["lint", str(path)]) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_lint_missing_file_exits_two(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["lint", str(tmp_path / "nope.json")]) == 2
+    assert "cannot read" in capsys.readouterr().err
+
+
+def test_admin_flow_org_key_waba(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["org", "create", "acme", "--name", "Acme Inc"]) == 0
+    assert main(["apikey", "create", "--org", "acme", "--role", "viewer"]) == 0
+    secret = capsys.readouterr().out.strip().splitlines()[-1]
+    assert secret.startswith("wat_")
+    prefix = secret.split("_")[1]
+    assert (
+        main(["waba", "add", "--org", "acme", "--waba-id", "301122334455667", "--phone-number-id", "1098"])
+        == 0
+    )
+    assert main(["waba", "list", "--org", "acme"]) == 0
+    assert "301122334455667" in capsys.readouterr().out
+    assert main(["apikey", "revoke", prefix]) == 0
+    assert main(["apikey", "list", "--org", "acme"]) == 0
+    listing = capsys.readouterr().out
+    assert prefix in listing
+    assert "revoked" in listing
+    # The key's secret is never stored or listed.
+    assert secret not in listing
+
+
+def test_admin_errors_are_reported_not_raised(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["org", "create", "acme"]) == 0
+    assert main(["org", "create", "acme"]) == 1
+    assert "already exists" in capsys.readouterr().err
+    assert main(["apikey", "create", "--org", "nobody", "--role", "admin"]) == 1
+    assert main(["waba", "add", "--org", "acme", "--waba-id", "not-digits"]) == 1
+    assert "numeric" in capsys.readouterr().err

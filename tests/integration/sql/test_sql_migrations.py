@@ -1,0 +1,108 @@
+"""The one migration history, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import sqlalchemy as sa
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy.engine import Connection
+
+from adapters.sql.engine import create_engine
+from adapters.sql.migrate import downgrade, upgrade
+from adapters.sql.tables import metadata
+
+APPLICATION_TABLES = {
+    "organizations",
+    "api_keys",
+    "wabas",
+    "waba_phone_numbers",
+    "templates",
+    "idempotency_keys",
+    "service_secrets",
+}
+
+
+def _inspect(url: str) -> tuple[set[str], str | None]:
+    """(table names, current revision) of the database at `url`."""
+
+    def read(connection: Connection) -> tuple[set[str], str | None]:
+        revision = MigrationContext.configure(connection).get_current_revision()
+        return set(sa.inspect(connection).get_table_names()), revision
+
+    async def run() -> tuple[set[str], str | None]:
+        engine = create_engine(url)
+        try:
+            async with engine.connect() as connection:
+                return await connection.run_sync(read)
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(run())
+
+
+def test_upgrade_downgrade_upgrade(empty_database_url: str) -> None:
+    upgrade(empty_database_url)
+    tables, revision = _inspect(empty_database_url)
+    assert tables == APPLICATION_TABLES | {"alembic_version"}
+    assert revision == "0001"
+
+    downgrade(empty_database_url, "base")
+    tables, revision = _inspect(empty_database_url)
+    assert tables <= {"alembic_version"}
+    assert revision is None
+
+    upgrade(empty_database_url)
+    tables, revision = _inspect(empty_database_url)
+    assert tables == APPLICATION_TABLES | {"alembic_version"}
+    assert revision == "0001"
+
+
+def test_upgrade_is_idempotent_at_head(database_url: str) -> None:
+    upgrade(database_url)
+    assert _inspect(database_url)[1] == "0001"
+
+
+async def test_async_callers_migrate_in_a_thread(empty_database_url: str) -> None:
+    # migrate runs its own event loop, so a coroutine hands it to a worker thread.
+    await asyncio.to_thread(upgrade, empty_database_url)
+    tables, _revision = await asyncio.to_thread(_inspect, empty_database_url)
+    assert tables >= APPLICATION_TABLES
+
+
+async def test_migrated_schema_matches_the_metadata(database_url: str) -> None:
+    def diff(connection: Connection) -> list[Any]:
+        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        return list(compare_metadata(context, metadata))
+
+    engine = create_engine(database_url)
+    try:
+        async with engine.connect() as connection:
+            differences = await connection.run_sync(diff)
+    finally:
+        await engine.dispose()
+    assert differences == []
+
+
+async def test_migrated_collations_match_the_metadata(database_url: str) -> None:
+    # Alembic's comparison ignores collations, and listing order depends on them.
+    def mismatches(connection: Connection) -> list[str]:
+        inspector = sa.inspect(connection)
+        found = []
+        for table in metadata.sorted_tables:
+            reflected = {column["name"]: column["type"] for column in inspector.get_columns(table.name)}
+            for column in table.columns:
+                wanted = getattr(column.type.dialect_impl(connection.dialect), "collation", None)
+                actual = getattr(reflected[column.name], "collation", None)
+                if wanted != actual:
+                    found.append(f"{table.name}.{column.name}: {actual!r}, metadata says {wanted!r}")
+        return found
+
+    engine = create_engine(database_url)
+    try:
+        async with engine.connect() as connection:
+            assert await connection.run_sync(mismatches) == []
+    finally:
+        await engine.dispose()
