@@ -63,7 +63,7 @@ class Authenticator:
         key_hash = hash_key(secret)
         if self._cache is not None and (cached := self._cache.get(key_hash)) is not None:
             return cached
-        async with self._uow_factory() as uow:
+        async with self._uow_factory(read_only=True) as uow:
             key = await uow.api_keys.get_by_hash(key_hash)
         if key is None or not key.active:
             raise Unauthenticated("the API key is unknown or revoked")

@@ -127,7 +127,7 @@ async def _org_create(services: Services, args: argparse.Namespace) -> int:
 
 
 async def _org_list(services: Services, args: argparse.Namespace) -> int:
-    async with services.uow_factory() as uow:
+    async with services.uow_factory(read_only=True) as uow:
         for org in await uow.organizations.list():
             print(f"{org.slug}\t{org.display_name}\t{org.created_at.isoformat()}")
     return 0
@@ -151,7 +151,7 @@ async def _key_revoke(services: Services, args: argparse.Namespace) -> int:
 
 
 async def _key_list(services: Services, args: argparse.Namespace) -> int:
-    async with services.uow_factory() as uow:
+    async with services.uow_factory(read_only=True) as uow:
         org = await uow.organizations.get_by_slug(args.org)
         if org is None:
             print(f"error: organization {args.org!r} was not found", file=sys.stderr)
@@ -171,7 +171,7 @@ async def _waba_add(services: Services, args: argparse.Namespace) -> int:
 
 
 async def _waba_list(services: Services, args: argparse.Namespace) -> int:
-    async with services.uow_factory() as uow:
+    async with services.uow_factory(read_only=True) as uow:
         org = await uow.organizations.get_by_slug(args.org)
         if org is None:
             print(f"error: organization {args.org!r} was not found", file=sys.stderr)

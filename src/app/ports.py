@@ -142,7 +142,10 @@ class UnitOfWork(Protocol):
 
 
 class UnitOfWorkFactory(Protocol):
-    def __call__(self) -> UnitOfWork: ...
+    def __call__(self, *, read_only: bool = False) -> UnitOfWork:
+        """A new unit of work. read_only=True promises no writes, which lets the store run it
+        concurrently with other units (SQLite serializes writers)."""
+        ...
 
 
 class HealthProbe(Protocol):

@@ -40,7 +40,7 @@ class TemplateQueries:
 
     async def get(self, principal: Principal, key: TemplateKey) -> Template:
         principal.require(Role.VIEWER)
-        async with self._uow_factory() as uow:
+        async with self._uow_factory(read_only=True) as uow:
             return await load_template(uow, principal, key)
 
     async def list(
@@ -56,7 +56,7 @@ class TemplateQueries:
         if page_token:
             name, language, template_id = self._page_tokens.decode(page_token, query_id, size=3)
             query = replace(query, after=TemplateCursor(name, language, template_id))
-        async with self._uow_factory() as uow:
+        async with self._uow_factory(read_only=True) as uow:
             if query.waba_id is not None:
                 waba = await uow.wabas.get(query.waba_id)
                 if waba is None or waba.org_id != principal.org_id:
@@ -71,7 +71,7 @@ class TemplateQueries:
 
     async def render(self, principal: Principal, key: TemplateKey, values: Mapping[str, str]) -> Rendered:
         principal.require(Role.VIEWER)
-        async with self._uow_factory() as uow:
+        async with self._uow_factory(read_only=True) as uow:
             template = await load_template(uow, principal, key)
         return Rendered(template, template.render(values))
 

@@ -10,6 +10,8 @@ from sqlalchemy.engine import URL, Connection, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 SQLITE_BUSY_TIMEOUT_MS = 5000
+# Execution option set on the connections of read-only units of work.
+READ_ONLY_OPTION = "watemplates_read_only"
 
 
 def create_engine(url: str) -> AsyncEngine:
@@ -61,7 +63,12 @@ def _create_sqlite_engine(url: URL) -> AsyncEngine:
         # IMMEDIATE takes the write lock up front, where busy_timeout applies. A deferred
         # transaction that reads and then writes fails at once with "database is locked" when
         # another connection committed in between, and a unit of work always reads before it writes.
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        # Read-only units never write, so they take a plain (deferred) BEGIN and, with WAL, run
+        # concurrently with each other and with the one writer.
+        if connection.get_execution_options().get(READ_ONLY_OPTION):
+            connection.exec_driver_sql("BEGIN")
+        else:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
 
     return engine
 

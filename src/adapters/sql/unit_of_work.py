@@ -7,6 +7,7 @@ from typing import Self
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from adapters.sql.engine import READ_ONLY_OPTION
 from adapters.sql.repositories import (
     SqlApiKeyRepository,
     SqlIdempotencyRepository,
@@ -42,8 +43,9 @@ class SqlUnitOfWork:
     idempotency: IdempotencyRepository
     secrets: SecretRepository
 
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine, *, read_only: bool = False) -> None:
         self._engine = engine
+        self._read_only = read_only
         self._connection: AsyncConnection | None = None
 
     async def __aenter__(self) -> Self:
@@ -51,6 +53,8 @@ class SqlUnitOfWork:
             raise RuntimeError("a SqlUnitOfWork cannot be entered twice; ask the factory for a new one")
         connection = await self._engine.connect()
         try:
+            if self._read_only:
+                await connection.execution_options(**{READ_ONLY_OPTION: True})
             await connection.begin()
         except BaseException:
             await connection.close()
@@ -95,5 +99,5 @@ class SqlUnitOfWorkFactory:
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
 
-    def __call__(self) -> SqlUnitOfWork:
-        return SqlUnitOfWork(self._engine)
+    def __call__(self, *, read_only: bool = False) -> SqlUnitOfWork:
+        return SqlUnitOfWork(self._engine, read_only=read_only)

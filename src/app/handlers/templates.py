@@ -51,7 +51,7 @@ async def create_template(
     except AlreadyExists:
         # A concurrent twin with the same request_id may have won the race: answer with its result.
         if command.request_id:
-            async with uow_factory() as uow:
+            async with uow_factory(read_only=True) as uow:
                 if (replay := await _replay(uow, command, fingerprint)) is not None:
                     return replay
         raise
