@@ -71,3 +71,91 @@ class PermissionDenied(AppError):
         self.needed = needed
         self.held = held
         super().__init__(f"this call needs the {needed} role; the API key has {held}")
+
+
+class MetaNotConfigured(AppError):
+    def __init__(self) -> None:
+        super().__init__(
+            "Meta's API is not configured: set WATEMPLATES_META_ACCESS_TOKEN to submit, sync or send"
+        )
+
+
+class MetaError(AppError):
+    """A failure reported by (or while reaching) Meta's Graph API. `code` is Meta's error code."""
+
+    retryable = False
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: int = 0,
+        subcode: int = 0,
+        fbtrace_id: str = "",
+        http_status: int = 0,
+        details: str = "",
+    ) -> None:
+        self.code = code
+        self.subcode = subcode
+        self.fbtrace_id = fbtrace_id
+        self.http_status = http_status
+        self.details = details
+        super().__init__(message)
+
+
+class MetaUnavailable(MetaError):
+    """Meta could not be reached, timed out, answered 5xx, or answered something unreadable."""
+
+    retryable = True
+
+
+class MetaRateLimited(MetaError):
+    retryable = True
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        retry_after_seconds: float = 60.0,
+        code: int = 0,
+        subcode: int = 0,
+        fbtrace_id: str = "",
+        http_status: int = 0,
+        details: str = "",
+    ) -> None:
+        self.retry_after_seconds = retry_after_seconds
+        super().__init__(
+            message, code=code, subcode=subcode, fbtrace_id=fbtrace_id, http_status=http_status, details=details
+        )
+
+
+class MetaCredentialsExpired(MetaError):
+    """190: the access token expired or was revoked."""
+
+
+class MetaPermissionDenied(MetaError):
+    """0, 3, 10, 200-299: the token lacks a permission or capability."""
+
+
+class MetaTemplatePaused(MetaError):
+    """132015: the template is paused for low quality."""
+
+
+class MetaTemplateDisabled(MetaError):
+    """132016: the template was paused too often and is disabled for good."""
+
+
+class MetaTemplateNotFound(MetaError):
+    """132001: no such template in that language (or not approved)."""
+
+
+class MetaParameterMismatch(MetaError):
+    """132000 / 132012: the values do not fit the template's parameters."""
+
+
+class MetaWindowClosed(MetaError):
+    """131047: more than 24 hours since the user last wrote; send a template instead."""
+
+
+class MetaRequestRejected(MetaError):
+    """Any other business error (4xx): Meta refused the request; retrying will not help."""

@@ -5,13 +5,13 @@ Adapters implement them (adapters/sql); tests implement them in memory (tests/fa
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from types import TracebackType
 from typing import Protocol, Self
 
-from domain.components import ParameterFormat
+from domain.components import ParameterFormat, TemplateDefinition
 from domain.status import TemplateCategory, TemplateQuality, TemplateStatus
 from domain.templates import Template
 from domain.tenancy import ApiKey, Organization, Waba
@@ -151,4 +151,62 @@ class UnitOfWorkFactory(Protocol):
 class HealthProbe(Protocol):
     async def ping(self) -> None:
         """Raises if the database cannot be reached."""
+        ...
+
+
+# ---- Meta's WhatsApp Cloud API ----------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class MetaSubmission:
+    """Meta's answer to a template creation."""
+
+    meta_template_id: str
+    status: str
+    category: str
+
+
+@dataclass(frozen=True, slots=True)
+class MetaTemplateState:
+    """One template as Meta lists it. Values are Meta's verbatim (liberal parse happens in domain)."""
+
+    meta_template_id: str
+    definition: TemplateDefinition
+    status: str
+    category: str
+    quality: str
+    rejected_reason: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class MetaSendResult:
+    message_id: str
+    # accepted | held_for_quality_assessment | paused (Meta's pacing signal; "" if absent).
+    message_status: str
+    wa_id: str = ""
+
+
+class TemplateGateway(Protocol):
+    """Template management at Meta (Graph API). Errors are app.errors.MetaError subclasses."""
+
+    async def create(self, waba_id: str, definition: TemplateDefinition) -> MetaSubmission: ...
+
+    async def list_all(self, waba_id: str) -> Sequence[MetaTemplateState]:
+        """Every template of the WABA, following Meta's paging to the end."""
+        ...
+
+    async def edit(self, meta_template_id: str, definition: TemplateDefinition, *, include_category: bool) -> None:
+        """Replaces components (and the category when include_category) of a submitted template."""
+        ...
+
+    async def delete(self, waba_id: str, meta_template_id: str, display_name: str) -> None:
+        """Deletes one language of a template (by hsm_id and name)."""
+        ...
+
+
+class MessageGateway(Protocol):
+    async def send_template(
+        self, phone_number_id: str, to: str, template: Mapping[str, object], *, callback_data: str = ""
+    ) -> MetaSendResult:
+        """`template` is the `template` object of a Meta send (name, language, components)."""
         ...

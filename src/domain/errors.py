@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -38,3 +39,29 @@ class TemplateImmutableField(DomainError):
     def __init__(self, field: str) -> None:
         self.field = field
         super().__init__(f"{field} cannot be changed once a template exists")
+
+
+class TemplateNotSendable(DomainError):
+    """The template's status does not allow sending (Meta would refuse it too)."""
+
+    def __init__(self, name: str, status: str) -> None:
+        self.name = name
+        self.status = status
+        super().__init__(f"template {name!r} is {status} and cannot be sent")
+
+
+class TemplateLifecycleError(DomainError):
+    """The operation does not fit the template's place in its lifecycle (e.g. submitting twice)."""
+
+    def __init__(self, reason: str, message: str) -> None:
+        self.reason = reason
+        super().__init__(message)
+
+
+class MetaEditRefused(DomainError):
+    """Meta would refuse this edit; `available_at` says when it becomes possible, if ever."""
+
+    def __init__(self, reason: str, message: str, available_at: datetime | None = None) -> None:
+        self.reason = reason
+        self.available_at = available_at
+        super().__init__(message)

@@ -6,12 +6,14 @@ Meta does, and every change re-runs the linter so an invalid definition is never
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
-from datetime import datetime
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
 
 from domain.components import Components, ParameterFormat, ParameterSpec, TemplateDefinition
-from domain.errors import InvalidTemplate
+from domain.errors import InvalidTemplate, MetaEditRefused, TemplateLifecycleError, TemplateNotSendable
+from domain.history import Aspect, ChangeSource, HistoryEntry, Observation, Outcome
 from domain.lint import LintReport, Violation, lint
 from domain.rendering import RenderedMessage, render_definition
 from domain.status import TemplateCategory, TemplateQuality, TemplateStatus
@@ -38,6 +40,12 @@ class Template:
     rejection_reason: str = ""
     meta_template_id: str = ""
     version: int = 1
+    # Meta's time of the last observation applied, per aspect (older ones are superseded).
+    observed_at: dict[Aspect, datetime] = field(default_factory=dict)
+    # When an APPROVED template was edited at Meta (Meta: 1 per 24 h, 10 per 30 days).
+    meta_edit_times: tuple[datetime, ...] = ()
+    # Known only from a webhook or a send error: our copy of its content may be incomplete.
+    needs_sync: bool = False
 
     @classmethod
     def create(
@@ -104,6 +112,179 @@ class Template:
     def etag(self) -> str:
         return f'"{self.version}"'
 
+    @property
+    def name(self) -> str:
+        return f"{self.display_name}.{self.language_code}"
+
+    # ---- sending ------------------------------------------------------------------------------
+
+    @property
+    def sendable(self) -> bool:
+        """Meta delivers APPROVED templates; FLAGGED ones are at risk but still sendable."""
+        return self.status in SENDABLE
+
+    def require_sendable(self) -> None:
+        if not self.sendable:
+            raise TemplateNotSendable(self.name, self.raw_status or self.status.value)
+
+    # ---- what Meta (or a user) says happened -------------------------------------------------
+
+    def observe(self, observation: Observation, *, received_at: datetime) -> HistoryEntry:
+        """Applies an observation unless it is older than the aspect's state; always returns the
+        history entry that records it."""
+        before = self._aspect_value(observation.aspect)
+        last = self.observed_at.get(observation.aspect)
+        if last is not None and observation.occurred_at < last:
+            outcome = Outcome.SUPERSEDED
+        else:
+            self.observed_at[observation.aspect] = observation.occurred_at
+            changed = self._apply(observation)
+            outcome = Outcome.APPLIED if changed else Outcome.UNCHANGED
+            if changed:
+                self.updated_at = received_at
+        return HistoryEntry(
+            id=uuid.uuid4().hex,
+            template_id=self.id,
+            org_id=self.org_id,
+            aspect=observation.aspect,
+            source=observation.source,
+            outcome=outcome,
+            from_value=before,
+            to_value=observation.value,
+            reason=observation.reason,
+            occurred_at=observation.occurred_at,
+            received_at=received_at,
+            details=dict(observation.details),
+        )
+
+    def _aspect_value(self, aspect: Aspect) -> str:
+        match aspect:
+            case Aspect.STATUS:
+                return self.raw_status
+            case Aspect.QUALITY:
+                return self.quality.value
+            case Aspect.CATEGORY:
+                return self.category.value if self.category else ""
+            case Aspect.COMPONENTS:
+                return components_summary(self.components)
+
+    def _apply(self, observation: Observation) -> bool:
+        match observation.aspect:
+            case Aspect.STATUS:
+                return self._apply_status(observation)
+            case Aspect.QUALITY:
+                quality = TemplateQuality.from_meta(observation.value)
+                changed = quality is not self.quality
+                self.quality = quality
+                return changed
+            case Aspect.CATEGORY:
+                try:
+                    category = TemplateCategory.from_meta(observation.value)
+                except ValueError:
+                    return False  # an unknown category is kept in history only
+                changed = category is not self.category
+                self.category = category
+                return changed
+            case Aspect.COMPONENTS:
+                if observation.components is None or observation.components == self.components:
+                    return False
+                self._replace_components(observation.components)
+                return True
+
+    def _apply_status(self, observation: Observation) -> bool:
+        raw = observation.value.strip().upper()
+        status = STATUS_AFTER_EVENT.get(raw) or TemplateStatus.from_meta(raw)
+        reason = observation.reason if observation.reason.upper() not in ("", "NONE") else ""
+        rejection = reason if status is TemplateStatus.REJECTED else ""
+        changed = (status, raw, rejection) != (self.status, self.raw_status, self.rejection_reason)
+        self.status, self.raw_status, self.rejection_reason = status, raw, rejection
+        return changed
+
+    def _replace_components(self, components: Components) -> None:
+        # Meta is the source of truth here: the new text is taken even if our linter would object,
+        # and the declared examples/rules of parameters that still exist are kept.
+        report = lint(replace(self.definition, components=components, parameter_format=None))
+        self.components = components
+        self.parameters = report.parameters
+        self.parameter_format = report.parameter_format
+
+    # ---- Meta lifecycle -----------------------------------------------------------------------
+
+    def require_submittable(self) -> None:
+        if self.meta_template_id:
+            raise TemplateLifecycleError(
+                "TEMPLATE_ALREADY_SUBMITTED",
+                f"template {self.name!r} was already submitted (Meta id {self.meta_template_id}); "
+                "update it to send an edit",
+            )
+
+    def mark_submitted(
+        self, meta_template_id: str, status: str, category: str, *, now: datetime
+    ) -> list[HistoryEntry]:
+        self.meta_template_id = meta_template_id
+        self.needs_sync = False
+        entries = [
+            self.observe(Observation(Aspect.STATUS, status, ChangeSource.SUBMISSION, now), received_at=now)
+        ]
+        if category:
+            entries.append(
+                self.observe(
+                    Observation(Aspect.CATEGORY, category, ChangeSource.SUBMISSION, now), received_at=now
+                )
+            )
+        return entries
+
+    def check_meta_edit(self, changes: TemplateRevision, *, now: datetime) -> None:
+        """Refuses, before calling Meta, an edit that Meta's edit rules would refuse."""
+        if self.status not in META_EDITABLE:
+            raise MetaEditRefused(
+                "TEMPLATE_NOT_EDITABLE",
+                f"template {self.name!r} is {self.raw_status}; Meta only edits APPROVED, REJECTED or PAUSED "
+                "templates",
+            )
+        if self.status is not TemplateStatus.APPROVED:
+            return
+        if changes.category is not None and changes.category is not self.category:
+            raise MetaEditRefused(
+                "CATEGORY_IMMUTABLE",
+                f"the category of approved template {self.name!r} cannot be changed at Meta",
+            )
+        recent = sorted(t for t in self.meta_edit_times if t > now - EDIT_MONTH)
+        if recent and recent[-1] > now - EDIT_DAY:
+            available = recent[-1] + EDIT_DAY
+            raise MetaEditRefused(
+                "EDIT_LIMIT_DAILY",
+                f"approved template {self.name!r} was edited at {recent[-1].isoformat()}; Meta allows one edit "
+                f"per 24 hours, the next from {available.isoformat()}",
+                available,
+            )
+        if len(recent) >= EDITS_PER_MONTH:
+            available = recent[len(recent) - EDITS_PER_MONTH] + EDIT_MONTH
+            raise MetaEditRefused(
+                "EDIT_LIMIT_MONTHLY",
+                f"approved template {self.name!r} was edited {len(recent)} times in 30 days; Meta allows "
+                f"{EDITS_PER_MONTH}, the next from {available.isoformat()}",
+                available,
+            )
+
+    def record_meta_edit(self, *, now: datetime) -> HistoryEntry:
+        """After Meta accepted an edit: count it against the limits; the template is reviewed again."""
+        if self.status is TemplateStatus.APPROVED:
+            self.meta_edit_times = (*(t for t in self.meta_edit_times if t > now - EDIT_MONTH), now)
+        return self.observe(
+            Observation(
+                Aspect.STATUS, "PENDING", ChangeSource.USER, now, reason="edited; Meta reviews it again"
+            ),
+            received_at=now,
+        )
+
+    def require_deletable_at_meta(self) -> None:
+        if self.status is TemplateStatus.DISABLED:
+            raise TemplateLifecycleError(
+                "TEMPLATE_DISABLED",
+                f"template {self.name!r} is DISABLED; Meta does not delete disabled templates",
+            )
+
 
 @dataclass(frozen=True, slots=True)
 class TemplateRevision:
@@ -114,6 +295,27 @@ class TemplateRevision:
     parameters: tuple[ParameterSpec, ...] | None = None
     parameter_format: ParameterFormat | None = None
     parameter_format_given: bool = False
+
+
+SENDABLE = frozenset({TemplateStatus.APPROVED, TemplateStatus.FLAGGED})
+META_EDITABLE = frozenset({TemplateStatus.APPROVED, TemplateStatus.REJECTED, TemplateStatus.PAUSED})
+# Events whose resulting state is another status: a reinstated or unpaused template is sendable again.
+STATUS_AFTER_EVENT = {"REINSTATED": TemplateStatus.APPROVED, "UNPAUSED": TemplateStatus.APPROVED}
+EDIT_DAY = timedelta(hours=24)
+EDIT_MONTH = timedelta(days=30)
+EDITS_PER_MONTH = 10
+
+
+def components_summary(components: Components) -> str:
+    """A short, stable description of components for history (the full text is in details)."""
+    parts = [f"body {len(components.body)} chars"]
+    if components.header is not None:
+        parts.insert(0, f"header {components.header.format.value}")
+    if components.footer:
+        parts.append("footer")
+    if components.buttons:
+        parts.append(f"{len(components.buttons)} buttons")
+    return ", ".join(parts)
 
 
 def _checked(definition: TemplateDefinition) -> LintReport:

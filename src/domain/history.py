@@ -1,0 +1,69 @@
+"""What happened to a template, as observed: Meta's webhooks, syncs, send errors and our own edits.
+
+Meta guarantees no ordering, so every observation carries Meta's time and each aspect (status,
+quality, category, components) keeps the time of the last observation applied to it: an older one is
+recorded as SUPERSEDED and never rolls the state back.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+
+from domain.components import Components
+
+
+class Aspect(StrEnum):
+    STATUS = "STATUS"
+    QUALITY = "QUALITY"
+    CATEGORY = "CATEGORY"
+    COMPONENTS = "COMPONENTS"
+
+
+class ChangeSource(StrEnum):
+    WEBHOOK = "WEBHOOK"
+    SYNC = "SYNC"
+    SEND_ERROR = "SEND_ERROR"
+    USER = "USER"
+    SUBMISSION = "SUBMISSION"
+
+
+class Outcome(StrEnum):
+    APPLIED = "APPLIED"
+    # Older (by Meta's time) than what the aspect already reflects: kept in history only.
+    SUPERSEDED = "SUPERSEDED"
+    # Same value as already held (a repeat, or a sync confirming the state).
+    UNCHANGED = "UNCHANGED"
+
+
+@dataclass(frozen=True, slots=True)
+class Observation:
+    aspect: Aspect
+    # Meta's value verbatim: a status event, a quality score, a category; for COMPONENTS a summary.
+    value: str
+    source: ChangeSource
+    occurred_at: datetime
+    reason: str = ""
+    components: Components | None = None
+    # Anything else worth keeping (other_info, rejection_info, the raw change...); JSON-compatible.
+    details: Mapping[str, object] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryEntry:
+    """An immutable record of one observation and what it did to the template."""
+
+    id: str
+    template_id: str
+    org_id: str
+    aspect: Aspect
+    source: ChangeSource
+    outcome: Outcome
+    from_value: str
+    to_value: str
+    reason: str
+    occurred_at: datetime
+    received_at: datetime
+    details: Mapping[str, object] = field(default_factory=dict)
