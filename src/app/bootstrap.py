@@ -8,15 +8,19 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
+from adapters.meta_graph.client import GraphClient
+from adapters.meta_graph.messages import GraphMessageGateway
+from adapters.meta_graph.templates import GraphTemplateGateway
 from adapters.sql.engine import SqlHealthProbe, create_engine
 from adapters.sql.unit_of_work import SqlUnitOfWorkFactory
 from app import commands
 from app.auth import Authenticator
 from app.clock import SystemClock
+from app.handlers import meta as meta_handlers
 from app.handlers import templates, tenancy
 from app.messagebus import MessageBus
 from app.paging import PageTokenCodec
-from app.ports import Clock, HealthProbe, UnitOfWorkFactory
+from app.ports import Clock, HealthProbe, MessageGateway, TemplateGateway, UnitOfWorkFactory
 from app.queries import TemplateQueries
 from app.settings import Settings
 
@@ -35,9 +39,14 @@ class Services:
     close: Callable[[], Awaitable[None]]
 
 
-def build_bus(uow_factory: UnitOfWorkFactory, clock: Clock) -> MessageBus:
-    def bind(handler: Callable[..., Awaitable[Any]]) -> Callable[[Any], Awaitable[Any]]:
-        return functools.partial(handler, uow_factory=uow_factory, clock=clock)
+def build_bus(
+    uow_factory: UnitOfWorkFactory,
+    clock: Clock,
+    template_gateway: TemplateGateway | None = None,
+    message_gateway: MessageGateway | None = None,
+) -> MessageBus:
+    def bind(handler: Callable[..., Awaitable[Any]], **extra: object) -> Callable[[Any], Awaitable[Any]]:
+        return functools.partial(handler, uow_factory=uow_factory, clock=clock, **extra)
 
     handlers: dict[type[commands.Command[Any]], Callable[[Any], Awaitable[Any]]] = {
         commands.CreateOrganization: bind(tenancy.create_organization),
@@ -45,8 +54,13 @@ def build_bus(uow_factory: UnitOfWorkFactory, clock: Clock) -> MessageBus:
         commands.RevokeApiKey: bind(tenancy.revoke_api_key),
         commands.AddWaba: bind(tenancy.add_waba),
         commands.CreateTemplate: bind(templates.create_template),
-        commands.UpdateTemplate: bind(templates.update_template),
-        commands.DeleteTemplate: bind(templates.delete_template),
+        commands.UpdateTemplate: bind(templates.update_template, template_gateway=template_gateway),
+        commands.DeleteTemplate: bind(templates.delete_template, template_gateway=template_gateway),
+        commands.SubmitTemplate: bind(meta_handlers.submit_template, template_gateway=template_gateway),
+        commands.SyncTemplates: bind(meta_handlers.sync_templates, template_gateway=template_gateway),
+        commands.SendTemplateMessage: bind(
+            meta_handlers.send_template_message, message_gateway=message_gateway
+        ),
     }
     return MessageBus(handlers)
 
@@ -60,27 +74,46 @@ async def page_token_codec(settings: Settings, uow_factory: UnitOfWorkFactory) -
     return PageTokenCodec(secret)
 
 
+@dataclass(frozen=True)
+class MetaGateways:
+    templates: TemplateGateway | None
+    messages: MessageGateway | None
+
+
 async def build_services(
     settings: Settings,
     *,
     uow_factory: UnitOfWorkFactory | None = None,
     probe: HealthProbe | None = None,
     clock: Clock | None = None,
+    meta: MetaGateways | None = None,
 ) -> Services:
-    """Wires the SQL adapter from settings unless ports are handed in (tests pass in-memory fakes)."""
+    """Wires the SQL adapter and the Graph API client from settings unless ports are handed in
+    (tests pass in-memory fakes). Without an access token the Meta-bound use cases say so."""
+    closers: list[Callable[[], Awaitable[None]]] = []
 
-    async def nothing_to_close() -> None:
-        return None
+    async def close() -> None:
+        for closer in reversed(closers):
+            await closer()
 
-    close = nothing_to_close
     if uow_factory is None or probe is None:
         engine = create_engine(settings.database_url)
         uow_factory = uow_factory or SqlUnitOfWorkFactory(engine)
         probe = probe or SqlHealthProbe(engine)
-        close = engine.dispose
+        closers.append(engine.dispose)
+    if meta is None:
+        meta = MetaGateways(None, None)
+        if settings.meta_access_token is not None and settings.meta_access_token.get_secret_value():
+            client = GraphClient(
+                settings.meta_graph_url,
+                settings.meta_api_version,
+                settings.meta_access_token.get_secret_value(),
+            )
+            closers.append(client.close)
+            meta = MetaGateways(GraphTemplateGateway(client), GraphMessageGateway(client))
     clock = clock or SystemClock()
     return Services(
-        bus=build_bus(uow_factory, clock),
+        bus=build_bus(uow_factory, clock, meta.templates, meta.messages),
         queries=TemplateQueries(uow_factory, await page_token_codec(settings, uow_factory)),
         authenticator=Authenticator(uow_factory, settings.auth_cache_seconds),
         probe=probe,

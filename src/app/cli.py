@@ -13,6 +13,7 @@ from typing import Any
 from adapters.meta_graph.payloads import PayloadError, definition_from_meta
 from adapters.sql.migrate import upgrade
 from app import commands
+from app.auth import Principal
 from app.bootstrap import Services, build_services
 from app.errors import AppError
 from app.settings import Settings
@@ -74,6 +75,14 @@ def _parser() -> argparse.ArgumentParser:
     waba_list = waba.add_parser("list", help="list an organization's WABAs")
     waba_list.add_argument("--org", required=True)
     waba_list.set_defaults(run=_admin(_waba_list))
+
+    tpl = sub.add_parser("templates", help="templates").add_subparsers(title="templates commands")
+    sync = tpl.add_parser(
+        "sync", help="pull a WABA's templates from Meta and reconcile (needs the access token)"
+    )
+    sync.add_argument("--org", required=True)
+    sync.add_argument("--waba", required=True, help="the WABA id")
+    sync.set_defaults(run=_admin(_templates_sync))
 
     lint_cmd = sub.add_parser(
         "lint", help="lint a template definition (Meta's JSON) offline; exit 1 on errors"
@@ -179,6 +188,31 @@ async def _waba_list(services: Services, args: argparse.Namespace) -> int:
         for waba in await uow.wabas.list_for_org(org.id):
             phones = ", ".join(waba.phone_number_ids) or "-"
             print(f"{waba.waba_id}\t{waba.display_name}\tphone numbers: {phones}")
+    return 0
+
+
+async def _templates_sync(services: Services, args: argparse.Namespace) -> int:
+    async with services.uow_factory(read_only=True) as uow:
+        org = await uow.organizations.get_by_slug(args.org)
+    if org is None:
+        print(f"error: organization {args.org!r} was not found", file=sys.stderr)
+        return 1
+    # The operator at the terminal acts for the organization with full rights.
+    operator = Principal(org_id=org.id, role=Role.ADMIN, key_id="cli")
+    report = await services.bus.handle(commands.SyncTemplates(operator, args.waba))
+    for label, names in (
+        ("created", report.created),
+        ("updated", report.updated),
+        ("unchanged", report.unchanged),
+        ("vanished", report.vanished),
+    ):
+        for name in names:
+            print(f"{label}\t{name}")
+    print(
+        f"synced WABA {args.waba}: {len(report.created)} created, {len(report.updated)} updated, "
+        f"{len(report.unchanged)} unchanged, {len(report.vanished)} vanished from Meta",
+        file=sys.stderr,
+    )
     return 0
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
@@ -96,3 +97,47 @@ class DeleteTemplate(Command[None]):
     principal: Principal
     key: TemplateKey
     etag: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class SubmitTemplate(Command[Template]):
+    """Send a linted DRAFT template to Meta for review."""
+
+    principal: Principal
+    key: TemplateKey
+
+
+@dataclass(frozen=True, slots=True)
+class SyncTemplates(Command["SyncReport"]):
+    """Pull every template of a WABA from Meta and reconcile the local copies."""
+
+    principal: Principal
+    waba_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class SyncReport:
+    created: tuple[str, ...]
+    updated: tuple[str, ...]
+    unchanged: tuple[str, ...]
+    # Submitted templates Meta no longer lists (recorded as DELETED).
+    vanished: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class SendTemplateMessage(Command["SentMessage"]):
+    principal: Principal
+    key: TemplateKey
+    to: str
+    values: Mapping[str, str]
+    # Empty: the WABA's first registered phone number.
+    phone_number_id: str = ""
+    callback_data: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class SentMessage:
+    message_id: str
+    message_status: str
+    wa_id: str
+    phone_number_id: str

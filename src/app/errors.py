@@ -125,7 +125,12 @@ class MetaRateLimited(MetaError):
     ) -> None:
         self.retry_after_seconds = retry_after_seconds
         super().__init__(
-            message, code=code, subcode=subcode, fbtrace_id=fbtrace_id, http_status=http_status, details=details
+            message,
+            code=code,
+            subcode=subcode,
+            fbtrace_id=fbtrace_id,
+            http_status=http_status,
+            details=details,
         )
 
 

@@ -12,6 +12,7 @@ from types import TracebackType
 from typing import Protocol, Self
 
 from domain.components import ParameterFormat, TemplateDefinition
+from domain.history import HistoryEntry
 from domain.status import TemplateCategory, TemplateQuality, TemplateStatus
 from domain.templates import Template
 from domain.tenancy import ApiKey, Organization, Waba
@@ -106,6 +107,34 @@ class TemplateRepository(Protocol):
 
     async def list(self, query: TemplateQuery) -> Sequence[Template]: ...
 
+    async def get_by_meta_id(self, waba_id: str, meta_template_id: str) -> Template | None:
+        """The template Meta knows by this id in this WABA (any organization: the WABA's owner)."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryRecord:
+    """A stored history entry with its position in the global sequence (the stream cursor)."""
+
+    seq: int
+    waba_id: str
+    template_name: str
+    entry: HistoryEntry
+
+
+class HistoryRepository(Protocol):
+    async def add(self, template: Template, entries: Sequence[HistoryEntry]) -> None: ...
+
+    async def list_for_template(
+        self, org_id: str, template_id: str, *, after_seq: int = 0, limit: int = 100
+    ) -> Sequence[HistoryRecord]:
+        """Oldest first, strictly after `after_seq`."""
+        ...
+
+    async def list_for_org(
+        self, org_id: str, *, after_seq: int = 0, limit: int = 100
+    ) -> Sequence[HistoryRecord]: ...
+
 
 class IdempotencyRepository(Protocol):
     async def get(self, org_id: str, operation: str, request_id: str) -> IdempotencyRecord | None: ...
@@ -125,6 +154,7 @@ class UnitOfWork(Protocol):
     api_keys: ApiKeyRepository
     wabas: WabaRepository
     templates: TemplateRepository
+    history: HistoryRepository
     idempotency: IdempotencyRepository
     secrets: SecretRepository
 
@@ -195,7 +225,9 @@ class TemplateGateway(Protocol):
         """Every template of the WABA, following Meta's paging to the end."""
         ...
 
-    async def edit(self, meta_template_id: str, definition: TemplateDefinition, *, include_category: bool) -> None:
+    async def edit(
+        self, meta_template_id: str, definition: TemplateDefinition, *, include_category: bool
+    ) -> None:
         """Replaces components (and the category when include_category) of a submitted template."""
         ...
 

@@ -34,6 +34,7 @@ from domain.parameters import (
     formats_used,
     parameter_keys,
 )
+from domain.patterns import MAX_SUBJECT_LENGTH, pattern_problem
 from domain.rendering import HEADER_VALUE_MAX, compile_pattern, forbidden_whitespace
 
 NAME_MAX = 512
@@ -532,13 +533,16 @@ def _lint_spec(
 ) -> None:
     pattern: re.Pattern[str] | None = None
     if spec.pattern:
-        pattern = compile_pattern(spec.pattern)
-        if pattern is None:
+        # A refused pattern is never run, not even against the example: it could stall the server.
+        problem = pattern_problem(spec.pattern)
+        if problem is not None:
             out.error(
                 "PARAM_PATTERN_INVALID",
                 f"{field}.pattern",
-                f"pattern {spec.pattern!r} of parameter {spec.key!r} is not a valid regular expression",
+                f"pattern {_shorten(spec.pattern)!r} of parameter {spec.key!r} is not allowed: {problem}",
             )
+        else:
+            pattern = compile_pattern(spec.pattern)
     if spec.max_length < 0:
         out.error(
             "PARAM_MAX_LENGTH_INVALID",
@@ -591,10 +595,18 @@ def _rule_failures(
         failures.append("is blank")
     if forbidden_whitespace(value):
         failures.append("contains a newline, a tab or more than 4 consecutive spaces, which Meta refuses")
-    if spec.max_length > 0 and len(value) > spec.max_length:
+    over_max_length = spec.max_length > 0 and len(value) > spec.max_length
+    if over_max_length:
         failures.append(f"is {len(value)} characters, over its max_length of {spec.max_length}")
-    if pattern is not None and not pattern.fullmatch(value):
-        failures.append(f"does not match its pattern {spec.pattern!r}")
+    if pattern is not None:
+        if len(value) > MAX_SUBJECT_LENGTH:
+            if not over_max_length:
+                failures.append(
+                    f"is {len(value)} characters; at most {MAX_SUBJECT_LENGTH} can be checked against "
+                    "its pattern"
+                )
+        elif not pattern.fullmatch(value):
+            failures.append(f"does not match its pattern {spec.pattern!r}")
     if ParameterLocation.HEADER in locations and len(value) > HEADER_VALUE_MAX:
         failures.append(f"is {len(value)} characters; a header value may have at most {HEADER_VALUE_MAX}")
     return failures

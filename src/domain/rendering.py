@@ -38,6 +38,7 @@ from domain.parameters import (
     parameter_keys,
     placeholder_key,
 )
+from domain.patterns import MAX_SUBJECT_LENGTH, pattern_problem
 
 HEADER_VALUE_MAX = 60
 BODY_RENDERED_MAX = 1024
@@ -178,7 +179,8 @@ def _check_value(
     found: list[ValueViolation] = []
     if forbidden_whitespace(value):
         found.append(_whitespace_violation(key))
-    if spec.max_length > 0 and len(value) > spec.max_length:
+    over_max_length = spec.max_length > 0 and len(value) > spec.max_length
+    if over_max_length:
         found.append(
             ValueViolation(
                 "VALUE_TOO_LONG",
@@ -188,15 +190,7 @@ def _check_value(
             )
         )
     if spec.pattern:
-        pattern = compile_pattern(spec.pattern)
-        if pattern is None or not pattern.fullmatch(value):
-            found.append(
-                ValueViolation(
-                    "VALUE_PATTERN_MISMATCH",
-                    key,
-                    f"value for parameter {key!r} does not match the pattern {spec.pattern!r}",
-                )
-            )
+        found.extend(_check_pattern(key, value, spec.pattern, too_long_reported=over_max_length))
     if ParameterLocation.HEADER in locations and len(value) > HEADER_VALUE_MAX:
         found.append(
             ValueViolation(
@@ -206,6 +200,45 @@ def _check_value(
                 f"{HEADER_VALUE_MAX}",
             )
         )
+    return found
+
+
+def _check_pattern(key: str, value: str, pattern: str, *, too_long_reported: bool) -> list[ValueViolation]:
+    """Matches `value` against the author's pattern when that is safe (see domain.patterns).
+
+    Stored templates were linted, so a refused pattern is defence in depth. The regex engine
+    backtracks synchronously, so neither a refused pattern nor a value over MAX_SUBJECT_LENGTH is
+    ever run.
+    """
+    found: list[ValueViolation] = []
+    if len(value) > MAX_SUBJECT_LENGTH and not too_long_reported:
+        found.append(
+            ValueViolation(
+                "VALUE_TOO_LONG",
+                key,
+                f"value for parameter {key!r} is {len(value)} characters; at most {MAX_SUBJECT_LENGTH} "
+                "can be checked against its pattern",
+            )
+        )
+    problem = pattern_problem(pattern)
+    if problem is not None:
+        found.append(
+            ValueViolation(
+                "VALUE_PATTERN_MISMATCH",
+                key,
+                f"value for parameter {key!r} cannot be checked: pattern not allowed: {problem}",
+            )
+        )
+    elif len(value) <= MAX_SUBJECT_LENGTH:
+        compiled = compile_pattern(pattern)
+        if compiled is None or not compiled.fullmatch(value):
+            found.append(
+                ValueViolation(
+                    "VALUE_PATTERN_MISMATCH",
+                    key,
+                    f"value for parameter {key!r} does not match the pattern {pattern!r}",
+                )
+            )
     return found
 
 

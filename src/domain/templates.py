@@ -74,6 +74,41 @@ class Template:
         )
         return template, report.warnings
 
+    @classmethod
+    def imported(
+        cls,
+        *,
+        template_id: str,
+        org_id: str,
+        waba_id: str,
+        definition: TemplateDefinition,
+        meta_template_id: str,
+        now: datetime,
+        needs_sync: bool = False,
+    ) -> Template:
+        """A template that already exists at Meta (found by a sync, a webhook or a send error).
+
+        Meta's copy is the truth, so lint errors do not stop it; parameters are still detected.
+        """
+        report = lint(definition)
+        return cls(
+            id=template_id,
+            org_id=org_id,
+            waba_id=waba_id,
+            display_name=definition.display_name,
+            language_code=definition.language_code,
+            category=definition.category,
+            parameter_format=report.parameter_format,
+            components=definition.components,
+            parameters=report.parameters,
+            created_at=now,
+            updated_at=now,
+            status=TemplateStatus.PENDING,
+            raw_status="",
+            meta_template_id=meta_template_id,
+            needs_sync=needs_sync,
+        )
+
     @property
     def definition(self) -> TemplateDefinition:
         return TemplateDefinition(
@@ -254,7 +289,8 @@ class Template:
             available = recent[-1] + EDIT_DAY
             raise MetaEditRefused(
                 "EDIT_LIMIT_DAILY",
-                f"approved template {self.name!r} was edited at {recent[-1].isoformat()}; Meta allows one edit "
+                f"approved template {self.name!r} was edited at {recent[-1].isoformat()}; "
+                f"Meta allows one edit "
                 f"per 24 hours, the next from {available.isoformat()}",
                 available,
             )

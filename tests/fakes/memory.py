@@ -22,6 +22,7 @@ commit(); tests use it to hold several units of work open at once and provoke wr
 from __future__ import annotations
 
 import copy
+import itertools
 from collections import Counter
 from collections.abc import Awaitable, Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
@@ -32,6 +33,8 @@ from typing import TYPE_CHECKING, Any, Generic, Self, TypeVar
 from app.errors import AlreadyExists, ConcurrentModification
 from app.ports import (
     ApiKeyRepository,
+    HistoryRecord,
+    HistoryRepository,
     IdempotencyRecord,
     IdempotencyRepository,
     OrganizationRepository,
@@ -40,6 +43,7 @@ from app.ports import (
     TemplateRepository,
     WabaRepository,
 )
+from domain.history import HistoryEntry
 from domain.templates import Template
 from domain.tenancy import ApiKey, Organization, Waba
 
@@ -65,6 +69,8 @@ class MemoryStore:
     # By (org_id, operation, request_id).
     idempotency: dict[IdempotencyKey, IdempotencyRecord] = field(default_factory=dict)
     secrets: dict[str, bytes] = field(default_factory=dict)
+    # By seq.
+    history: dict[int, HistoryRecord] = field(default_factory=dict)
 
     def copy(self) -> MemoryStore:
         """A copy of every table; the stored objects are shared (they are never mutated in place)."""
@@ -75,6 +81,7 @@ class MemoryStore:
             templates=dict(self.templates),
             idempotency=dict(self.idempotency),
             secrets=dict(self.secrets),
+            history=dict(self.history),
         )
 
 
@@ -145,15 +152,32 @@ SECRETS: _Table[str, bytes] = _Table(
     lambda key, _value: key,
     first_insert_wins=True,
 )
-TABLES: tuple[_Table[Any, Any], ...] = (ORGANIZATIONS, API_KEYS, WABAS, TEMPLATES, IDEMPOTENCY, SECRETS)
+HISTORY: _Table[int, HistoryRecord] = _Table(
+    "history",
+    lambda store: store.history,
+    lambda key, _record: str(key),
+)
+TABLES: tuple[_Table[Any, Any], ...] = (
+    ORGANIZATIONS,
+    API_KEYS,
+    WABAS,
+    TEMPLATES,
+    IDEMPOTENCY,
+    SECRETS,
+    HISTORY,
+)
+# Like a database sequence: shared by every store, never reused, gaps where a unit rolled back.
+_history_seq = itertools.count(1)
 
 
 def _clone(value: T) -> T:
-    return copy.copy(value)
+    # Deep: aggregates hold mutable containers (a template's observed_at), which must not be
+    # shared between the committed store and a working copy.
+    return copy.deepcopy(value)
 
 
 def _clone_optional(value: T | None) -> T | None:
-    return None if value is None else copy.copy(value)
+    return None if value is None else copy.deepcopy(value)
 
 
 def _check_unique(table: _Table[K, V], rows: dict[K, V], key: K, value: V) -> None:
@@ -402,6 +426,9 @@ class FakeTemplateRepository:
             rejection_reason=template.rejection_reason,
             meta_template_id=template.meta_template_id,
             updated_at=template.updated_at,
+            observed_at=dict(template.observed_at),
+            meta_edit_times=template.meta_edit_times,
+            needs_sync=template.needs_sync,
             version=stored.version + 1,
         )
         self._session.put(TEMPLATES, template.id, updated)
@@ -410,6 +437,12 @@ class FakeTemplateRepository:
     async def delete(self, template: Template) -> None:
         self._current(template)
         self._session.delete(TEMPLATES, template.id)
+
+    async def get_by_meta_id(self, waba_id: str, meta_template_id: str) -> Template | None:
+        for t in self._session.work.templates.values():
+            if t.waba_id == waba_id and t.meta_template_id and t.meta_template_id == meta_template_id:
+                return _clone(t)
+        return None
 
     async def list(self, query: TemplateQuery) -> Sequence[Template]:
         def matches(t: Template) -> bool:
@@ -440,6 +473,35 @@ class FakeTemplateRepository:
         if stored is None or stored.org_id != template.org_id or stored.version != template.version:
             raise ConcurrentModification(_template_name(template))
         return stored
+
+
+class FakeHistoryRepository:
+    def __init__(self, session: _Session) -> None:
+        self._session = session
+
+    async def add(self, template: Template, entries: Sequence[HistoryEntry]) -> None:
+        for entry in entries:
+            seq = next(_history_seq)
+            record = HistoryRecord(seq, template.waba_id, _template_name(template), entry)
+            self._session.insert(HISTORY, seq, record)
+
+    async def list_for_template(
+        self, org_id: str, template_id: str, *, after_seq: int = 0, limit: int = 100
+    ) -> Sequence[HistoryRecord]:
+        return self._select(
+            lambda r: r.entry.org_id == org_id and r.entry.template_id == template_id, after_seq, limit
+        )
+
+    async def list_for_org(
+        self, org_id: str, *, after_seq: int = 0, limit: int = 100
+    ) -> Sequence[HistoryRecord]:
+        return self._select(lambda r: r.entry.org_id == org_id, after_seq, limit)
+
+    def _select(
+        self, keep: Callable[[HistoryRecord], bool], after_seq: int, limit: int
+    ) -> list[HistoryRecord]:
+        rows = sorted(self._session.work.history.items())
+        return [record for seq, record in rows if seq > after_seq and keep(record)][:limit]
 
 
 class FakeIdempotencyRepository:
@@ -474,6 +536,7 @@ class FakeUnitOfWork:
     api_keys: ApiKeyRepository
     wabas: WabaRepository
     templates: TemplateRepository
+    history: HistoryRepository
     idempotency: IdempotencyRepository
     secrets: SecretRepository
 
@@ -487,6 +550,7 @@ class FakeUnitOfWork:
         self.api_keys = FakeApiKeyRepository(self._session)
         self.wabas = FakeWabaRepository(self._session)
         self.templates = FakeTemplateRepository(self._session)
+        self.history = FakeHistoryRepository(self._session)
         self.idempotency = FakeIdempotencyRepository(self._session)
         self.secrets = FakeSecretRepository(self._session)
 

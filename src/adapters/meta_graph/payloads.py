@@ -1,11 +1,17 @@
-"""Meta's template JSON (the body of POST /{waba_id}/message_templates, and what Meta lists) ->
-a TemplateDefinition. Liberal in what it accepts: lowercase enum values, missing examples."""
+"""Meta's template JSON <-> TemplateDefinition.
+
+Inbound (`definition_from_meta`, `state_from_meta`): the body of POST /{waba_id}/message_templates
+and what Meta lists. Liberal in what it accepts: lowercase enum values, missing examples.
+Outbound (`definition_to_meta`): the exact creation body. Strict in what it sends: uppercase enums
+and an explicit parameter_format every time.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
 
+from app.ports import MetaTemplateState
 from domain.components import (
     Button,
     ButtonType,
@@ -13,10 +19,17 @@ from domain.components import (
     Header,
     HeaderFormat,
     ParameterFormat,
+    ParameterLocation,
     ParameterSpec,
     TemplateDefinition,
 )
-from domain.parameters import find_placeholders
+from domain.parameters import (
+    button_key,
+    detect_format,
+    find_placeholders,
+    placeholder_key,
+    url_button_indexes,
+)
 from domain.status import TemplateCategory
 
 
@@ -39,7 +52,8 @@ def definition_from_meta(payload: Mapping[str, Any]) -> TemplateDefinition:
         if not isinstance(component, Mapping):
             raise PayloadError(f"components[{index}] must be an object")
         kind = str(component.get("type", "")).upper()
-        example = component.get("example") if isinstance(component.get("example"), Mapping) else {}
+        raw_example = component.get("example")
+        example: Mapping[str, Any] = raw_example if isinstance(raw_example, Mapping) else {}
         if kind == "HEADER":
             header_format = _header_format(component.get("format", "TEXT"), index)
             header = Header(
@@ -148,3 +162,173 @@ def _category(raw: object) -> TemplateCategory:
         return TemplateCategory.from_meta(str(raw))
     except ValueError:
         raise PayloadError(f"category {raw!r} is not one of {', '.join(TemplateCategory)}") from None
+
+
+# ---- outbound: TemplateDefinition -> Meta ----------------------------------------------------------
+
+
+def definition_to_meta(definition: TemplateDefinition) -> dict[str, Any]:
+    """The body of POST /{waba_id}/message_templates for `definition`.
+
+    parameter_format is always sent: Meta reads an absent one as POSITIONAL, so leaving it out would
+    silently break a named template. A missing example is sent as "" (header/body) so positional
+    examples keep their positions; lint refuses such a definition before it gets here anyway.
+    """
+    components = definition.components
+    fmt = definition.parameter_format or detect_format(components) or ParameterFormat.POSITIONAL
+    examples: dict[str, str] = {}
+    for spec in definition.parameters:
+        # The first spec of a key wins, as in rendering.
+        examples.setdefault(spec.key, spec.example)
+
+    out: list[dict[str, Any]] = []
+    header = components.header
+    if header is not None:
+        out.append(_header_to_meta(header, fmt, examples))
+    body: dict[str, Any] = {"type": "BODY", "text": components.body}
+    body_keys = _keys_in(components.body, ParameterLocation.BODY, fmt)
+    if body_keys:
+        if fmt is ParameterFormat.NAMED:
+            body["example"] = {"body_text_named_params": _named_params(body_keys, examples)}
+        else:
+            # Meta binds positional examples by position: the inner list's first value fills {{1}}.
+            body_keys.sort(key=lambda k: (int(k), k))
+            body["example"] = {"body_text": [[examples.get(k, "") for k in body_keys]]}
+    out.append(body)
+    if components.footer:
+        out.append({"type": "FOOTER", "text": components.footer})
+    if components.buttons:
+        with_variable = set(url_button_indexes(components))
+        out.append(
+            {
+                "type": "BUTTONS",
+                "buttons": [
+                    _button_to_meta(i, button, i in with_variable, examples)
+                    for i, button in enumerate(components.buttons)
+                ],
+            }
+        )
+
+    payload: dict[str, Any] = {"name": definition.display_name, "language": definition.language_code}
+    if definition.category is not None:
+        # Uppercase even though Meta tolerates lowercase: one spelling is easier to reason about.
+        payload["category"] = definition.category.value
+    payload["parameter_format"] = fmt.value
+    payload["components"] = out
+    return payload
+
+
+def _keys_in(text: str, location: ParameterLocation, fmt: ParameterFormat) -> list[str]:
+    """Value keys of `text` in order of first appearance (placeholders of the other format skipped)."""
+    keys: dict[str, None] = {}
+    for placeholder in find_placeholders(text):
+        key = placeholder_key(location, placeholder, fmt)
+        if key is not None:
+            keys.setdefault(key)
+    return list(keys)
+
+
+def _named_params(keys: list[str], examples: Mapping[str, str]) -> list[dict[str, str]]:
+    return [{"param_name": key, "example": examples.get(key, "")} for key in keys]
+
+
+def _header_to_meta(header: Header, fmt: ParameterFormat, examples: Mapping[str, str]) -> dict[str, Any]:
+    out: dict[str, Any] = {"type": "HEADER", "format": header.format.value}
+    if header.format is HeaderFormat.TEXT:
+        out["text"] = header.text
+        keys = _keys_in(header.text, ParameterLocation.HEADER, fmt)
+        if keys and fmt is ParameterFormat.NAMED:
+            out["example"] = {"header_text_named_params": _named_params(keys, examples)}
+        elif keys:
+            out["example"] = {"header_text": [examples.get(k, "") for k in keys]}
+    elif header.example_media_handles:
+        out["example"] = {"header_handle": list(header.example_media_handles)}
+    return out
+
+
+def _button_to_meta(
+    index: int, button: Button, has_variable: bool, examples: Mapping[str, str]
+) -> dict[str, Any]:
+    out: dict[str, Any] = {"type": button.type.value}
+    # A copy-code button's label is fixed by WhatsApp; Meta's examples send no text for it.
+    if button.text or button.type is not ButtonType.COPY_CODE:
+        out["text"] = button.text
+    if button.type is ButtonType.URL:
+        out["url"] = button.url
+        example = examples.get(button_key(index), "")
+        if has_variable and example:
+            # Meta wants the whole URL as it would look, not just the part the variable fills.
+            url = button.url
+            for placeholder in reversed(find_placeholders(url)):
+                url = url[: placeholder.start] + example + url[placeholder.end :]
+            out["example"] = [url]
+    elif button.type is ButtonType.PHONE_NUMBER:
+        out["phone_number"] = button.phone_number
+    elif button.type is ButtonType.COPY_CODE:
+        out["example"] = button.example
+    return out
+
+
+# ---- inbound: one listed template -> MetaTemplateState ---------------------------------------------
+
+_COMPONENT_TYPES = frozenset({"HEADER", "BODY", "FOOTER", "BUTTONS"})
+
+
+def state_from_meta(item: Mapping[str, Any]) -> MetaTemplateState:
+    """One element of GET /{waba_id}/message_templates `data`; never raises for a JSON object.
+
+    A sync must not fail (or, worse, lose a template) because Meta lists something this service does
+    not model yet: unknown component, header or button types (carousels, OTP, flows, ...) are left out
+    of the definition, an unknown category leaves `definition.category` unset, and missing fields
+    read as "". Status, category and quality stay Meta's verbatim strings.
+    """
+    quality_score = item.get("quality_score")
+    if isinstance(quality_score, Mapping):
+        quality = _text(quality_score.get("score"))
+    else:
+        # Older API versions and some SDK fixtures give the bare score.
+        quality = _text(quality_score)
+    return MetaTemplateState(
+        meta_template_id=_text(item.get("id")),
+        definition=definition_from_meta(_sanitized(item)),
+        status=_text(item.get("status")),
+        category=_text(item.get("category")),
+        quality=quality,
+        rejected_reason=_text(item.get("rejected_reason")),
+    )
+
+
+def _text(value: object) -> str:
+    return "" if value is None or isinstance(value, Mapping | list) else str(value)
+
+
+def _sanitized(item: Mapping[str, Any]) -> dict[str, Any]:
+    """A copy of `item` that definition_from_meta accepts (which refuses unknown shapes on purpose)."""
+    out: dict[str, Any] = {"name": _text(item.get("name")), "language": _text(item.get("language"))}
+    category = _text(item.get("category"))
+    if category.strip().upper() in TemplateCategory.__members__:
+        out["category"] = category
+    fmt = _text(item.get("parameter_format"))
+    if fmt.strip().upper() in ParameterFormat.__members__:
+        out["parameter_format"] = fmt.strip()
+    raw_components = item.get("components")
+    components: list[dict[str, Any]] = []
+    for raw in raw_components if isinstance(raw_components, list) else []:
+        if not isinstance(raw, Mapping):
+            continue
+        kind = _text(raw.get("type")).upper()
+        if kind not in _COMPONENT_TYPES:
+            continue
+        component = {k: v for k, v in raw.items() if v is not None}
+        if kind == "HEADER" and _text(raw.get("format", "TEXT")).upper() not in HeaderFormat.__members__:
+            continue
+        if kind == "BUTTONS":
+            buttons = raw.get("buttons")
+            component["buttons"] = [
+                button
+                for button in (buttons if isinstance(buttons, list) else [])
+                if isinstance(button, Mapping) and _text(button.get("type")).upper() in ButtonType.__members__
+            ]
+        components.append(component)
+    out["components"] = components
+    return out

@@ -4,6 +4,7 @@ between rows and domain objects."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -18,8 +19,9 @@ from adapters.sql.serialization import (
     parameters_to_json,
 )
 from app.errors import AlreadyExists, ConcurrentModification
-from app.ports import IdempotencyRecord, TemplateQuery
+from app.ports import HistoryRecord, IdempotencyRecord, TemplateQuery
 from domain.components import ParameterFormat
+from domain.history import Aspect, ChangeSource, HistoryEntry, Outcome
 from domain.status import TemplateCategory, TemplateQuality, TemplateStatus
 from domain.templates import Template
 from domain.tenancy import ApiKey, Organization, Role, Waba
@@ -310,6 +312,15 @@ class SqlTemplateRepository:
         if result.rowcount == 0:
             raise ConcurrentModification(_template_name(template))
 
+    async def get_by_meta_id(self, waba_id: str, meta_template_id: str) -> Template | None:
+        t = tables.templates
+        row = (
+            await self._connection.execute(
+                sa.select(t).where(t.c.waba_id == waba_id, t.c.meta_template_id == meta_template_id).limit(1)
+            )
+        ).one_or_none()
+        return None if row is None else _template(row)
+
     async def list(self, query: TemplateQuery) -> Sequence[Template]:
         t = tables.templates
         conditions: list[sa.ColumnElement[bool]] = [t.c.org_id == query.org_id]
@@ -351,6 +362,77 @@ class SqlTemplateRepository:
         return [_template(row) for row in rows]
 
 
+class SqlHistoryRepository:
+    def __init__(self, connection: AsyncConnection) -> None:
+        self._connection = connection
+
+    async def add(self, template: Template, entries: Sequence[HistoryEntry]) -> None:
+        if not entries:
+            return
+        await self._connection.execute(
+            sa.insert(tables.template_history),
+            [
+                {
+                    "id": entry.id,
+                    "org_id": entry.org_id,
+                    "template_id": entry.template_id,
+                    "waba_id": template.waba_id,
+                    "template_name": _template_name(template),
+                    "aspect": entry.aspect.value,
+                    "source": entry.source.value,
+                    "outcome": entry.outcome.value,
+                    "from_value": entry.from_value,
+                    "to_value": entry.to_value,
+                    "reason": entry.reason,
+                    "occurred_at": entry.occurred_at,
+                    "received_at": entry.received_at,
+                    "details": dict(entry.details),
+                }
+                for entry in entries
+            ],
+        )
+
+    async def list_for_template(
+        self, org_id: str, template_id: str, *, after_seq: int = 0, limit: int = 100
+    ) -> Sequence[HistoryRecord]:
+        h = tables.template_history
+        return await self._select(
+            h.c.org_id == org_id, h.c.template_id == template_id, h.c.seq > after_seq, limit=limit
+        )
+
+    async def list_for_org(
+        self, org_id: str, *, after_seq: int = 0, limit: int = 100
+    ) -> Sequence[HistoryRecord]:
+        h = tables.template_history
+        return await self._select(h.c.org_id == org_id, h.c.seq > after_seq, limit=limit)
+
+    async def _select(self, *conditions: sa.ColumnElement[bool], limit: int) -> list[HistoryRecord]:
+        h = tables.template_history
+        rows = await self._connection.execute(sa.select(h).where(*conditions).order_by(h.c.seq).limit(limit))
+        return [
+            HistoryRecord(
+                seq=row.seq,
+                waba_id=row.waba_id,
+                template_name=row.template_name,
+                entry=HistoryEntry(
+                    id=row.id,
+                    template_id=row.template_id,
+                    org_id=row.org_id,
+                    aspect=Aspect(row.aspect),
+                    source=ChangeSource(row.source),
+                    outcome=Outcome(row.outcome),
+                    from_value=row.from_value,
+                    to_value=row.to_value,
+                    reason=row.reason,
+                    occurred_at=row.occurred_at,
+                    received_at=row.received_at,
+                    details=row.details or {},
+                ),
+            )
+            for row in rows
+        ]
+
+
 def _template_name(template: Template) -> str:
     return f"{template.display_name}.{template.language_code}"
 
@@ -368,6 +450,12 @@ def _template_state(template: Template) -> dict[str, Any]:
         "rejection_reason": template.rejection_reason,
         "meta_template_id": template.meta_template_id,
         "updated_at": template.updated_at,
+        "observed_at": {
+            aspect.value: moment.astimezone(UTC).isoformat()
+            for aspect, moment in template.observed_at.items()
+        },
+        "meta_edit_times": [moment.astimezone(UTC).isoformat() for moment in template.meta_edit_times],
+        "needs_sync": template.needs_sync,
     }
 
 
@@ -389,6 +477,12 @@ def _template(row: sa.Row[Any]) -> Template:
         quality=TemplateQuality(row.quality),
         rejection_reason=row.rejection_reason,
         meta_template_id=row.meta_template_id,
+        observed_at={
+            Aspect(aspect): datetime.fromisoformat(moment)
+            for aspect, moment in (row.observed_at or {}).items()
+        },
+        meta_edit_times=tuple(datetime.fromisoformat(moment) for moment in (row.meta_edit_times or [])),
+        needs_sync=bool(row.needs_sync),
         version=row.version,
     )
 

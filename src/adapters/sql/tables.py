@@ -132,11 +132,43 @@ templates = sa.Table(
     sa.Column("version", sa.Integer(), nullable=False),
     sa.Column("created_at", UtcDateTime(), nullable=False),
     sa.Column("updated_at", UtcDateTime(), nullable=False),
+    # {aspect: ISO time of the last applied observation}; guards against out-of-order webhooks.
+    sa.Column("observed_at", _json(), nullable=False, server_default=sa.text("'{}'")),
+    sa.Column("meta_edit_times", _json(), nullable=False, server_default=sa.text("'[]'")),
+    sa.Column("needs_sync", sa.Boolean(), nullable=False, server_default=sa.false()),
     sa.UniqueConstraint("org_id", "waba_id", "display_name", "language_code"),
+    # Webhooks and send errors name templates by Meta's id within a WABA.
+    sa.Index("ix_templates_waba_id_meta_template_id", "waba_id", "meta_template_id"),
     # Keyset listing orders by (display_name, language_code, id); these let both the per-WABA and
     # the whole-organization listing walk an index instead of sorting. id breaks ties between WABAs.
     sa.Index("ix_templates_org_listing", "org_id", "display_name", "language_code", "id"),
     sa.Index("ix_templates_waba_listing", "org_id", "waba_id", "display_name", "language_code", "id"),
+)
+
+template_history = sa.Table(
+    "template_history",
+    metadata,
+    # A global, increasing sequence: the order of history and the cursor of live event streams.
+    sa.Column(
+        "seq", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), primary_key=True, autoincrement=True
+    ),
+    sa.Column("id", sa.String(), nullable=False, unique=True),
+    sa.Column("org_id", sa.String(), sa.ForeignKey("organizations.id"), nullable=False),
+    # No foreign key to templates: history outlives a deleted template.
+    sa.Column("template_id", sa.String(), nullable=False),
+    sa.Column("waba_id", sa.String(), nullable=False),
+    sa.Column("template_name", sa.String(), nullable=False),
+    sa.Column("aspect", sa.String(), nullable=False),
+    sa.Column("source", sa.String(), nullable=False),
+    sa.Column("outcome", sa.String(), nullable=False),
+    sa.Column("from_value", sa.Text(), nullable=False),
+    sa.Column("to_value", sa.Text(), nullable=False),
+    sa.Column("reason", sa.Text(), nullable=False),
+    sa.Column("occurred_at", UtcDateTime(), nullable=False),
+    sa.Column("received_at", UtcDateTime(), nullable=False),
+    sa.Column("details", _json(), nullable=False),
+    sa.Index("ix_template_history_org_id_template_id_seq", "org_id", "template_id", "seq"),
+    sa.Index("ix_template_history_org_id_seq", "org_id", "seq"),
 )
 
 idempotency_keys = sa.Table(

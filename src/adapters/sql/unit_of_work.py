@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from adapters.sql.engine import READ_ONLY_OPTION
 from adapters.sql.repositories import (
     SqlApiKeyRepository,
+    SqlHistoryRepository,
     SqlIdempotencyRepository,
     SqlOrganizationRepository,
     SqlSecretRepository,
@@ -18,6 +19,7 @@ from adapters.sql.repositories import (
 )
 from app.ports import (
     ApiKeyRepository,
+    HistoryRepository,
     IdempotencyRepository,
     OrganizationRepository,
     SecretRepository,
@@ -40,6 +42,7 @@ class SqlUnitOfWork:
     api_keys: ApiKeyRepository
     wabas: WabaRepository
     templates: TemplateRepository
+    history: HistoryRepository
     idempotency: IdempotencyRepository
     secrets: SecretRepository
 
@@ -64,6 +67,7 @@ class SqlUnitOfWork:
         self.api_keys = SqlApiKeyRepository(connection)
         self.wabas = SqlWabaRepository(connection)
         self.templates = SqlTemplateRepository(connection)
+        self.history = SqlHistoryRepository(connection)
         self.idempotency = SqlIdempotencyRepository(connection)
         self.secrets = SqlSecretRepository(connection)
         return self

@@ -2,15 +2,25 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import secrets
 from dataclasses import asdict
 
 from app.auth import Principal
 from app.commands import CreateTemplate, DeleteTemplate, TemplateKey, TemplateWritten, UpdateTemplate
-from app.errors import AlreadyExists, EtagMismatch, NotFound, RequestIdReused
-from app.ports import Clock, IdempotencyRecord, UnitOfWork, UnitOfWorkFactory
+from app.errors import (
+    AlreadyExists,
+    ConcurrentModification,
+    EtagMismatch,
+    MetaNotConfigured,
+    MetaTemplateNotFound,
+    NotFound,
+    RequestIdReused,
+)
+from app.ports import Clock, IdempotencyRecord, TemplateGateway, UnitOfWork, UnitOfWorkFactory
 from domain.lint import lint
+from domain.status import TemplateStatus
 from domain.templates import Template
 from domain.tenancy import Role
 
@@ -58,20 +68,63 @@ async def create_template(
 
 
 async def update_template(
-    command: UpdateTemplate, uow_factory: UnitOfWorkFactory, clock: Clock
+    command: UpdateTemplate,
+    uow_factory: UnitOfWorkFactory,
+    clock: Clock,
+    template_gateway: TemplateGateway | None = None,
 ) -> TemplateWritten:
+    """A draft changes locally. A submitted template is edited at Meta first (within Meta's edit
+    rules, checked beforehand) and goes back to review."""
     command.principal.require(Role.OPERATOR)
     async with uow_factory() as uow:
         template = await load_template(uow, command.principal, command.key)
         _check_etag(template, command.key, command.etag)
-        warnings = template.revise(command.revision, now=clock.now())
-        await uow.templates.update(template)
+        if not template.meta_template_id:
+            warnings = template.revise(command.revision, now=clock.now())
+            await uow.templates.update(template)
+            await uow.commit()
+            return TemplateWritten(template, warnings)
+    if template_gateway is None:
+        raise MetaNotConfigured()
+    template.check_meta_edit(command.revision, now=clock.now())
+    category_before = template.category
+    warnings = template.revise(command.revision, now=clock.now())
+    await template_gateway.edit(
+        template.meta_template_id,
+        template.definition,
+        include_category=template.category is not category_before,
+    )
+    async with uow_factory() as uow:
+        fresh = await load_template(uow, command.principal, command.key)
+        if fresh.version != template.version:
+            # Meta has the edit; our copy moved meanwhile. A sync (or the webhook) reconciles it.
+            raise ConcurrentModification(str(command.key))
+        fresh.revise(command.revision, now=clock.now())
+        entry = fresh.record_meta_edit(now=clock.now())
+        await uow.templates.update(fresh)
+        await uow.history.add(fresh, [entry])
         await uow.commit()
-    return TemplateWritten(template, warnings)
+    return TemplateWritten(fresh, warnings)
 
 
-async def delete_template(command: DeleteTemplate, uow_factory: UnitOfWorkFactory, clock: Clock) -> None:
+async def delete_template(
+    command: DeleteTemplate,
+    uow_factory: UnitOfWorkFactory,
+    clock: Clock,
+    template_gateway: TemplateGateway | None = None,
+) -> None:
+    """A submitted template is deleted at Meta first (that language only), then here."""
     command.principal.require(Role.OPERATOR)
+    async with uow_factory(read_only=True) as uow:
+        template = await load_template(uow, command.principal, command.key)
+        _check_etag(template, command.key, command.etag)
+    if template.meta_template_id and template.status is not TemplateStatus.DELETED:
+        template.require_deletable_at_meta()
+        if template_gateway is None:
+            raise MetaNotConfigured()
+        # Already gone at Meta: deleting here finishes the job.
+        with contextlib.suppress(MetaTemplateNotFound):
+            await template_gateway.delete(template.waba_id, template.meta_template_id, template.display_name)
     async with uow_factory() as uow:
         template = await load_template(uow, command.principal, command.key)
         _check_etag(template, command.key, command.etag)

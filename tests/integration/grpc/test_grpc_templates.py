@@ -1132,11 +1132,6 @@ OVERSIZED: dict[str, tuple[str, Any, grpc.StatusCode]] = {
 }
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: adapters/grpc/errors.py sends the whole message, every violation and echoed input; past "
-    "gRPC's 16 KiB metadata limit the client only sees RESOURCE_EXHAUSTED",
-)
 @pytest.mark.parametrize("case", sorted(OVERSIZED))
 async def test_large_errors_keep_their_code_and_details(grpc_world: GrpcWorld, case: str) -> None:
     method, request, expected = OVERSIZED[case]

@@ -25,7 +25,14 @@ from adapters.grpc.mapping import (
     violation_to_proto,
     waba_parent,
 )
-from app.commands import CreateTemplate, DeleteTemplate, UpdateTemplate
+from app.commands import (
+    CreateTemplate,
+    DeleteTemplate,
+    SendTemplateMessage,
+    SubmitTemplate,
+    SyncTemplates,
+    UpdateTemplate,
+)
 from app.messagebus import MessageBus
 from app.ports import TemplateQuery
 from app.queries import TemplateQueries, lint_definition
@@ -156,6 +163,62 @@ class TemplateServicer(templates_pb2_grpc.TemplateServiceServicer):
             current_principal(), template_key(request.name), dict(request.values)
         )
         return rendered_to_proto(rendered.template, rendered.message)
+
+    @mapped_errors
+    async def SubmitTemplate(
+        self, request: api.SubmitTemplateRequest, context: Context
+    ) -> api.SubmitTemplateResponse:
+        template = await self._bus.handle(SubmitTemplate(current_principal(), template_key(request.name)))
+        return api.SubmitTemplateResponse(template=template_to_proto(template))
+
+    @mapped_errors
+    async def SyncTemplates(
+        self, request: api.SyncTemplatesRequest, context: Context
+    ) -> api.SyncTemplatesResponse:
+        waba_id = waba_parent(request.parent, allow_wildcard=False)
+        assert waba_id is not None
+        report = await self._bus.handle(SyncTemplates(current_principal(), waba_id))
+
+        def names(found: tuple[str, ...]) -> list[str]:
+            return [f"wabas/{waba_id}/templates/{name}" for name in found]
+
+        return api.SyncTemplatesResponse(
+            created=names(report.created),
+            updated=names(report.updated),
+            unchanged=names(report.unchanged),
+            vanished=names(report.vanished),
+        )
+
+    @mapped_errors
+    async def SendTemplateMessage(
+        self, request: api.SendTemplateMessageRequest, context: Context
+    ) -> api.SendTemplateMessageResponse:
+        if not request.to:
+            raise invalid("to", "the recipient's phone number is required")
+        sent = await self._bus.handle(
+            SendTemplateMessage(
+                principal=current_principal(),
+                key=template_key(request.name),
+                to=request.to,
+                values=dict(request.values),
+                phone_number_id=request.phone_number_id,
+                callback_data=request.callback_data,
+            )
+        )
+        return api.SendTemplateMessageResponse(
+            message_id=sent.message_id,
+            message_status=MESSAGE_STATUS.get(sent.message_status, api.MESSAGE_STATUS_UNSPECIFIED),
+            raw_message_status=sent.message_status,
+            wa_id=sent.wa_id,
+            phone_number_id=sent.phone_number_id,
+        )
+
+
+MESSAGE_STATUS = {
+    "accepted": api.MESSAGE_STATUS_ACCEPTED,
+    "held_for_quality_assessment": api.MESSAGE_STATUS_HELD_FOR_QUALITY_ASSESSMENT,
+    "paused": api.MESSAGE_STATUS_PAUSED,
+}
 
 
 def _mask_paths(request: api.UpdateTemplateRequest) -> set[str]:

@@ -1,0 +1,56 @@
+"""MessageGateway over the Graph API: template sends (POST /{phone_number_id}/messages)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from adapters.meta_graph.client import GraphClient
+from app.errors import MetaUnavailable
+from app.ports import MetaSendResult
+
+
+class GraphMessageGateway:
+    def __init__(self, client: GraphClient) -> None:
+        self._client = client
+
+    async def send_template(
+        self, phone_number_id: str, to: str, template: Mapping[str, object], *, callback_data: str = ""
+    ) -> MetaSendResult:
+        if not phone_number_id or "/" in phone_number_id:
+            raise ValueError(f"phone number id {phone_number_id!r} is not a Graph object id")
+        body: dict[str, Any] = {
+            "messaging_product": "whatsapp",
+            "recipient_type": "individual",
+            "to": to,
+            "type": "template",
+            "template": dict(template),
+        }
+        if callback_data:
+            body["biz_opaque_callback_data"] = callback_data
+        # Not idempotent: Meta has no idempotency key for sends, so a send that timed out is not
+        # repeated (the user might get the message twice); error answers are still retried.
+        answer = await self._client.post(f"{phone_number_id}/messages", body, idempotent=False)
+        message = _first(answer.get("messages"))
+        message_id = message.get("id")
+        if not isinstance(message_id, str) or not message_id:
+            error = MetaUnavailable("Meta accepted the send but its answer has no messages[0].id")
+            # The message may well be on its way; sending again could deliver it twice.
+            error.retryable = False
+            raise error
+        contact = _first(answer.get("contacts"))
+        return MetaSendResult(
+            message_id=message_id,
+            message_status=_str(message.get("message_status")),
+            wa_id=_str(contact.get("wa_id")),
+        )
+
+
+def _first(value: object) -> Mapping[str, Any]:
+    if isinstance(value, list) and value and isinstance(value[0], Mapping):
+        return value[0]
+    return {}
+
+
+def _str(value: object) -> str:
+    return "" if value is None else str(value)

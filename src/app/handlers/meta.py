@@ -1,0 +1,258 @@
+"""Use cases that reach Meta: submit, sync, send. Meta is called outside any transaction, so a slow
+Graph API never holds a database lock; the result is then stored with an optimistic version check."""
+
+from __future__ import annotations
+
+import re
+import secrets
+from collections.abc import Sequence
+from datetime import datetime
+from typing import TypeVar
+
+from app.auth import Principal
+from app.commands import (
+    SendTemplateMessage,
+    SentMessage,
+    SubmitTemplate,
+    SyncReport,
+    SyncTemplates,
+    TemplateKey,
+)
+from app.errors import (
+    FieldViolation,
+    InvalidArgument,
+    MetaError,
+    MetaNotConfigured,
+    MetaTemplateDisabled,
+    MetaTemplatePaused,
+    NotFound,
+)
+from app.handlers.templates import load_template, require_waba
+from app.ports import (
+    Clock,
+    MessageGateway,
+    MetaTemplateState,
+    TemplateCursor,
+    TemplateGateway,
+    TemplateQuery,
+    UnitOfWork,
+    UnitOfWorkFactory,
+)
+from domain.history import Aspect, ChangeSource, HistoryEntry, Observation, Outcome
+from domain.status import TemplateStatus
+from domain.templates import Template
+from domain.tenancy import Role
+
+# E.164 digits, with an optional leading "+"; Meta also accepts spaces and dashes, which we strip.
+RECIPIENT = re.compile(r"^\+?[0-9]{6,20}$")
+SYNC_PAGE = 500
+
+
+G = TypeVar("G")
+
+
+def require_gateway(gateway: G | None) -> G:
+    if gateway is None:
+        raise MetaNotConfigured()
+    return gateway
+
+
+async def submit_template(
+    command: SubmitTemplate,
+    uow_factory: UnitOfWorkFactory,
+    clock: Clock,
+    template_gateway: TemplateGateway | None,
+) -> Template:
+    command.principal.require(Role.OPERATOR)
+    gateway = require_gateway(template_gateway)
+    async with uow_factory(read_only=True) as uow:
+        template = await load_template(uow, command.principal, command.key)
+    template.require_submittable()
+    # Stored templates passed lint when written; the definition is linted once more by the
+    # aggregate's own rules before anything leaves for Meta.
+    submission = await gateway.create(template.waba_id, template.definition)
+    async with uow_factory() as uow:
+        template = await load_template(uow, command.principal, command.key)
+        entries = template.mark_submitted(
+            submission.meta_template_id, submission.status, submission.category, now=clock.now()
+        )
+        await uow.templates.update(template)
+        await uow.history.add(template, entries)
+        await uow.commit()
+    return template
+
+
+async def sync_templates(
+    command: SyncTemplates,
+    uow_factory: UnitOfWorkFactory,
+    clock: Clock,
+    template_gateway: TemplateGateway | None,
+) -> SyncReport:
+    command.principal.require(Role.OPERATOR)
+    gateway = require_gateway(template_gateway)
+    async with uow_factory(read_only=True) as uow:
+        await require_waba(uow, command.principal, command.waba_id)
+    remote = await gateway.list_all(command.waba_id)
+    now = clock.now()
+    created: list[str] = []
+    updated: list[str] = []
+    unchanged: list[str] = []
+    vanished: list[str] = []
+    async with uow_factory() as uow:
+        local = {
+            (t.display_name, t.language_code): t
+            for t in await _all_templates(uow, command.principal, command.waba_id)
+        }
+        for state in remote:
+            key = (state.definition.display_name, state.definition.language_code)
+            template = local.pop(key, None)
+            if template is None:
+                template = Template.imported(
+                    template_id=secrets.token_hex(16),
+                    org_id=command.principal.org_id,
+                    waba_id=command.waba_id,
+                    definition=state.definition,
+                    meta_template_id=state.meta_template_id,
+                    now=now,
+                )
+                entries = _observe_state(template, state, now)
+                await uow.templates.add(template)
+                await uow.history.add(template, entries)
+                created.append(template.name)
+                continue
+            linked = template.meta_template_id != state.meta_template_id or template.needs_sync
+            template.meta_template_id = state.meta_template_id
+            template.needs_sync = False
+            entries = [e for e in _observe_state(template, state, now) if e.outcome is Outcome.APPLIED]
+            if entries or linked:
+                await uow.templates.update(template)
+                await uow.history.add(template, entries)
+                updated.append(template.name)
+            else:
+                unchanged.append(template.name)
+        for template in local.values():
+            if not template.meta_template_id or template.status is TemplateStatus.DELETED:
+                continue  # drafts were never at Meta
+            entry = template.observe(
+                Observation(
+                    Aspect.STATUS,
+                    "DELETED",
+                    ChangeSource.SYNC,
+                    now,
+                    reason="no longer in Meta's template list",
+                ),
+                received_at=now,
+            )
+            await uow.templates.update(template)
+            await uow.history.add(template, [entry])
+            vanished.append(template.name)
+        await uow.commit()
+    return SyncReport(tuple(created), tuple(updated), tuple(unchanged), tuple(vanished))
+
+
+async def send_template_message(
+    command: SendTemplateMessage,
+    uow_factory: UnitOfWorkFactory,
+    clock: Clock,
+    message_gateway: MessageGateway | None,
+) -> SentMessage:
+    command.principal.require(Role.OPERATOR)
+    gateway = require_gateway(message_gateway)
+    to = re.sub(r"[\s\-().]", "", command.to)
+    if not RECIPIENT.fullmatch(to):
+        raise InvalidArgument(
+            f"{command.to!r} is not a WhatsApp phone number",
+            [
+                FieldViolation(
+                    "to", "an international number: optional '+', then 6-20 digits", "INVALID_RECIPIENT"
+                )
+            ],
+            reason="INVALID_RECIPIENT",
+        )
+    async with uow_factory(read_only=True) as uow:
+        template = await load_template(uow, command.principal, command.key)
+        waba = await uow.wabas.get(template.waba_id)
+    phone_number_id = _sender(command, waba.phone_number_ids if waba else ())
+    template.require_sendable()
+    rendered = template.render(command.values)
+    try:
+        result = await gateway.send_template(
+            phone_number_id,
+            to,
+            rendered.meta_template(template.display_name, template.language_code),
+            callback_data=command.callback_data,
+        )
+    except (MetaTemplatePaused, MetaTemplateDisabled) as exc:
+        # Meta just told us the template cannot be sent: record it now, so campaigns can react
+        # before the status webhook arrives.
+        await _record_send_evidence(uow_factory, clock, command.principal, command.key, exc)
+        raise
+    return SentMessage(result.message_id, result.message_status, result.wa_id, phone_number_id)
+
+
+def _sender(command: SendTemplateMessage, registered: Sequence[str]) -> str:
+    if command.phone_number_id:
+        if command.phone_number_id not in registered:
+            raise NotFound("phone number", command.phone_number_id)
+        return command.phone_number_id
+    if not registered:
+        raise InvalidArgument(
+            f"WABA {command.key.waba_id} has no registered phone number to send from",
+            [FieldViolation("phone_number_id", "register one with `watemplates waba add --phone-number-id`")],
+            reason="NO_PHONE_NUMBER",
+        )
+    return registered[0]
+
+
+async def _record_send_evidence(
+    uow_factory: UnitOfWorkFactory, clock: Clock, principal: Principal, key: TemplateKey, error: MetaError
+) -> None:
+    status = "PAUSED" if isinstance(error, MetaTemplatePaused) else "DISABLED"
+    now = clock.now()
+    async with uow_factory() as uow:
+        template = await load_template(uow, principal, key)
+        entry = template.observe(
+            Observation(
+                Aspect.STATUS,
+                status,
+                ChangeSource.SEND_ERROR,
+                now,
+                reason=f"Meta error {error.code} on send",
+                details={"code": error.code, "fbtraceId": error.fbtrace_id, "message": str(error)},
+            ),
+            received_at=now,
+        )
+        if entry.outcome is Outcome.APPLIED:
+            await uow.templates.update(template)
+        await uow.history.add(template, [entry])
+        await uow.commit()
+
+
+def _observe_state(template: Template, state: MetaTemplateState, now: datetime) -> list[HistoryEntry]:
+    observations = [
+        Observation(Aspect.STATUS, state.status, ChangeSource.SYNC, now, reason=state.rejected_reason),
+        Observation(
+            Aspect.COMPONENTS, "synced", ChangeSource.SYNC, now, components=state.definition.components
+        ),
+    ]
+    if state.category:
+        observations.append(Observation(Aspect.CATEGORY, state.category, ChangeSource.SYNC, now))
+    if state.quality:
+        observations.append(Observation(Aspect.QUALITY, state.quality, ChangeSource.SYNC, now))
+    return [template.observe(o, received_at=now) for o in observations]
+
+
+async def _all_templates(uow: UnitOfWork, principal: Principal, waba_id: str) -> list[Template]:
+    found: list[Template] = []
+    cursor: TemplateCursor | None = None
+    while True:
+        page = list(
+            await uow.templates.list(
+                TemplateQuery(org_id=principal.org_id, waba_id=waba_id, after=cursor, limit=SYNC_PAGE)
+            )
+        )
+        found.extend(page)
+        if len(page) < SYNC_PAGE:
+            return found
+        last = page[-1]
+        cursor = TemplateCursor(last.display_name, last.language_code, last.id)

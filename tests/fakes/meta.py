@@ -1,0 +1,65 @@
+"""In-memory fakes of the Meta gateway ports, for use-case tests (the HTTP adapter is tested against
+the fake Graph server instead)."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+from app.errors import MetaError
+from app.ports import MetaSendResult, MetaSubmission, MetaTemplateState
+from domain.components import TemplateDefinition
+
+
+@dataclass
+class FakeTemplateGateway:
+    """Remembers what was created/edited/deleted; `listed` is what list_all returns."""
+
+    listed: list[MetaTemplateState] = field(default_factory=list)
+    created: list[tuple[str, TemplateDefinition]] = field(default_factory=list)
+    edits: list[tuple[str, TemplateDefinition, bool]] = field(default_factory=list)
+    deleted: list[tuple[str, str, str]] = field(default_factory=list)
+    # Raised (once each, in order) by the next calls.
+    errors: list[MetaError] = field(default_factory=list)
+    submission_status: str = "PENDING"
+    _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(918273645500100))
+
+    def _maybe_fail(self) -> None:
+        if self.errors:
+            raise self.errors.pop(0)
+
+    async def create(self, waba_id: str, definition: TemplateDefinition) -> MetaSubmission:
+        self._maybe_fail()
+        self.created.append((waba_id, definition))
+        category = definition.category.value if definition.category else ""
+        return MetaSubmission(str(next(self._ids)), self.submission_status, category)
+
+    async def list_all(self, waba_id: str) -> Sequence[MetaTemplateState]:
+        self._maybe_fail()
+        return list(self.listed)
+
+    async def edit(
+        self, meta_template_id: str, definition: TemplateDefinition, *, include_category: bool
+    ) -> None:
+        self._maybe_fail()
+        self.edits.append((meta_template_id, definition, include_category))
+
+    async def delete(self, waba_id: str, meta_template_id: str, display_name: str) -> None:
+        self._maybe_fail()
+        self.deleted.append((waba_id, meta_template_id, display_name))
+
+
+@dataclass
+class FakeMessageGateway:
+    sent: list[tuple[str, str, Mapping[str, object], str]] = field(default_factory=list)
+    errors: list[MetaError] = field(default_factory=list)
+    message_status: str = "accepted"
+
+    async def send_template(
+        self, phone_number_id: str, to: str, template: Mapping[str, object], *, callback_data: str = ""
+    ) -> MetaSendResult:
+        if self.errors:
+            raise self.errors.pop(0)
+        self.sent.append((phone_number_id, to, template, callback_data))
+        return MetaSendResult(f"wamid.fake{len(self.sent)}", self.message_status, to.lstrip("+"))
