@@ -1,5 +1,7 @@
-"""`make bench`: RenderTemplate and LintTemplate calls/s over gRPC on loopback, next to a bare
-grpc.aio echo server measured in the same run. The ratio is the figure; absolute numbers vary by machine.
+"""`make bench`: RenderTemplate and LintTemplate calls/s over gRPC on loopback next to a bare
+grpc.aio echo server, and SendTemplateMessage end to end (gRPC -> render -> Graph API) next to the
+fake Graph API's own capacity, all measured in the same run. The ratios are the figures; absolute
+numbers vary by machine.
 
 The service runs as the real `watemplates serve` process (SQLite in a temp dir); each server gets
 its own process and the client drives it with a fixed number of concurrent callers.
@@ -9,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import socket
 import subprocess
@@ -18,6 +21,7 @@ import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
+import aiohttp
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
@@ -28,6 +32,7 @@ from watemplates.v1 import templates_pb2_grpc
 HERE = Path(__file__).parent
 WATEMPLATES = str(Path(sys.executable).with_name("watemplates"))
 WABA = "301122334455667"
+PHONE = "109876543210987"
 
 
 def free_port() -> int:
@@ -96,46 +101,94 @@ def template() -> pb.Template:
     )
 
 
+GRAPH_SERVER = HERE.parent / "tests" / "fakes" / "graph_server.py"
+META_TOKEN = "bench-token"
+SEND_TEMPLATE = "order_update"
+SEED = [
+    {
+        "waba_id": WABA,
+        "name": SEND_TEMPLATE,
+        "status": "APPROVED",
+        "parameter_format": "NAMED",
+        "components": [
+            {
+                "type": "BODY",
+                "text": "Hi {{first_name}}, your order {{order_id}} can be collected from {{store}} today.",
+                "example": {
+                    "body_text_named_params": [
+                        {"param_name": "first_name", "example": "Dana"},
+                        {"param_name": "order_id", "example": "A-1042"},
+                        {"param_name": "store", "example": "Main St"},
+                    ]
+                },
+            }
+        ],
+    }
+]
+
+
 def bench(seconds: float, concurrency: int) -> None:
     with tempfile.TemporaryDirectory(prefix="watemplates-bench-") as tmp:
-        env = {
-            **os.environ,
-            "WATEMPLATES_DATABASE_URL": f"sqlite+aiosqlite:///{tmp}/bench.db",
-            "WATEMPLATES_GRPC_ADDR": f"127.0.0.1:{free_port()}",
-            "WATEMPLATES_HTTP_ADDR": f"127.0.0.1:{free_port()}",
-            "WATEMPLATES_LOG_LEVEL": "WARNING",
-        }
-        cli(env, "org", "create", "bench")
-        key = cli(env, "apikey", "create", "--org", "bench", "--role", "operator").strip()
-        cli(env, "waba", "add", "--org", "bench", "--waba-id", WABA)
+        seed = Path(tmp) / "seed.json"
+        seed.write_text(json.dumps(SEED))
+        graph = subprocess.Popen(
+            [sys.executable, str(GRAPH_SERVER), "--token", META_TOKEN, "--seed", str(seed)],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
         echo_port = free_port()
         echo = subprocess.Popen(
             [sys.executable, str(HERE / "echo_server.py"), str(echo_port)], stdout=subprocess.PIPE, text=True
         )
-        service = subprocess.Popen([WATEMPLATES, "serve"], env=env, stdout=subprocess.DEVNULL)
+        processes = [graph, echo]
         try:
-            if echo.stdout is None or echo.stdout.readline().strip() != "ready":
-                raise RuntimeError("the echo server did not start")
-            results = asyncio.run(_run(env["WATEMPLATES_GRPC_ADDR"], echo_port, key, seconds, concurrency))
+            assert graph.stdout is not None
+            ready, _, graph_url = graph.stdout.readline().strip().partition(" ")
+            if ready != "ready" or echo.stdout is None or echo.stdout.readline().strip() != "ready":
+                raise RuntimeError("a benchmark peer did not start")
+            env = {
+                **os.environ,
+                "WATEMPLATES_DATABASE_URL": f"sqlite+aiosqlite:///{tmp}/bench.db",
+                "WATEMPLATES_GRPC_ADDR": f"127.0.0.1:{free_port()}",
+                "WATEMPLATES_HTTP_ADDR": f"127.0.0.1:{free_port()}",
+                "WATEMPLATES_LOG_LEVEL": "WARNING",
+                "WATEMPLATES_META_ACCESS_TOKEN": META_TOKEN,
+                "WATEMPLATES_META_GRAPH_URL": graph_url,
+            }
+            cli(env, "org", "create", "bench")
+            key = cli(env, "apikey", "create", "--org", "bench", "--role", "operator").strip()
+            cli(env, "waba", "add", "--org", "bench", "--waba-id", WABA, "--phone-number-id", PHONE)
+            cli(env, "templates", "sync", "--org", "bench", "--waba", WABA)
+            processes.append(subprocess.Popen([WATEMPLATES, "serve"], env=env, stdout=subprocess.DEVNULL))
+            results = asyncio.run(
+                _run(env["WATEMPLATES_GRPC_ADDR"], echo_port, graph_url, key, seconds, concurrency)
+            )
         finally:
-            for process in (echo, service):
+            for process in processes:
                 process.terminate()
                 process.wait(10)
-    baseline = results["bare grpc.aio echo"]
     print(f"\n{concurrency} concurrent callers, {seconds:.0f} s per measurement, loopback, one process each")
-    print(f"{'call':<34}{'calls/s':>12}{'vs echo':>10}")
-    for name, rate in results.items():
-        print(f"{name:<34}{rate:>12,.0f}{rate / baseline:>10.2f}")
+    for title, baseline, rows in results:
+        print(f"\n{title}")
+        print(f"{'call':<44}{'calls/s':>12}{'ratio':>8}")
+        for name, rate in rows.items():
+            print(f"{name:<44}{rate:>12,.0f}{rate / rows[baseline]:>8.2f}")
 
 
-async def _run(target: str, echo_port: int, key: str, seconds: float, concurrency: int) -> dict[str, float]:
+Results = list[tuple[str, str, dict[str, float]]]
+
+
+async def _run(
+    target: str, echo_port: int, graph_url: str, key: str, seconds: float, concurrency: int
+) -> Results:
     await wait_serving(target)
     auth = (("authorization", f"Bearer {key}"),)
-    results: dict[str, float] = {}
+    local: dict[str, float] = {}
     async with grpc.aio.insecure_channel(f"127.0.0.1:{echo_port}") as echo_channel:
         echo_call = echo_channel.unary_unary("/bench.Echo/Echo")
         payload = api.RenderTemplateRequest(name="x" * 60, values={"a": "b"}).SerializeToString()
-        results["bare grpc.aio echo"] = await measure(lambda: echo_call(payload), seconds, concurrency)
+        local["bare grpc.aio echo"] = await measure(lambda: echo_call(payload), seconds, concurrency)
+    sending: dict[str, float] = {}
     async with grpc.aio.insecure_channel(target) as channel:
         stub = templates_pb2_grpc.TemplateServiceStub(channel)
         created = await stub.CreateTemplate(
@@ -146,13 +199,49 @@ async def _run(target: str, echo_port: int, key: str, seconds: float, concurrenc
             values={"first_name": "Dana", "order_id": "A-1042", "store": "Main St", "button.0": "A-1042"},
         )
         lint = api.LintTemplateRequest(template=template())
-        results["RenderTemplate (reads the DB)"] = await measure(
+        local["RenderTemplate (reads the DB)"] = await measure(
             lambda: stub.RenderTemplate(render, metadata=auth), seconds, concurrency
         )
-        results["LintTemplate (no storage)"] = await measure(
+        local["LintTemplate (no storage)"] = await measure(
             lambda: stub.LintTemplate(lint, metadata=auth), seconds, concurrency
         )
-    return results
+        send = api.SendTemplateMessageRequest(
+            name=f"wabas/{WABA}/templates/{SEND_TEMPLATE}.en_US",
+            to="+15551230000",
+            values={"first_name": "Dana", "order_id": "A-1042", "store": "Main St"},
+        )
+        sending["SendTemplateMessage (gRPC -> render -> Graph)"] = await measure(
+            lambda: stub.SendTemplateMessage(send, metadata=auth), seconds, concurrency
+        )
+    sending["fake Graph API alone (POST /messages)"] = await _graph_capacity(graph_url, seconds, concurrency)
+    return [
+        ("Templates (issue 2): our RPCs next to a bare grpc.aio echo server", "bare grpc.aio echo", local),
+        (
+            "Sending (issue 3): end to end next to the fake Graph API's own capacity",
+            "fake Graph API alone (POST /messages)",
+            sending,
+        ),
+    ]
+
+
+async def _graph_capacity(graph_url: str, seconds: float, concurrency: int) -> float:
+    body = {
+        "messaging_product": "whatsapp",
+        "recipient_type": "individual",
+        "to": "+15551230000",
+        "type": "template",
+        "template": {"name": SEND_TEMPLATE, "language": {"code": "en_US"}, "components": []},
+    }
+    url = f"{graph_url}/v24.0/{PHONE}/messages"
+    headers = {"Authorization": f"Bearer {META_TOKEN}"}
+    async with aiohttp.ClientSession() as session:
+
+        async def post() -> None:
+            async with session.post(url, json=body, headers=headers) as response:
+                response.raise_for_status()
+                await response.read()
+
+        return await measure(post, seconds, concurrency)
 
 
 if __name__ == "__main__":

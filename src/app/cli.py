@@ -207,7 +207,7 @@ async def _templates_sync(services: Services, args: argparse.Namespace) -> int:
         ("vanished", report.vanished),
     ):
         for name in names:
-            print(f"{label}\t{name}")
+            print(f"{label}\twabas/{args.waba}/templates/{name}")
     print(
         f"synced WABA {args.waba}: {len(report.created)} created, {len(report.updated)} updated, "
         f"{len(report.unchanged)} unchanged, {len(report.vanished)} vanished from Meta",

@@ -10,8 +10,9 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import grpc
 import pytest
@@ -184,3 +185,118 @@ async def test_readiness_endpoints(env: dict[str, str], server: subprocess.Popen
                 assert (await response.json())["status"] == expected
     server.send_signal(signal.SIGINT)
     assert server.wait(20) == 0
+
+
+GRAPH_SERVER = Path(__file__).parents[1] / "fakes" / "graph_server.py"
+META_TOKEN = "EAAG-e2e-token-91c4"
+SEEDED = [
+    {
+        "waba_id": WABA,
+        "name": "order_ready",
+        "status": "APPROVED",
+        "quality": "GREEN",
+        "parameter_format": "NAMED",
+        "components": [
+            {
+                "type": "BODY",
+                "text": "Hi {{first_name}}, your order {{order_id}} can be collected from the desk today.",
+                "example": {
+                    "body_text_named_params": [
+                        {"param_name": "first_name", "example": "Dana"},
+                        {"param_name": "order_id", "example": "A-1042"},
+                    ]
+                },
+            }
+        ],
+    }
+]
+
+
+@pytest.fixture
+def fake_graph(tmp_path: Path) -> Iterator[str]:
+    """The fake Graph API as its own process, seeded with one approved template; yields its URL."""
+    seed = tmp_path / "seed.json"
+    seed.write_text(json.dumps(SEEDED))
+    process = subprocess.Popen(
+        [sys.executable, str(GRAPH_SERVER), "--token", META_TOKEN, "--seed", str(seed)],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        ready, _, url = process.stdout.readline().strip().partition(" ")
+        assert ready == "ready", "the fake Graph API did not start"
+        yield url
+    finally:
+        process.terminate()
+        process.wait(10)
+
+
+@pytest.fixture
+def meta_env(env: dict[str, str], fake_graph: str) -> dict[str, str]:
+    return {**env, "WATEMPLATES_META_ACCESS_TOKEN": META_TOKEN, "WATEMPLATES_META_GRAPH_URL": fake_graph}
+
+
+@pytest.fixture
+def meta_server(
+    meta_env: dict[str, str], tmp_path: Path
+) -> Iterator[tuple[Callable[[], subprocess.Popen[str]], Path]]:
+    """`watemplates serve` with Meta configured, started after the test's CLI set-up (lazily)."""
+    log_path = tmp_path / "meta-serve.log"
+    processes: list[subprocess.Popen[str]] = []
+    with log_path.open("w") as log:
+
+        def start() -> subprocess.Popen[str]:
+            process = subprocess.Popen(
+                [WATEMPLATES, "serve"], env=meta_env, stdout=subprocess.DEVNULL, stderr=log, text=True
+            )
+            processes.append(process)
+            return process
+
+        yield start, log_path
+        for process in processes:
+            if process.poll() is None:
+                process.kill()
+                process.wait(10)
+
+
+async def test_serve_with_meta_sync_send_and_submit(meta_env: dict[str, str], meta_server: Any) -> None:
+    env = meta_env
+    start_server, log_path = meta_server
+    cli(env, "org", "create", "acme")
+    key = cli(env, "apikey", "create", "--org", "acme", "--role", "operator").strip()
+    cli(env, "waba", "add", "--org", "acme", "--waba-id", WABA, "--phone-number-id", "109876543210987")
+    # Templates made in WhatsApp Manager arrive with a sync from the CLI.
+    synced = cli(env, "templates", "sync", "--org", "acme", "--waba", WABA)
+    assert f"created\twabas/{WABA}/templates/order_ready.en_US" in synced
+
+    server = start_server()
+    await wait_serving(env["WATEMPLATES_GRPC_ADDR"], server)
+    auth = (("authorization", f"Bearer {key}"),)
+    async with grpc.aio.insecure_channel(env["WATEMPLATES_GRPC_ADDR"]) as channel:
+        stub = templates_pb2_grpc.TemplateServiceStub(channel)
+        sent = await stub.SendTemplateMessage(
+            api.SendTemplateMessageRequest(
+                name=f"wabas/{WABA}/templates/order_ready.en_US",
+                to="+15551230000",
+                values={"first_name": "Dana", "order_id": "A-1042"},
+            ),
+            metadata=auth,
+        )
+        assert sent.message_id.startswith("wamid.")
+        assert sent.message_status == api.MESSAGE_STATUS_ACCEPTED
+
+        draft = order_ready()
+        draft.display_name = "pickup_reminder"
+        await stub.CreateTemplate(
+            api.CreateTemplateRequest(parent=f"wabas/{WABA}", template=draft), metadata=auth
+        )
+        submitted = await stub.SubmitTemplate(
+            api.SubmitTemplateRequest(name=f"wabas/{WABA}/templates/pickup_reminder.en_US"), metadata=auth
+        )
+        assert submitted.template.meta_template_id
+        assert submitted.template.status == pb.TEMPLATE_STATUS_PENDING
+    server.send_signal(signal.SIGTERM)
+    assert server.wait(20) == 0
+    # The access token never reaches the logs.
+    assert META_TOKEN not in log_path.read_text()
