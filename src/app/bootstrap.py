@@ -16,8 +16,9 @@ from adapters.sql.unit_of_work import SqlUnitOfWorkFactory
 from app import commands
 from app.auth import Authenticator
 from app.clock import SystemClock
+from app.handlers import health, templates, tenancy
 from app.handlers import meta as meta_handlers
-from app.handlers import templates, tenancy
+from app.health_queries import HealthQueries, InboxQueries
 from app.messagebus import MessageBus
 from app.paging import PageTokenCodec
 from app.ports import Clock, HealthProbe, MessageGateway, TemplateGateway, UnitOfWorkFactory
@@ -33,9 +34,12 @@ class Services:
 
     bus: MessageBus
     queries: TemplateQueries
+    health_queries: HealthQueries
+    inbox_queries: InboxQueries
     authenticator: Authenticator
     probe: HealthProbe
     uow_factory: UnitOfWorkFactory
+    clock: Clock
     close: Callable[[], Awaitable[None]]
 
 
@@ -61,6 +65,8 @@ def build_bus(
         commands.SendTemplateMessage: bind(
             meta_handlers.send_template_message, message_gateway=message_gateway
         ),
+        commands.AcknowledgeAlert: bind(health.acknowledge_alert),
+        commands.ReplayInboxChange: bind(health.replay_inbox_change),
     }
     return MessageBus(handlers)
 
@@ -112,11 +118,15 @@ async def build_services(
             closers.append(client.close)
             meta = MetaGateways(GraphTemplateGateway(client), GraphMessageGateway(client))
     clock = clock or SystemClock()
+    page_tokens = await page_token_codec(settings, uow_factory)
     return Services(
         bus=build_bus(uow_factory, clock, meta.templates, meta.messages),
-        queries=TemplateQueries(uow_factory, await page_token_codec(settings, uow_factory)),
+        queries=TemplateQueries(uow_factory, page_tokens),
+        health_queries=HealthQueries(uow_factory, page_tokens),
+        inbox_queries=InboxQueries(uow_factory, page_tokens),
         authenticator=Authenticator(uow_factory, settings.auth_cache_seconds),
         probe=probe,
         uow_factory=uow_factory,
+        clock=clock,
         close=close,
     )

@@ -17,6 +17,7 @@ from app.auth import Principal
 from app.bootstrap import Services, build_services
 from app.errors import AppError
 from app.settings import Settings
+from app.webhooks import ChangeState
 from domain.lint import LintReport, lint
 from domain.tenancy import Role
 
@@ -40,6 +41,12 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(title="commands")
 
     serve = sub.add_parser("serve", help="run the gRPC and HTTP servers (migrates the DB first by default)")
+    serve.add_argument(
+        "--role",
+        action="append",
+        choices=["all", "grpc", "webhook", "worker"],
+        help="what this process does (repeatable; default all): the API, Meta's webhook, the inbox worker",
+    )
     serve.set_defaults(run=_serve)
 
     migrate = sub.add_parser("migrate", help="migrate the database to the newest schema")
@@ -84,6 +91,17 @@ def _parser() -> argparse.ArgumentParser:
     sync.add_argument("--waba", required=True, help="the WABA id")
     sync.set_defaults(run=_admin(_templates_sync))
 
+    inbox = sub.add_parser("inbox", help="the Meta webhook inbox").add_subparsers(title="inbox commands")
+    inbox_list = inbox.add_parser("list", help="changes that need a look (DEAD, PARKED, SKIPPED by default)")
+    inbox_list.add_argument(
+        "--state", action="append", choices=[s.value.lower() for s in ChangeState], help="repeatable"
+    )
+    inbox_list.add_argument("--limit", type=int, default=100)
+    inbox_list.set_defaults(run=_admin(_inbox_list))
+    inbox_replay = inbox.add_parser("replay", help="queue a DEAD, PARKED or SKIPPED change again")
+    inbox_replay.add_argument("change_id", nargs="+")
+    inbox_replay.set_defaults(run=_admin(_inbox_replay))
+
     lint_cmd = sub.add_parser(
         "lint", help="lint a template definition (Meta's JSON) offline; exit 1 on errors"
     )
@@ -94,9 +112,10 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    from app.main import run_server
+    from app.main import ROLES, run_server
 
-    run_server(Settings())
+    chosen = set(args.role or ["all"])
+    run_server(Settings(), frozenset(ROLES) if "all" in chosen else frozenset(chosen))
     return 0
 
 
@@ -213,6 +232,28 @@ async def _templates_sync(services: Services, args: argparse.Namespace) -> int:
         f"{len(report.unchanged)} unchanged, {len(report.vanished)} vanished from Meta",
         file=sys.stderr,
     )
+    return 0
+
+
+async def _inbox_list(services: Services, args: argparse.Namespace) -> int:
+    states = frozenset(ChangeState(s.upper()) for s in args.state or [])
+    page = await services.inbox_queries.changes(None, states, args.limit, "")
+    for change in page.items:
+        print(
+            f"{change.id}\t{change.state.value}\twaba {change.waba_id}\t{change.field or '-'}\t"
+            f"attempts {change.attempts}\t{change.last_error}"
+        )
+    print(
+        f"{len(page.items)} changes" + (" (more: raise --limit)" if page.next_page_token else ""),
+        file=sys.stderr,
+    )
+    return 0
+
+
+async def _inbox_replay(services: Services, args: argparse.Namespace) -> int:
+    for change_id in args.change_id:
+        change = await services.bus.handle(commands.ReplayInboxChange(None, change_id))
+        print(f"{change.id} queued again")
     return 0
 
 

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from typing import Generic, TypeVar
 
 from app.auth import Principal
+from app.webhooks import InboxChange
+from domain.alerts import Alert
 from domain.components import TemplateDefinition
 from domain.lint import Violation
 from domain.templates import Template, TemplateRevision
@@ -141,3 +143,18 @@ class SentMessage:
     message_status: str
     wa_id: str
     phone_number_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class AcknowledgeAlert(Command[Alert]):
+    principal: Principal
+    alert_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class ReplayInboxChange(Command[InboxChange]):
+    """Puts a DEAD, PARKED or SKIPPED change back in the queue. `org_id` None: the operator's CLI,
+    which sees every change; otherwise only changes of the organization's WABAs."""
+
+    org_id: str | None
+    change_id: str

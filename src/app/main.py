@@ -12,8 +12,11 @@ from aiohttp import web
 
 from adapters.grpc.server import GrpcServer
 from adapters.http.app import create_app
+from adapters.http.webhook import WebhookConfig
+from adapters.http.webhook_payloads import MetaWebhookTranslator
 from adapters.sql.migrate import upgrade
 from app.bootstrap import Services, build_services
+from app.inbox import InboxWorker
 from app.settings import Settings, split_host_port
 
 log = logging.getLogger("watemplates")
@@ -35,42 +38,90 @@ def configure_logging(settings: Settings) -> None:
     logging.basicConfig(level=settings.log_level.upper(), handlers=[handler], force=True)
 
 
-def run_server(settings: Settings) -> None:
+ROLES = ("grpc", "webhook", "worker")
+
+
+def run_server(settings: Settings, roles: frozenset[str] = frozenset(ROLES)) -> None:
     configure_logging(settings)
     try:
         import uvloop
     except ImportError:  # uvloop is optional: not built for every platform
-        asyncio.run(serve(settings))
+        asyncio.run(serve(settings, roles))
     else:
-        uvloop.run(serve(settings))
+        uvloop.run(serve(settings, roles))
 
 
-async def serve(settings: Settings) -> None:
+async def serve(settings: Settings, roles: frozenset[str] = frozenset(ROLES)) -> None:
+    """Runs the given roles in one process: `grpc` (the API), `webhook` (Meta's POSTs into the inbox),
+    `worker` (the inbox worker). The HTTP health endpoints run with every role."""
     if settings.migrate_on_start:
         await asyncio.to_thread(upgrade, settings.database_url)
     services = await build_services(settings)
-    grpc_server = GrpcServer(services.bus, services.queries, services.authenticator, settings.grpc_addr)
-    runner = web.AppRunner(create_app(services.probe), access_log=None, handle_signals=False)
-    await runner.setup()
-    http_host, http_port = split_host_port(settings.http_addr)
-    site = web.TCPSite(runner, http_host, http_port, reuse_address=True)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
+
+    worker = (
+        InboxWorker(services.uow_factory, services.clock, MetaWebhookTranslator())
+        if "worker" in roles
+        else None
+    )
+    webhook = None
+    if "webhook" in roles:
+        secret = settings.meta_app_secret.get_secret_value() if settings.meta_app_secret else None
+        token = settings.meta_verify_token.get_secret_value() if settings.meta_verify_token else None
+        if not secret:
+            log.error(
+                "WATEMPLATES_META_APP_SECRET is not set: the Meta webhook refuses every POST until it is"
+            )
+        webhook = WebhookConfig(
+            uow_factory=services.uow_factory,
+            clock=services.clock,
+            app_secret=secret,
+            verify_token=token,
+            on_delivery=worker.wake if worker else None,
+        )
+    grpc_server = (
+        GrpcServer(
+            services.bus,
+            services.queries,
+            services.authenticator,
+            settings.grpc_addr,
+            health_queries=services.health_queries,
+            inbox_queries=services.inbox_queries,
+        )
+        if "grpc" in roles
+        else None
+    )
+    runner = web.AppRunner(create_app(services.probe, webhook=webhook), access_log=None, handle_signals=False)
+    await runner.setup()
+    http_host, http_port = split_host_port(settings.http_addr)
+    site = web.TCPSite(runner, http_host, http_port, reuse_address=True)
+    tasks: list[asyncio.Task[None]] = []
     try:
-        await grpc_server.start()
+        if grpc_server is not None:
+            await grpc_server.start()
+            tasks.append(asyncio.create_task(_track_health(services, grpc_server)))
         await site.start()
-        health_task = asyncio.create_task(_track_health(services, grpc_server))
-        _announce(settings, grpc_server.port)
+        if worker is not None:
+            tasks.append(asyncio.create_task(worker.run(stop)))
+        _announce(settings, grpc_server.port if grpc_server else None, roles)
         await stop.wait()
         log.info("shutting down", extra={"graceSeconds": settings.shutdown_grace_seconds})
-        health_task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await health_task
     finally:
-        await grpc_server.stop(settings.shutdown_grace_seconds)
+        # Stop taking webhooks first (Meta retries what we do not acknowledge), then the API,
+        # then let the worker finish the change in hand.
         await runner.cleanup()
+        if grpc_server is not None:
+            await grpc_server.stop(settings.shutdown_grace_seconds)
+        stop.set()
+        for task in tasks:
+            if not task.done():
+                task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
         await services.close()
         log.info("stopped")
 
@@ -92,15 +143,16 @@ async def _track_health(services: Services, grpc_server: GrpcServer) -> None:
         await asyncio.sleep(HEALTH_INTERVAL_SECONDS)
 
 
-def _announce(settings: Settings, grpc_port: int) -> None:
+def _announce(settings: Settings, grpc_port: int | None, roles: frozenset[str]) -> None:
     grpc_host, _ = split_host_port(settings.grpc_addr)
-    grpc_target = f"{grpc_host}:{grpc_port}"
-    log.info("serving", extra={"grpc": grpc_target, "http": settings.http_addr})
+    grpc_target = f"{grpc_host}:{grpc_port}" if grpc_port else "(not in this process)"
+    log.info("serving", extra={"grpc": grpc_target, "http": settings.http_addr, "roles": sorted(roles)})
     sys.stdout.write(
         f"""
 watemplates is serving
   gRPC  {grpc_target}   (reflection on: grpcurl -plaintext {grpc_target} list)
-  HTTP  http://{settings.http_addr}   (/healthz, /readyz)
+  HTTP  http://{settings.http_addr}   (/healthz, /readyz, Meta webhook at /webhooks/meta)
+  roles {", ".join(sorted(roles))}
   DB    {settings.database_url}
 
 First steps, in another terminal (with .venv/bin on PATH):

@@ -11,6 +11,9 @@ from datetime import datetime
 from types import TracebackType
 from typing import Protocol, Self
 
+from app.webhooks import ChangeState, Delivery, IgnoredChange, InboxChange, RawChange, TemplateChange
+from domain.alerts import Alert, AlertState
+from domain.alerts import Severity as AlertSeverity
 from domain.components import ParameterFormat, TemplateDefinition
 from domain.history import HistoryEntry
 from domain.status import TemplateCategory, TemplateQuality, TemplateStatus
@@ -135,6 +138,82 @@ class HistoryRepository(Protocol):
         self, org_id: str, *, after_seq: int = 0, limit: int = 100
     ) -> Sequence[HistoryRecord]: ...
 
+    async def last_seq(self, org_id: str) -> int:
+        """The newest entry's seq for the organization, 0 when there is none."""
+        ...
+
+
+class InboxRepository(Protocol):
+    """The durable webhook inbox: raw deliveries, then their changes, each processed once."""
+
+    async def add_delivery(self, delivery: Delivery) -> None: ...
+
+    async def claim_deliveries(
+        self, *, now: datetime, lease_until: datetime, limit: int
+    ) -> Sequence[Delivery]:
+        """PENDING deliveries not leased by another worker; leases them until `lease_until`
+        (PostgreSQL: FOR UPDATE SKIP LOCKED, so workers never wait on each other)."""
+        ...
+
+    async def save_delivery(self, delivery: Delivery) -> None: ...
+
+    async def add_changes(self, changes: Sequence[InboxChange]) -> int:
+        """Inserts the changes whose key is new (a duplicate delivery adds nothing); returns how many."""
+        ...
+
+    async def claim_changes(
+        self, *, now: datetime, lease_until: datetime, limit: int
+    ) -> Sequence[InboxChange]:
+        """PENDING changes due (next_attempt_at <= now) and not leased; leases them."""
+        ...
+
+    async def lock_change(self, change_id: str) -> InboxChange | None:
+        """Re-reads a change for update inside the transaction that applies it (exactly-once)."""
+        ...
+
+    async def save_change(self, change: InboxChange) -> None: ...
+
+    async def release_parked(self, waba_id: str) -> int:
+        """PARKED changes of this WABA back to PENDING; returns how many."""
+        ...
+
+    async def list_changes(
+        self,
+        *,
+        states: frozenset[ChangeState] = frozenset(),
+        waba_id: str | None = None,
+        after_id: str = "",
+        limit: int = 100,
+    ) -> Sequence[InboxChange]:
+        """Ordered by id (ids increase with time)."""
+        ...
+
+    async def count_changes(self) -> Mapping[ChangeState, int]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class AlertQuery:
+    org_id: str
+    states: frozenset[AlertState] = frozenset()
+    severities: frozenset[AlertSeverity] = frozenset()
+    template_id: str | None = None
+    # Keyset: alerts are listed newest first by (opened_at, id).
+    before: tuple[datetime, str] | None = None
+    limit: int = 50
+
+
+class AlertRepository(Protocol):
+    async def add(self, alert: Alert) -> None: ...
+    async def save(self, alert: Alert) -> None: ...
+    async def get(self, org_id: str, alert_id: str) -> Alert | None: ...
+
+    async def active_for_template(self, template_id: str) -> Sequence[Alert]:
+        """OPEN and ACKNOWLEDGED alerts of the template."""
+        ...
+
+    async def active_for_org(self, org_id: str) -> Sequence[Alert]: ...
+    async def list(self, query: AlertQuery) -> Sequence[Alert]: ...
+
 
 class IdempotencyRepository(Protocol):
     async def get(self, org_id: str, operation: str, request_id: str) -> IdempotencyRecord | None: ...
@@ -155,6 +234,8 @@ class UnitOfWork(Protocol):
     wabas: WabaRepository
     templates: TemplateRepository
     history: HistoryRepository
+    alerts: AlertRepository
+    inbox: InboxRepository
     idempotency: IdempotencyRepository
     secrets: SecretRepository
 
@@ -241,4 +322,18 @@ class MessageGateway(Protocol):
         self, phone_number_id: str, to: str, template: Mapping[str, object], *, callback_data: str = ""
     ) -> MetaSendResult:
         """`template` is the `template` object of a Meta send (name, language, components)."""
+        ...
+
+
+class WebhookTranslator(Protocol):
+    """Meta's webhook JSON -> inbox changes -> template changes (implemented by the webhook adapter)."""
+
+    def split(self, body: bytes) -> Sequence[RawChange]:
+        """Every change of every entry, with its idempotency key; raises MalformedDelivery when the
+        body is not a whatsapp_business_account envelope with entries."""
+        ...
+
+    def translate(self, change: RawChange, received_at: datetime) -> TemplateChange | IgnoredChange:
+        """Routes on `field` and on the shape of `value`; raises UntranslatableChange with a reason.
+        Observations use Meta's time (entry.time), else `received_at`."""
         ...

@@ -14,6 +14,10 @@ from enum import StrEnum
 
 from domain.components import Components
 
+# Observation detail: the components come from Meta's edit webhook, which carries only the body, a
+# text header, the footer and URL/phone buttons; the rest of the template is kept, not dropped.
+PARTIAL_COMPONENTS = "partialComponents"
+
 
 class Aspect(StrEnum):
     STATUS = "STATUS"
@@ -36,6 +40,8 @@ class Outcome(StrEnum):
     SUPERSEDED = "SUPERSEDED"
     # Same value as already held (a repeat, or a sync confirming the state).
     UNCHANGED = "UNCHANGED"
+    # Announced by Meta for later (an impending category change); the state is not touched.
+    NOTICE = "NOTICE"
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,9 +11,17 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
-from domain.components import Components, ParameterFormat, ParameterSpec, TemplateDefinition
+from domain.components import (
+    Button,
+    ButtonType,
+    Components,
+    HeaderFormat,
+    ParameterFormat,
+    ParameterSpec,
+    TemplateDefinition,
+)
 from domain.errors import InvalidTemplate, MetaEditRefused, TemplateLifecycleError, TemplateNotSendable
-from domain.history import Aspect, ChangeSource, HistoryEntry, Observation, Outcome
+from domain.history import PARTIAL_COMPONENTS, Aspect, ChangeSource, HistoryEntry, Observation, Outcome
 from domain.lint import LintReport, Violation, lint
 from domain.rendering import RenderedMessage, render_definition
 from domain.status import TemplateCategory, TemplateQuality, TemplateStatus
@@ -192,6 +200,33 @@ class Template:
             details=dict(observation.details),
         )
 
+    def announce(
+        self,
+        aspect: Aspect,
+        value: str,
+        *,
+        source: ChangeSource,
+        occurred_at: datetime,
+        received_at: datetime,
+        reason: str = "",
+        details: Mapping[str, object] | None = None,
+    ) -> HistoryEntry:
+        """Records something Meta announced for later (state untouched): an impending change."""
+        return HistoryEntry(
+            id=uuid.uuid4().hex,
+            template_id=self.id,
+            org_id=self.org_id,
+            aspect=aspect,
+            source=source,
+            outcome=Outcome.NOTICE,
+            from_value=self._aspect_value(aspect),
+            to_value=value,
+            reason=reason,
+            occurred_at=occurred_at,
+            received_at=received_at,
+            details=dict(details or {}),
+        )
+
     def _aspect_value(self, aspect: Aspect) -> str:
         match aspect:
             case Aspect.STATUS:
@@ -221,9 +256,14 @@ class Template:
                 self.category = category
                 return changed
             case Aspect.COMPONENTS:
-                if observation.components is None or observation.components == self.components:
+                if observation.components is None:
                     return False
-                self._replace_components(observation.components)
+                components = observation.components
+                if observation.details.get(PARTIAL_COMPONENTS):
+                    components = merge_partial_components(self.components, components)
+                if components == self.components:
+                    return False
+                self._replace_components(components)
                 return True
 
     def _apply_status(self, observation: Observation) -> bool:
@@ -340,6 +380,30 @@ STATUS_AFTER_EVENT = {"REINSTATED": TemplateStatus.APPROVED, "UNPAUSED": Templat
 EDIT_DAY = timedelta(hours=24)
 EDIT_MONTH = timedelta(days=30)
 EDITS_PER_MONTH = 10
+
+
+# What Meta's edit webhook can describe; everything else of the old components is kept.
+_WEBHOOK_BUTTONS = frozenset({ButtonType.URL, ButtonType.PHONE_NUMBER})
+
+
+def merge_partial_components(old: Components, reported: Components) -> Components:
+    """Merges an edit webhook's components into the known ones: a media header stays unless a text
+    one is reported; quick-reply and copy-code buttons stay in place; URL/phone buttons are replaced
+    in order by the reported ones (extra reported ones are appended)."""
+    header = reported.header
+    if header is None and old.header is not None and old.header.format is not HeaderFormat.TEXT:
+        header = old.header
+    fresh = [b for b in reported.buttons if b.type in _WEBHOOK_BUTTONS]
+    buttons: list[Button] = []
+    for button in old.buttons:
+        if button.type in _WEBHOOK_BUTTONS:
+            if fresh:
+                buttons.append(fresh.pop(0))
+        else:
+            buttons.append(button)
+    buttons.extend(fresh)
+    buttons.extend(b for b in reported.buttons if b.type not in _WEBHOOK_BUTTONS and b not in buttons)
+    return Components(body=reported.body, header=header, footer=reported.footer, buttons=tuple(buttons))
 
 
 def components_summary(components: Components) -> str:

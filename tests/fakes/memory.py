@@ -15,16 +15,25 @@ what lets commit() compare rows by identity.
 A unit of work opened with read_only=True refuses every write (RuntimeError), so a use case that
 promises the store no writes and then writes fails loudly in tests.
 
+The webhook inbox follows the SQL adapter on PostgreSQL (READ COMMITTED with row locks), because
+concurrent workers are its whole point: claims, lock_change() and the inbox's updates read the
+latest committed row rather than the copy, and lock it until the unit of work ends. A claim skips
+rows another unit has locked (FOR UPDATE SKIP LOCKED), so two units never claim the same row;
+lock_change() and the updates wait for the lock (up to LOCK_TIMEOUT_SECONDS, then RuntimeError:
+in a single-task test that wait is a deadlock, as it would be on PostgreSQL).
+
 `FakeUnitOfWorkFactory.before_commit` is an optional async hook awaited at the start of every
 commit(); tests use it to hold several units of work open at once and provoke write conflicts.
 """
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import itertools
+import time
 from collections import Counter
-from collections.abc import Awaitable, Callable, Hashable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from types import TracebackType
@@ -32,17 +41,22 @@ from typing import TYPE_CHECKING, Any, Generic, Self, TypeVar
 
 from app.errors import AlreadyExists, ConcurrentModification
 from app.ports import (
+    AlertQuery,
+    AlertRepository,
     ApiKeyRepository,
     HistoryRecord,
     HistoryRepository,
     IdempotencyRecord,
     IdempotencyRepository,
+    InboxRepository,
     OrganizationRepository,
     SecretRepository,
     TemplateQuery,
     TemplateRepository,
     WabaRepository,
 )
+from app.webhooks import ChangeState, Delivery, DeliveryState, InboxChange
+from domain.alerts import Alert, AlertState
 from domain.history import HistoryEntry
 from domain.templates import Template
 from domain.tenancy import ApiKey, Organization, Waba
@@ -55,6 +69,9 @@ V = TypeVar("V")
 T = TypeVar("T")
 
 IdempotencyKey = tuple[str, str, str]
+
+# How long lock_change() and the inbox's updates wait for a row another unit of work has locked.
+LOCK_TIMEOUT_SECONDS = 5.0
 
 
 @dataclass
@@ -71,6 +88,14 @@ class MemoryStore:
     secrets: dict[str, bytes] = field(default_factory=dict)
     # By seq.
     history: dict[int, HistoryRecord] = field(default_factory=dict)
+    # The webhook inbox, by id. A claim's lease lives beside its row (the SQL adapter's lease_until
+    # column), because the app's Delivery and InboxChange carry none.
+    deliveries: dict[str, Delivery] = field(default_factory=dict)
+    delivery_leases: dict[str, datetime] = field(default_factory=dict)
+    changes: dict[str, InboxChange] = field(default_factory=dict)
+    change_leases: dict[str, datetime] = field(default_factory=dict)
+    # By alert id.
+    alerts: dict[str, Alert] = field(default_factory=dict)
 
     def copy(self) -> MemoryStore:
         """A copy of every table; the stored objects are shared (they are never mutated in place)."""
@@ -82,6 +107,11 @@ class MemoryStore:
             idempotency=dict(self.idempotency),
             secrets=dict(self.secrets),
             history=dict(self.history),
+            deliveries=dict(self.deliveries),
+            delivery_leases=dict(self.delivery_leases),
+            changes=dict(self.changes),
+            change_leases=dict(self.change_leases),
+            alerts=dict(self.alerts),
         )
 
 
@@ -106,6 +136,11 @@ class _Table(Generic[K, V]):
 
 def _template_name(template: Template) -> str:
     return f"{template.display_name}.{template.language_code}"
+
+
+def _alert_name(alert: Alert) -> str:
+    # As the SQL adapter names a clash of the one-active-alert rule.
+    return f"{alert.template_id}/{alert.kind.value}"
 
 
 ORGANIZATIONS: _Table[str, Organization] = _Table(
@@ -157,6 +192,33 @@ HISTORY: _Table[int, HistoryRecord] = _Table(
     lambda store: store.history,
     lambda key, _record: str(key),
 )
+DELIVERIES: _Table[str, Delivery] = _Table("delivery", lambda store: store.deliveries, lambda key, _d: key)
+DELIVERY_LEASES: _Table[str, datetime] = _Table(
+    "delivery_lease", lambda store: store.delivery_leases, lambda key, _lease: key
+)
+CHANGES: _Table[str, InboxChange] = _Table(
+    "change",
+    lambda store: store.changes,
+    lambda key, _change: key,
+    # The idempotency key (SQL: a unique column). add_changes() skips a taken key; only two units
+    # adding the same new key at once meet this at commit, where the second gets AlreadyExists.
+    unique=(_Unique("change", lambda change: [(change.key, change.key)]),),
+)
+CHANGE_LEASES: _Table[str, datetime] = _Table(
+    "change_lease", lambda store: store.change_leases, lambda key, _lease: key
+)
+ALERTS: _Table[str, Alert] = _Table(
+    "alert",
+    lambda store: store.alerts,
+    lambda _key, alert: _alert_name(alert),
+    # One active alert per (template, kind); resolved ones never clash (SQL: NULL active_marker).
+    unique=(
+        _Unique(
+            "alert",
+            lambda alert: [((alert.template_id, alert.kind), _alert_name(alert))] if alert.active else [],
+        ),
+    ),
+)
 TABLES: tuple[_Table[Any, Any], ...] = (
     ORGANIZATIONS,
     API_KEYS,
@@ -165,6 +227,11 @@ TABLES: tuple[_Table[Any, Any], ...] = (
     IDEMPOTENCY,
     SECRETS,
     HISTORY,
+    DELIVERIES,
+    DELIVERY_LEASES,
+    CHANGES,
+    CHANGE_LEASES,
+    ALERTS,
 )
 # Like a database sequence: shared by every store, never reused, gaps where a unit rolled back.
 _history_seq = itertools.count(1)
@@ -204,6 +271,8 @@ class _Session:
         self._base = MemoryStore()
         self._work = MemoryStore()
         self._writes: dict[str, set[Any]] = {}
+        # Row locks we hold in the factory's lock table, released when the transaction ends.
+        self._locks: set[tuple[str, Hashable]] = set()
 
     @property
     def work(self) -> MemoryStore:
@@ -219,6 +288,7 @@ class _Session:
         self._restart()
 
     def end(self) -> None:
+        self._release_locks()
         self._factory = None
         self._base = self._work = MemoryStore()
         self._writes = {}
@@ -229,6 +299,7 @@ class _Session:
 
     def _restart(self) -> None:
         assert self._factory is not None
+        self._release_locks()
         self._base = self._factory.store.copy()
         self._work = self._factory.store.copy()
         self._writes = {}
@@ -248,18 +319,75 @@ class _Session:
         self._write(table, key, value)
 
     def delete(self, table: _Table[K, V], key: K) -> None:
-        self._require_writable()
+        self.require_writable()
         table.rows(self.work).pop(key, None)
         self._writes.setdefault(table.resource_type, set()).add(key)
 
     def _write(self, table: _Table[K, V], key: K, value: V) -> None:
-        self._require_writable()
+        self.require_writable()
         table.rows(self.work)[key] = value
         self._writes.setdefault(table.resource_type, set()).add(key)
 
-    def _require_writable(self) -> None:
+    def require_writable(self) -> None:
         if self.read_only:
             raise RuntimeError("this unit of work was opened with read_only=True and cannot write")
+
+    # ---- READ COMMITTED reads and row locks (the webhook inbox) -------------------------------
+
+    def keys(self, table: _Table[str, V]) -> list[str]:
+        """Every key a READ COMMITTED statement can see: ours and the latest committed, sorted."""
+        return sorted(set(table.rows(self.work)) | set(table.rows(self._committed())))
+
+    def peek(self, table: _Table[K, V], key: K) -> V | None:
+        """The row as a READ COMMITTED statement sees it: our own write, else the latest committed."""
+        if key in self._writes.get(table.resource_type, set()):
+            return table.rows(self.work).get(key)
+        return table.rows(self._committed()).get(key)
+
+    def latest(self, table: _Table[K, V], key: K) -> V | None:
+        """peek(), and make that version the one this transaction read and may overwrite, so a row
+        changed and committed since our copy was taken is not a conflict at commit."""
+        if key in self._writes.get(table.resource_type, set()):
+            return table.rows(self.work).get(key)
+        committed = table.rows(self._committed()).get(key)
+        for rows in (table.rows(self._base), table.rows(self.work)):
+            if committed is None:
+                rows.pop(key, None)
+            else:
+                rows[key] = committed
+        return committed
+
+    def try_lock(self, table: _Table[K, V], key: K) -> bool:
+        """Takes the row lock unless another unit of work holds it (SKIP LOCKED)."""
+        assert self._factory is not None
+        lock = (table.resource_type, key)
+        owner = self._factory.row_locks.setdefault(lock, self)
+        if owner is self:
+            self._locks.add(lock)
+        return owner is self
+
+    async def lock(self, table: _Table[K, V], key: K) -> None:
+        """Waits for the row lock, as FOR UPDATE and UPDATE do."""
+        deadline = time.monotonic() + LOCK_TIMEOUT_SECONDS
+        while not self.try_lock(table, key):
+            if time.monotonic() >= deadline:
+                raise RuntimeError(
+                    f"{table.resource_type} {key!r} stayed locked by another unit of work for "
+                    f"{LOCK_TIMEOUT_SECONDS}s (two open units in one task wait on each other forever)"
+                )
+            await asyncio.sleep(0.001)
+
+    def _committed(self) -> MemoryStore:
+        self.require_active()
+        assert self._factory is not None
+        return self._factory.store
+
+    def _release_locks(self) -> None:
+        if self._factory is not None:
+            for lock in self._locks:
+                if self._factory.row_locks.get(lock) is self:
+                    del self._factory.row_locks[lock]
+        self._locks = set()
 
     # ---- commit -------------------------------------------------------------------------------
 
@@ -497,6 +625,11 @@ class FakeHistoryRepository:
     ) -> Sequence[HistoryRecord]:
         return self._select(lambda r: r.entry.org_id == org_id, after_seq, limit)
 
+    async def last_seq(self, org_id: str) -> int:
+        return max(
+            (seq for seq, r in self._session.work.history.items() if r.entry.org_id == org_id), default=0
+        )
+
     def _select(
         self, keep: Callable[[HistoryRecord], bool], after_seq: int, limit: int
     ) -> list[HistoryRecord]:
@@ -526,6 +659,258 @@ class FakeSecretRepository:
         return secrets[name]
 
 
+class FakeInboxRepository:
+    """Like SqlInboxRepository on PostgreSQL (see the module docstring): claims skip rows another
+    unit has locked and lease the rest; saving a delivery or change releases its lease."""
+
+    def __init__(self, session: _Session) -> None:
+        self._session = session
+
+    async def add_delivery(self, delivery: Delivery) -> None:
+        self._session.insert(DELIVERIES, delivery.id, _clone(delivery))
+
+    async def claim_deliveries(
+        self, *, now: datetime, lease_until: datetime, limit: int
+    ) -> Sequence[Delivery]:
+        def due(delivery: Delivery) -> bool:
+            return delivery.state is DeliveryState.PENDING
+
+        return self._claim(DELIVERIES, DELIVERY_LEASES, due, now=now, lease_until=lease_until, limit=limit)
+
+    async def save_delivery(self, delivery: Delivery) -> None:
+        stored = await self._lock_latest(DELIVERIES, DELIVERY_LEASES, delivery.id)
+        if stored is None:
+            return
+        self._session.put(
+            DELIVERIES, delivery.id, replace(stored, state=delivery.state, error=delivery.error)
+        )
+        self._session.delete(DELIVERY_LEASES, delivery.id)
+
+    async def add_changes(self, changes: Sequence[InboxChange]) -> int:
+        self._session.require_writable()
+        added = 0
+        for change in changes:
+            # ON CONFLICT (key) DO NOTHING sees committed rows too, not only our copy.
+            taken = any(
+                (row := self._session.peek(CHANGES, key)) is not None and row.key == change.key
+                for key in self._session.keys(CHANGES)
+            )
+            if taken:
+                continue
+            self._session.insert(CHANGES, change.id, _clone(change))
+            added += 1
+        return added
+
+    async def claim_changes(
+        self, *, now: datetime, lease_until: datetime, limit: int
+    ) -> Sequence[InboxChange]:
+        def due(change: InboxChange) -> bool:
+            return change.state is ChangeState.PENDING and (
+                change.next_attempt_at is None or change.next_attempt_at <= now
+            )
+
+        return self._claim(CHANGES, CHANGE_LEASES, due, now=now, lease_until=lease_until, limit=limit)
+
+    async def lock_change(self, change_id: str) -> InboxChange | None:
+        # FOR UPDATE is a write lock: a read-only unit must not take it.
+        self._session.require_writable()
+        change = await self._lock_latest(CHANGES, CHANGE_LEASES, change_id)
+        return _clone_optional(change)
+
+    async def save_change(self, change: InboxChange) -> None:
+        stored = await self._lock_latest(CHANGES, CHANGE_LEASES, change.id)
+        if stored is None:
+            return
+        updated = replace(
+            stored,
+            state=change.state,
+            attempts=change.attempts,
+            next_attempt_at=change.next_attempt_at,
+            last_error=change.last_error,
+            processed_at=change.processed_at,
+        )
+        self._session.put(CHANGES, change.id, updated)
+        self._session.delete(CHANGE_LEASES, change.id)
+
+    async def release_parked(self, waba_id: str) -> int:
+        self._session.require_writable()
+
+        def parked(change: InboxChange | None) -> bool:
+            return change is not None and change.waba_id == waba_id and change.state is ChangeState.PARKED
+
+        released = 0
+        for key in self._session.keys(CHANGES):
+            if not parked(self._session.peek(CHANGES, key)):
+                continue
+            stored = await self._lock_latest(CHANGES, CHANGE_LEASES, key)
+            if stored is None or not parked(stored):
+                continue
+            updated = replace(stored, state=ChangeState.PENDING, attempts=0, next_attempt_at=None)
+            self._session.put(CHANGES, key, updated)
+            self._session.delete(CHANGE_LEASES, key)
+            released += 1
+        return released
+
+    async def list_changes(
+        self,
+        *,
+        states: frozenset[ChangeState] = frozenset(),
+        waba_id: str | None = None,
+        after_id: str = "",
+        limit: int = 100,
+    ) -> Sequence[InboxChange]:
+        found = sorted(
+            (
+                change
+                for change in self._session.work.changes.values()
+                if (not states or change.state in states)
+                and (waba_id is None or change.waba_id == waba_id)
+                and change.id > after_id
+            ),
+            key=lambda change: change.id,
+        )
+        return [_clone(change) for change in found[:limit]]
+
+    async def count_changes(self) -> Mapping[ChangeState, int]:
+        """Every state, zero included (as the SQL adapter)."""
+        counts = dict.fromkeys(ChangeState, 0)
+        for change in self._session.work.changes.values():
+            counts[change.state] += 1
+        return counts
+
+    def _claim(
+        self,
+        table: _Table[str, V],
+        leases: _Table[str, datetime],
+        due: Callable[[V], bool],
+        *,
+        now: datetime,
+        lease_until: datetime,
+        limit: int,
+    ) -> list[V]:
+        self._session.require_writable()
+
+        def claimable(row: V | None, lease: datetime | None) -> bool:
+            return row is not None and due(row) and (lease is None or lease < now)
+
+        claimed: list[V] = []
+        for key in self._session.keys(table):
+            if len(claimed) >= limit:
+                break
+            # Filter first, then lock: like PostgreSQL, a row that does not qualify is not locked.
+            if not claimable(self._session.peek(table, key), self._session.peek(leases, key)):
+                continue
+            if not self._session.try_lock(table, key):
+                continue  # SKIP LOCKED: another unit of work is claiming or applying it
+            row, lease = self._session.latest(table, key), self._session.latest(leases, key)
+            if row is None or not claimable(row, lease):
+                continue
+            self._session.put(leases, key, lease_until)
+            claimed.append(_clone(row))
+        return claimed
+
+    async def _lock_latest(self, table: _Table[str, V], leases: _Table[str, datetime], key: str) -> V | None:
+        """What an UPDATE or SELECT ... FOR UPDATE of one row does: wait for its lock, then read the
+        latest committed version (a missing row locks nothing)."""
+        if self._session.peek(table, key) is None:
+            return None
+        await self._session.lock(table, key)
+        self._session.latest(leases, key)
+        return self._session.latest(table, key)
+
+
+_ACTIVE_ALERT_STATES = frozenset({AlertState.OPEN, AlertState.ACKNOWLEDGED})
+
+
+class FakeAlertRepository:
+    """One active alert per (template, kind): add() raises AlreadyExists, as the SQL adapter does. A
+    save() that makes a second one active raises AlreadyExists here and IntegrityError in SQL (the
+    domain never reopens a resolved alert)."""
+
+    def __init__(self, session: _Session) -> None:
+        self._session = session
+
+    async def add(self, alert: Alert) -> None:
+        if alert.active:
+            # The unique index also sees alerts committed after our copy was taken.
+            for key in self._session.keys(ALERTS):
+                other = self._session.peek(ALERTS, key)
+                if (
+                    other is not None
+                    and key != alert.id
+                    and other.active
+                    and (other.template_id, other.kind) == (alert.template_id, alert.kind)
+                ):
+                    raise AlreadyExists("alert", _alert_name(alert))
+        self._session.insert(ALERTS, alert.id, _clone(alert))
+
+    async def save(self, alert: Alert) -> None:
+        """Stores everything but the identity (id, org, template, WABA, kind, opened_at)."""
+        stored = self._session.work.alerts.get(alert.id)
+        if stored is None or stored.org_id != alert.org_id:
+            return
+        updated = replace(
+            stored,
+            template_name=alert.template_name,
+            severity=alert.severity,
+            state=alert.state,
+            reason=alert.reason,
+            last_seen_at=alert.last_seen_at,
+            acknowledged_at=alert.acknowledged_at,
+            acknowledged_by=alert.acknowledged_by,
+            resolved_at=alert.resolved_at,
+        )
+        self._session.put(ALERTS, alert.id, updated)
+
+    async def get(self, org_id: str, alert_id: str) -> Alert | None:
+        stored = self._session.work.alerts.get(alert_id)
+        if stored is None or stored.org_id != org_id:
+            return None
+        return _clone(stored)
+
+    async def active_for_template(self, template_id: str) -> Sequence[Alert]:
+        """Oldest first."""
+        found = sorted(
+            (
+                a
+                for a in self._session.work.alerts.values()
+                if a.template_id == template_id and a.state in _ACTIVE_ALERT_STATES
+            ),
+            key=lambda a: (a.opened_at, a.id),
+        )
+        return [_clone(a) for a in found]
+
+    async def active_for_org(self, org_id: str) -> Sequence[Alert]:
+        """Most urgent first, then newest first."""
+        found = sorted(
+            (
+                a
+                for a in self._session.work.alerts.values()
+                if a.org_id == org_id and a.state in _ACTIVE_ALERT_STATES
+            ),
+            key=lambda a: (a.severity, a.opened_at, a.id),
+            reverse=True,
+        )
+        return [_clone(a) for a in found]
+
+    async def list(self, query: AlertQuery) -> Sequence[Alert]:
+        def matches(a: Alert) -> bool:
+            return (
+                a.org_id == query.org_id
+                and (not query.states or a.state in query.states)
+                and (not query.severities or a.severity in query.severities)
+                and (query.template_id is None or a.template_id == query.template_id)
+                and (query.before is None or (a.opened_at, a.id) < query.before)
+            )
+
+        found = sorted(
+            (a for a in self._session.work.alerts.values() if matches(a)),
+            key=lambda a: (a.opened_at, a.id),
+            reverse=True,
+        )
+        return [_clone(a) for a in found[: query.limit]]
+
+
 # ---- unit of work -----------------------------------------------------------------------------
 
 
@@ -537,6 +922,8 @@ class FakeUnitOfWork:
     wabas: WabaRepository
     templates: TemplateRepository
     history: HistoryRepository
+    alerts: AlertRepository
+    inbox: InboxRepository
     idempotency: IdempotencyRepository
     secrets: SecretRepository
 
@@ -551,6 +938,8 @@ class FakeUnitOfWork:
         self.wabas = FakeWabaRepository(self._session)
         self.templates = FakeTemplateRepository(self._session)
         self.history = FakeHistoryRepository(self._session)
+        self.alerts = FakeAlertRepository(self._session)
+        self.inbox = FakeInboxRepository(self._session)
         self.idempotency = FakeIdempotencyRepository(self._session)
         self.secrets = FakeSecretRepository(self._session)
 
@@ -591,6 +980,8 @@ class FakeUnitOfWorkFactory:
         # Units of work handed out, by mode.
         self.opened = {"read_write": 0, "read_only": 0}
         self.before_commit: Callable[[], Awaitable[None]] | None = None
+        # Row locks (FOR UPDATE) of the open units of work: (table, key) -> the holder's session.
+        self.row_locks: dict[tuple[str, Hashable], object] = {}
 
     def __call__(self, *, read_only: bool = False) -> FakeUnitOfWork:
         self.opened["read_only" if read_only else "read_write"] += 1

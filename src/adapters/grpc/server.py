@@ -7,26 +7,48 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
 from adapters.grpc.auth import AuthInterceptor
+from adapters.grpc.servicers.health import WATCH_POLL_SECONDS, InboxServicer, TemplateHealthServicer
 from adapters.grpc.servicers.templates import TemplateServicer
 from app.auth import Authenticator
+from app.health_queries import HealthQueries, InboxQueries
 from app.messagebus import MessageBus
 from app.queries import TemplateQueries
-from watemplates.v1 import templates_pb2, templates_pb2_grpc
+from watemplates.v1 import template_health_pb2, template_health_pb2_grpc, templates_pb2, templates_pb2_grpc
 
-SERVICE_NAMES = (templates_pb2.DESCRIPTOR.services_by_name["TemplateService"].full_name,)
+SERVICE_NAMES = (
+    templates_pb2.DESCRIPTOR.services_by_name["TemplateService"].full_name,
+    template_health_pb2.DESCRIPTOR.services_by_name["TemplateHealthService"].full_name,
+    template_health_pb2.DESCRIPTOR.services_by_name["InboxService"].full_name,
+)
 
 
 class GrpcServer:
     """The aio server plus its health servicer, so the process can flip SERVING/NOT_SERVING."""
 
     def __init__(
-        self, bus: MessageBus, queries: TemplateQueries, authenticator: Authenticator, address: str
+        self,
+        bus: MessageBus,
+        queries: TemplateQueries,
+        authenticator: Authenticator,
+        address: str,
+        *,
+        health_queries: HealthQueries | None = None,
+        inbox_queries: InboxQueries | None = None,
+        watch_poll_seconds: float = WATCH_POLL_SECONDS,
     ) -> None:
         self.server = grpc.aio.server(
             interceptors=[AuthInterceptor(authenticator)],
             options=[("grpc.so_reuseport", 0)],
         )
         templates_pb2_grpc.add_TemplateServiceServicer_to_server(TemplateServicer(bus, queries), self.server)
+        if health_queries is not None:
+            template_health_pb2_grpc.add_TemplateHealthServiceServicer_to_server(
+                TemplateHealthServicer(bus, health_queries, watch_poll_seconds), self.server
+            )
+        if inbox_queries is not None:
+            template_health_pb2_grpc.add_InboxServiceServicer_to_server(
+                InboxServicer(bus, inbox_queries), self.server
+            )
         self.health = health.aio.HealthServicer()
         health_pb2_grpc.add_HealthServicer_to_server(self.health, self.server)
         reflection.enable_server_reflection(

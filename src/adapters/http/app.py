@@ -1,4 +1,4 @@
-"""aiohttp application factory: liveness and readiness for load balancers."""
+"""aiohttp application factory: liveness and readiness for load balancers, and Meta's webhook."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import logging
 
 from aiohttp import web
 
+from adapters.http.webhook import WebhookConfig, add_webhook_routes
 from app.ports import HealthProbe
 
 PROBE = web.AppKey("probe", HealthProbe)
@@ -29,9 +30,19 @@ async def readyz(request: web.Request) -> web.Response:
     return web.json_response({"status": "ready"})
 
 
-def create_app(probe: HealthProbe) -> web.Application:
+def create_app(probe: HealthProbe, *, webhook: WebhookConfig | None = None) -> web.Application:
+    """`webhook` mounts /webhooks/meta; without it the app serves only the probes (e.g. a worker)."""
     app = web.Application()
     app[PROBE] = probe
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
+    if webhook is not None:
+        add_webhook_routes(
+            app,
+            uow_factory=webhook.uow_factory,
+            clock=webhook.clock,
+            app_secret=webhook.app_secret,
+            verify_token=webhook.verify_token,
+            on_delivery=webhook.on_delivery,
+        )
     return app

@@ -3,7 +3,7 @@ between rows and domain objects."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -19,7 +19,9 @@ from adapters.sql.serialization import (
     parameters_to_json,
 )
 from app.errors import AlreadyExists, ConcurrentModification
-from app.ports import HistoryRecord, IdempotencyRecord, TemplateQuery
+from app.ports import AlertQuery, HistoryRecord, IdempotencyRecord, TemplateQuery
+from app.webhooks import ChangeState, Delivery, DeliveryState, InboxChange
+from domain.alerts import Alert, AlertKind, AlertState, Severity
 from domain.components import ParameterFormat
 from domain.history import Aspect, ChangeSource, HistoryEntry, Outcome
 from domain.status import TemplateCategory, TemplateQuality, TemplateStatus
@@ -362,6 +364,10 @@ class SqlTemplateRepository:
         return [_template(row) for row in rows]
 
 
+# An arbitrary application-wide key for pg_advisory_xact_lock ("watemplates history", as digits).
+HISTORY_WRITE_LOCK = 7_761_290_441
+
+
 class SqlHistoryRepository:
     def __init__(self, connection: AsyncConnection) -> None:
         self._connection = connection
@@ -369,6 +375,12 @@ class SqlHistoryRepository:
     async def add(self, template: Template, entries: Sequence[HistoryEntry]) -> None:
         if not entries:
             return
+        if self._connection.dialect.name == "postgresql":
+            # Sequence values are taken at insert but become visible at commit, so two concurrent
+            # writers could commit out of seq order and a live stream reading "seq > cursor" would
+            # skip the slower one's entries. Serializing history writers until commit makes the
+            # visible order the seq order (SQLite already serializes every writer).
+            await self._connection.execute(sa.select(sa.func.pg_advisory_xact_lock(HISTORY_WRITE_LOCK)))
         await self._connection.execute(
             sa.insert(tables.template_history),
             [
@@ -405,6 +417,13 @@ class SqlHistoryRepository:
     ) -> Sequence[HistoryRecord]:
         h = tables.template_history
         return await self._select(h.c.org_id == org_id, h.c.seq > after_seq, limit=limit)
+
+    async def last_seq(self, org_id: str) -> int:
+        h = tables.template_history
+        found = (
+            await self._connection.execute(sa.select(sa.func.max(h.c.seq)).where(h.c.org_id == org_id))
+        ).scalar()
+        return int(found or 0)
 
     async def _select(self, *conditions: sa.ColumnElement[bool], limit: int) -> list[HistoryRecord]:
         h = tables.template_history
@@ -542,3 +561,341 @@ class SqlSecretRepository:
         )
         value = (await self._connection.execute(sa.select(t.c.value).where(t.c.name == name))).scalar_one()
         return bytes(value)
+
+
+def _for_update(connection: AsyncConnection, statement: sa.Select[Any], *, skip_locked: bool = False) -> Any:
+    """SELECT ... FOR UPDATE [SKIP LOCKED] on PostgreSQL; the plain SELECT on SQLite, where the unit
+    of work's BEGIN IMMEDIATE already makes every read-write transaction the only writer."""
+    if connection.dialect.name == "postgresql":
+        return statement.with_for_update(skip_locked=skip_locked)
+    return statement
+
+
+class SqlInboxRepository:
+    """The webhook inbox. Claims lease rows (lease_until) rather than holding locks across
+    transactions: the claiming transaction commits at once, and a crashed worker's rows become
+    claimable again when the lease passes. Saving a delivery or change ends the attempt and so
+    releases its lease; a change to retry is held back by next_attempt_at instead."""
+
+    def __init__(self, connection: AsyncConnection) -> None:
+        self._connection = connection
+
+    async def add_delivery(self, delivery: Delivery) -> None:
+        # Ids are generated: a clash is a bug and surfaces as an IntegrityError.
+        await self._connection.execute(
+            sa.insert(tables.webhook_deliveries).values(
+                id=delivery.id,
+                body=delivery.body,
+                received_at=delivery.received_at,
+                state=delivery.state.value,
+                error=delivery.error,
+                lease_until=None,
+            )
+        )
+
+    async def claim_deliveries(
+        self, *, now: datetime, lease_until: datetime, limit: int
+    ) -> Sequence[Delivery]:
+        d = tables.webhook_deliveries
+        rows = await self._claim(
+            d,
+            [d.c.state == DeliveryState.PENDING.value, _lease_free(d, now)],
+            lease_until=lease_until,
+            limit=limit,
+        )
+        return [_delivery(row) for row in rows]
+
+    async def save_delivery(self, delivery: Delivery) -> None:
+        d = tables.webhook_deliveries
+        await self._connection.execute(
+            sa.update(d)
+            .where(d.c.id == delivery.id)
+            .values(state=delivery.state.value, error=delivery.error, lease_until=None)
+        )
+
+    async def add_changes(self, changes: Sequence[InboxChange]) -> int:
+        c = tables.webhook_changes
+        added = 0
+        # One statement per row: rowcount of a multi-row INSERT ... ON CONFLICT is not reliable
+        # across drivers, and a delivery holds a handful of changes. The conflict target is the
+        # key alone, so a clash on the generated id still fails loudly.
+        for change in changes:
+            result = await self._connection.execute(
+                _insert(self._connection, c)
+                .values(
+                    id=change.id,
+                    delivery_id=change.delivery_id,
+                    key=change.key,
+                    waba_id=change.waba_id,
+                    field=change.field,
+                    entry_time=change.entry_time,
+                    value=dict(change.value),
+                    received_at=change.received_at,
+                    lease_until=None,
+                    **_change_state(change),
+                )
+                .on_conflict_do_nothing(index_elements=["key"])
+            )
+            added += result.rowcount
+        return added
+
+    async def claim_changes(
+        self, *, now: datetime, lease_until: datetime, limit: int
+    ) -> Sequence[InboxChange]:
+        c = tables.webhook_changes
+        rows = await self._claim(
+            c,
+            [
+                c.c.state == ChangeState.PENDING.value,
+                _lease_free(c, now),
+                sa.or_(c.c.next_attempt_at.is_(None), c.c.next_attempt_at <= now),
+            ],
+            lease_until=lease_until,
+            limit=limit,
+        )
+        return [_change(row) for row in rows]
+
+    async def lock_change(self, change_id: str) -> InboxChange | None:
+        c = tables.webhook_changes
+        # Waits for a transaction applying the same change, then reads what it committed: the
+        # caller sees DONE and does not apply it a second time.
+        statement = _for_update(self._connection, sa.select(c).where(c.c.id == change_id))
+        row = (await self._connection.execute(statement)).one_or_none()
+        return None if row is None else _change(row)
+
+    async def save_change(self, change: InboxChange) -> None:
+        c = tables.webhook_changes
+        await self._connection.execute(
+            sa.update(c).where(c.c.id == change.id).values(lease_until=None, **_change_state(change))
+        )
+
+    async def release_parked(self, waba_id: str) -> int:
+        c = tables.webhook_changes
+        result = await self._connection.execute(
+            sa.update(c)
+            .where(c.c.waba_id == waba_id, c.c.state == ChangeState.PARKED.value)
+            .values(state=ChangeState.PENDING.value, attempts=0, next_attempt_at=None, lease_until=None)
+        )
+        return result.rowcount
+
+    async def list_changes(
+        self,
+        *,
+        states: frozenset[ChangeState] = frozenset(),
+        waba_id: str | None = None,
+        after_id: str = "",
+        limit: int = 100,
+    ) -> Sequence[InboxChange]:
+        c = tables.webhook_changes
+        conditions: list[sa.ColumnElement[bool]] = []
+        if states:
+            conditions.append(c.c.state.in_(sorted(s.value for s in states)))
+        if waba_id is not None:
+            conditions.append(c.c.waba_id == waba_id)
+        if after_id:
+            conditions.append(c.c.id > after_id)
+        rows = await self._connection.execute(sa.select(c).where(*conditions).order_by(c.c.id).limit(limit))
+        return [_change(row) for row in rows]
+
+    async def count_changes(self) -> Mapping[ChangeState, int]:
+        """Every state, zero included, so a gauge drops to 0 instead of keeping its last value."""
+        c = tables.webhook_changes
+        rows = await self._connection.execute(
+            sa.select(c.c.state, sa.func.count()).select_from(c).group_by(c.c.state)
+        )
+        counts = dict.fromkeys(ChangeState, 0)
+        for state, count in rows:
+            counts[ChangeState(state)] = count
+        return counts
+
+    async def _claim(
+        self,
+        table: sa.Table,
+        conditions: Sequence[sa.ColumnElement[bool]],
+        *,
+        lease_until: datetime,
+        limit: int,
+    ) -> list[sa.Row[Any]]:
+        # SKIP LOCKED: rows another worker is claiming right now are passed over, not waited for,
+        # so concurrent workers take disjoint batches.
+        statement = _for_update(
+            self._connection,
+            sa.select(table).where(*conditions).order_by(table.c.id).limit(limit),
+            skip_locked=True,
+        )
+        rows = list((await self._connection.execute(statement)).all())
+        if rows:
+            await self._connection.execute(
+                sa.update(table)
+                .where(table.c.id.in_([row.id for row in rows]))
+                .values(lease_until=lease_until)
+            )
+        return rows
+
+
+def _lease_free(table: sa.Table, now: datetime) -> sa.ColumnElement[bool]:
+    return sa.or_(table.c.lease_until.is_(None), table.c.lease_until < now)
+
+
+def _change_state(change: InboxChange) -> dict[str, Any]:
+    """The columns processing may change."""
+    return {
+        "state": change.state.value,
+        "attempts": change.attempts,
+        "next_attempt_at": change.next_attempt_at,
+        "last_error": change.last_error,
+        "processed_at": change.processed_at,
+    }
+
+
+def _delivery(row: sa.Row[Any]) -> Delivery:
+    return Delivery(
+        id=row.id,
+        body=bytes(row.body),
+        received_at=row.received_at,
+        state=DeliveryState(row.state),
+        error=row.error,
+    )
+
+
+def _change(row: sa.Row[Any]) -> InboxChange:
+    return InboxChange(
+        id=row.id,
+        delivery_id=row.delivery_id,
+        key=row.key,
+        waba_id=row.waba_id,
+        field=row.field,
+        entry_time=row.entry_time,
+        value=row.value if row.value is not None else {},
+        received_at=row.received_at,
+        state=ChangeState(row.state),
+        attempts=row.attempts,
+        next_attempt_at=row.next_attempt_at,
+        last_error=row.last_error,
+        processed_at=row.processed_at,
+    )
+
+
+_ACTIVE_ALERT_STATES = (AlertState.OPEN.value, AlertState.ACKNOWLEDGED.value)
+
+
+class SqlAlertRepository:
+    """One active alert per (template, kind) is a unique index (tables.alerts.active_marker): add()
+    reports a second one as AlreadyExists and leaves the transaction usable."""
+
+    def __init__(self, connection: AsyncConnection) -> None:
+        self._connection = connection
+
+    async def add(self, alert: Alert) -> None:
+        a = tables.alerts
+        # The conflict target is the one-active rule only: a clash on the generated id is a bug
+        # and surfaces as an IntegrityError.
+        result = await self._connection.execute(
+            _insert(self._connection, a)
+            .values(
+                id=alert.id,
+                org_id=alert.org_id,
+                template_id=alert.template_id,
+                waba_id=alert.waba_id,
+                kind=alert.kind.value,
+                opened_at=alert.opened_at,
+                **_alert_state(alert),
+            )
+            .on_conflict_do_nothing(index_elements=["template_id", "kind", "active_marker"])
+        )
+        if result.rowcount == 0:
+            raise AlreadyExists("alert", _alert_name(alert))
+
+    async def save(self, alert: Alert) -> None:
+        """Stores everything but the identity (id, org, template, WABA, kind, opened_at). Making an
+        alert active again beside another active one of its kind breaks the unique index
+        (IntegrityError): the domain never reopens a resolved alert."""
+        a = tables.alerts
+        await self._connection.execute(
+            sa.update(a).where(a.c.id == alert.id, a.c.org_id == alert.org_id).values(**_alert_state(alert))
+        )
+
+    async def get(self, org_id: str, alert_id: str) -> Alert | None:
+        a = tables.alerts
+        row = (
+            await self._connection.execute(sa.select(a).where(a.c.org_id == org_id, a.c.id == alert_id))
+        ).one_or_none()
+        return None if row is None else _alert(row)
+
+    async def active_for_template(self, template_id: str) -> Sequence[Alert]:
+        """Oldest first."""
+        a = tables.alerts
+        rows = await self._connection.execute(
+            sa.select(a)
+            .where(a.c.template_id == template_id, a.c.state.in_(_ACTIVE_ALERT_STATES))
+            .order_by(a.c.opened_at, a.c.id)
+        )
+        return [_alert(row) for row in rows]
+
+    async def active_for_org(self, org_id: str) -> Sequence[Alert]:
+        """Most urgent first, then newest first."""
+        a = tables.alerts
+        rows = await self._connection.execute(
+            sa.select(a)
+            .where(a.c.org_id == org_id, a.c.state.in_(_ACTIVE_ALERT_STATES))
+            .order_by(a.c.severity.desc(), a.c.opened_at.desc(), a.c.id.desc())
+        )
+        return [_alert(row) for row in rows]
+
+    async def list(self, query: AlertQuery) -> Sequence[Alert]:
+        a = tables.alerts
+        conditions: list[sa.ColumnElement[bool]] = [a.c.org_id == query.org_id]
+        if query.states:
+            conditions.append(a.c.state.in_(sorted(s.value for s in query.states)))
+        if query.severities:
+            conditions.append(a.c.severity.in_(sorted(int(s) for s in query.severities)))
+        if query.template_id is not None:
+            conditions.append(a.c.template_id == query.template_id)
+        if query.before is not None:
+            opened_at, alert_id = query.before
+            conditions.append(
+                sa.tuple_(a.c.opened_at, a.c.id)
+                < sa.tuple_(sa.literal(opened_at, a.c.opened_at.type), sa.literal(alert_id, a.c.id.type))
+            )
+        rows = await self._connection.execute(
+            sa.select(a).where(*conditions).order_by(a.c.opened_at.desc(), a.c.id.desc()).limit(query.limit)
+        )
+        return [_alert(row) for row in rows]
+
+
+def _alert_name(alert: Alert) -> str:
+    return f"{alert.template_id}/{alert.kind.value}"
+
+
+def _alert_state(alert: Alert) -> dict[str, Any]:
+    """The columns save() may change."""
+    return {
+        "template_name": alert.template_name,
+        "severity": int(alert.severity),
+        "state": alert.state.value,
+        "reason": alert.reason,
+        "last_seen_at": alert.last_seen_at,
+        "acknowledged_at": alert.acknowledged_at,
+        "acknowledged_by": alert.acknowledged_by,
+        "resolved_at": alert.resolved_at,
+        "active_marker": 1 if alert.active else None,
+    }
+
+
+def _alert(row: sa.Row[Any]) -> Alert:
+    return Alert(
+        id=row.id,
+        org_id=row.org_id,
+        template_id=row.template_id,
+        waba_id=row.waba_id,
+        template_name=row.template_name,
+        kind=AlertKind(row.kind),
+        severity=Severity(row.severity),
+        state=AlertState(row.state),
+        reason=row.reason,
+        opened_at=row.opened_at,
+        last_seen_at=row.last_seen_at,
+        acknowledged_at=row.acknowledged_at,
+        acknowledged_by=row.acknowledged_by,
+        resolved_at=row.resolved_at,
+    )

@@ -188,3 +188,84 @@ service_secrets = sa.Table(
     sa.Column("name", sa.String(), primary_key=True),
     sa.Column("value", sa.LargeBinary(), nullable=False),
 )
+
+# ---- webhook inbox ------------------------------------------------------------------------------
+# Meta's webhooks are stored verbatim before they are answered, then split and applied by workers.
+# Workers claim rows by leasing them (lease_until): a worker that dies leaves its rows claimable again
+# once the lease passes, and nothing ever waits on a crashed process.
+
+webhook_deliveries = sa.Table(
+    "webhook_deliveries",
+    metadata,
+    # Time-ordered ids: claiming in id order processes deliveries in the order they arrived.
+    sa.Column("id", ordered_text(), primary_key=True),
+    sa.Column("body", sa.LargeBinary(), nullable=False),
+    sa.Column("received_at", UtcDateTime(), nullable=False),
+    sa.Column("state", sa.String(), nullable=False),
+    sa.Column("error", sa.Text(), nullable=False),
+    sa.Column("lease_until", UtcDateTime(), nullable=True),
+    sa.Index("ix_webhook_deliveries_state_received_at", "state", "received_at"),
+)
+
+webhook_changes = sa.Table(
+    "webhook_changes",
+    metadata,
+    # "{delivery_id}-{index:04d}": ordered like the deliveries, then by position in the delivery.
+    sa.Column("id", ordered_text(), primary_key=True),
+    # No foreign key: a change is the unit of work and of replay, and must not pin its delivery.
+    sa.Column("delivery_id", sa.String(), nullable=False),
+    # The idempotency key: the same change delivered twice (Meta retries) is stored once.
+    sa.Column("key", sa.String(), nullable=False, unique=True),
+    sa.Column("waba_id", sa.String(), nullable=False),
+    sa.Column("field", sa.String(), nullable=False),
+    sa.Column("entry_time", UtcDateTime(), nullable=True),
+    sa.Column("value", _json(), nullable=False),
+    sa.Column("received_at", UtcDateTime(), nullable=False),
+    sa.Column("state", sa.String(), nullable=False),
+    sa.Column("attempts", sa.Integer(), nullable=False),
+    sa.Column("next_attempt_at", UtcDateTime(), nullable=True),
+    sa.Column("lease_until", UtcDateTime(), nullable=True),
+    sa.Column("last_error", sa.Text(), nullable=False),
+    sa.Column("processed_at", UtcDateTime(), nullable=True),
+    # Claims look for due PENDING changes; registering a WABA releases its PARKED ones.
+    sa.Index("ix_webhook_changes_state_next_attempt_at", "state", "next_attempt_at"),
+    sa.Index("ix_webhook_changes_waba_id_state", "waba_id", "state"),
+)
+
+# ---- alerts -------------------------------------------------------------------------------------
+
+alerts = sa.Table(
+    "alerts",
+    metadata,
+    # ordered_text: (opened_at, id) is the keyset of the newest-first listing.
+    sa.Column("id", ordered_text(), primary_key=True),
+    sa.Column("org_id", sa.String(), sa.ForeignKey("organizations.id"), nullable=False),
+    # No foreign key to templates: like history, an alert outlives a deleted template.
+    sa.Column("template_id", sa.String(), nullable=False),
+    sa.Column("waba_id", sa.String(), nullable=False),
+    sa.Column("template_name", sa.String(), nullable=False),
+    sa.Column("kind", sa.String(), nullable=False),
+    # The Severity number, so "at least HIGH" and "most urgent first" are plain comparisons.
+    sa.Column("severity", sa.Integer(), nullable=False),
+    sa.Column("state", sa.String(), nullable=False),
+    sa.Column("reason", sa.Text(), nullable=False),
+    sa.Column("opened_at", UtcDateTime(), nullable=False),
+    sa.Column("last_seen_at", UtcDateTime(), nullable=False),
+    sa.Column("acknowledged_at", UtcDateTime(), nullable=True),
+    sa.Column("acknowledged_by", sa.String(), nullable=False),
+    sa.Column("resolved_at", UtcDateTime(), nullable=True),
+    # 1 while the alert is active (OPEN or ACKNOWLEDGED), NULL once RESOLVED. With the unique index
+    # below it allows one active alert per (template, kind) and any number of resolved ones, because
+    # NULLs never collide in a unique index on either dialect: a portable partial unique index
+    # (SQLite and PostgreSQL both have WHERE-indexes, but Alembic compares and reflects those poorly).
+    sa.Column("active_marker", sa.Integer(), nullable=True),
+    sa.CheckConstraint(
+        "(state = 'RESOLVED' AND active_marker IS NULL) OR (state <> 'RESOLVED' AND active_marker = 1)",
+        name="active_marker",
+    ),
+    sa.Index("uq_alerts_template_id_kind_active_marker", "template_id", "kind", "active_marker", unique=True),
+    sa.Index("ix_alerts_org_id_state_severity", "org_id", "state", "severity"),
+    sa.Index("ix_alerts_template_id_state", "template_id", "state"),
+    # The newest-first listing walks this index backwards.
+    sa.Index("ix_alerts_org_id_opened_at_id", "org_id", "opened_at", "id"),
+)

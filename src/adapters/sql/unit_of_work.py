@@ -9,18 +9,22 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from adapters.sql.engine import READ_ONLY_OPTION
 from adapters.sql.repositories import (
+    SqlAlertRepository,
     SqlApiKeyRepository,
     SqlHistoryRepository,
     SqlIdempotencyRepository,
+    SqlInboxRepository,
     SqlOrganizationRepository,
     SqlSecretRepository,
     SqlTemplateRepository,
     SqlWabaRepository,
 )
 from app.ports import (
+    AlertRepository,
     ApiKeyRepository,
     HistoryRepository,
     IdempotencyRepository,
+    InboxRepository,
     OrganizationRepository,
     SecretRepository,
     TemplateRepository,
@@ -43,6 +47,8 @@ class SqlUnitOfWork:
     wabas: WabaRepository
     templates: TemplateRepository
     history: HistoryRepository
+    alerts: AlertRepository
+    inbox: InboxRepository
     idempotency: IdempotencyRepository
     secrets: SecretRepository
 
@@ -68,6 +74,8 @@ class SqlUnitOfWork:
         self.wabas = SqlWabaRepository(connection)
         self.templates = SqlTemplateRepository(connection)
         self.history = SqlHistoryRepository(connection)
+        self.alerts = SqlAlertRepository(connection)
+        self.inbox = SqlInboxRepository(connection)
         self.idempotency = SqlIdempotencyRepository(connection)
         self.secrets = SqlSecretRepository(connection)
         return self

@@ -27,6 +27,7 @@ from app.errors import (
     MetaTemplatePaused,
     NotFound,
 )
+from app.handlers.health import apply_alert_policy
 from app.handlers.templates import load_template, require_waba
 from app.ports import (
     Clock,
@@ -118,6 +119,7 @@ async def sync_templates(
                 entries = _observe_state(template, state, now)
                 await uow.templates.add(template)
                 await uow.history.add(template, entries)
+                await apply_alert_policy(uow, template, entries, now)
                 created.append(template.name)
                 continue
             linked = template.meta_template_id != state.meta_template_id or template.needs_sync
@@ -127,6 +129,7 @@ async def sync_templates(
             if entries or linked:
                 await uow.templates.update(template)
                 await uow.history.add(template, entries)
+                await apply_alert_policy(uow, template, entries, now)
                 updated.append(template.name)
             else:
                 unchanged.append(template.name)
@@ -225,6 +228,7 @@ async def _record_send_evidence(
         if entry.outcome is Outcome.APPLIED:
             await uow.templates.update(template)
         await uow.history.add(template, [entry])
+        await apply_alert_policy(uow, template, [entry], now)
         await uow.commit()
 
 

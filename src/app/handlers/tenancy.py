@@ -106,6 +106,8 @@ async def add_waba(command: AddWaba, uow_factory: UnitOfWorkFactory, clock: Cloc
             if command.display_name:
                 existing.display_name = command.display_name
             await uow.wabas.save(existing)
+        # Webhooks that arrived before the WABA was registered are processed now.
+        await uow.inbox.release_parked(command.waba_id)
         await uow.commit()
 
 

@@ -1,0 +1,99 @@
+"""Protobuf translation for template health: alerts, history events, inbox changes."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+
+from google.protobuf.timestamp_pb2 import Timestamp
+
+from adapters.grpc.mapping import template_to_proto, timestamp
+from app.health_queries import CriticalTemplate, QualityCounts
+from app.ports import HistoryRecord
+from app.webhooks import ChangeState, InboxChange
+from domain.alerts import Alert, AlertState, Severity
+from domain.history import Aspect, ChangeSource, Outcome
+from watemplates.v1 import template_health_pb2 as hp
+
+SEVERITY = {s: getattr(hp, f"ALERT_SEVERITY_{s.name}") for s in Severity}
+SEVERITY_IN = {v: k for k, v in SEVERITY.items()}
+ALERT_STATE = {s: getattr(hp, f"ALERT_STATE_{s.value}") for s in AlertState}
+ALERT_STATE_IN = {v: k for k, v in ALERT_STATE.items()}
+ASPECT = {a: getattr(hp, f"HISTORY_ASPECT_{a.value}") for a in Aspect}
+SOURCE = {s: getattr(hp, f"CHANGE_SOURCE_{s.value}") for s in ChangeSource}
+OUTCOME = {o: getattr(hp, f"CHANGE_OUTCOME_{o.value}") for o in Outcome}
+CHANGE_STATE = {s: getattr(hp, f"INBOX_CHANGE_STATE_{s.value}") for s in ChangeState}
+CHANGE_STATE_IN = {v: k for k, v in CHANGE_STATE.items()}
+
+
+def template_resource(waba_id: str, template_name: str) -> str:
+    return f"wabas/{waba_id}/templates/{template_name}"
+
+
+def alert_to_proto(alert: Alert) -> hp.Alert:
+    message = hp.Alert(
+        name=f"alerts/{alert.id}",
+        template=template_resource(alert.waba_id, alert.template_name),
+        kind=getattr(hp, f"ALERT_KIND_{alert.kind.value}"),
+        severity=SEVERITY[alert.severity],
+        state=ALERT_STATE[alert.state],
+        reason=alert.reason,
+        open_time=timestamp(alert.opened_at),
+        last_seen_time=timestamp(alert.last_seen_at),
+        acknowledged_by=alert.acknowledged_by,
+    )
+    _set_time(message.acknowledge_time, alert.acknowledged_at)
+    _set_time(message.resolve_time, alert.resolved_at)
+    return message
+
+
+def event_to_proto(record: HistoryRecord) -> hp.TemplateEvent:
+    entry = record.entry
+    return hp.TemplateEvent(
+        cursor=str(record.seq),
+        template=template_resource(record.waba_id, record.template_name),
+        aspect=ASPECT[entry.aspect],
+        source=SOURCE[entry.source],
+        outcome=OUTCOME[entry.outcome],
+        from_value=entry.from_value,
+        to_value=entry.to_value,
+        reason=entry.reason,
+        occur_time=timestamp(entry.occurred_at),
+        receive_time=timestamp(entry.received_at),
+        details_json=json.dumps(entry.details, ensure_ascii=False, default=str),
+    )
+
+
+def critical_to_proto(critical: CriticalTemplate) -> hp.CriticalTemplate:
+    return hp.CriticalTemplate(
+        template=template_to_proto(critical.template),
+        severity=SEVERITY[Severity(critical.severity)],
+        alerts=[alert_to_proto(a) for a in critical.alerts],
+    )
+
+
+def counts_to_proto(counts: QualityCounts) -> hp.QualityCounts:
+    return hp.QualityCounts(
+        by_quality=dict(counts.by_quality), by_status=dict(counts.by_status), total=counts.total
+    )
+
+
+def inbox_change_to_proto(change: InboxChange) -> hp.InboxChange:
+    message = hp.InboxChange(
+        name=f"inboxChanges/{change.id}",
+        waba_id=change.waba_id,
+        field=change.field,
+        state=CHANGE_STATE[change.state],
+        attempts=change.attempts,
+        last_error=change.last_error,
+        receive_time=timestamp(change.received_at),
+        value_json=json.dumps(change.value, ensure_ascii=False, default=str),
+    )
+    _set_time(message.entry_time, change.entry_time)
+    _set_time(message.next_attempt_time, change.next_attempt_at)
+    return message
+
+
+def _set_time(target: Timestamp, value: datetime | None) -> None:
+    if value is not None:
+        target.CopyFrom(timestamp(value))

@@ -1,0 +1,186 @@
+"""watemplates.v1.TemplateHealthService and InboxService."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from typing import Any
+
+import grpc
+
+from adapters.grpc.auth import current_principal
+from adapters.grpc.errors import abort, mapped_errors, to_rpc_error
+from adapters.grpc.health_mapping import (
+    ALERT_STATE_IN,
+    CHANGE_STATE_IN,
+    SEVERITY_IN,
+    alert_to_proto,
+    counts_to_proto,
+    critical_to_proto,
+    event_to_proto,
+    inbox_change_to_proto,
+)
+from adapters.grpc.mapping import invalid, template_key, waba_parent
+from app.commands import AcknowledgeAlert, ReplayInboxChange
+from app.health_queries import HealthQueries, InboxQueries
+from app.messagebus import MessageBus
+from app.ports import AlertQuery
+from domain.tenancy import Role
+from watemplates.v1 import template_health_pb2 as hp
+from watemplates.v1 import template_health_pb2_grpc
+
+Context = grpc.aio.ServicerContext[Any, Any]
+# How often a live stream looks for new events when there were none (other processes write them).
+WATCH_POLL_SECONDS = 0.25
+WATCH_BATCH = 500
+# History sequence numbers are BIGINTs.
+MAX_CURSOR = 2**63 - 1
+
+
+class TemplateHealthServicer(template_health_pb2_grpc.TemplateHealthServiceServicer):
+    def __init__(
+        self, bus: MessageBus, queries: HealthQueries, poll_seconds: float = WATCH_POLL_SECONDS
+    ) -> None:
+        self._bus = bus
+        self._queries = queries
+        self._poll_seconds = poll_seconds
+
+    @mapped_errors
+    async def ListCriticalTemplates(
+        self, request: hp.ListCriticalTemplatesRequest, context: Context
+    ) -> hp.ListCriticalTemplatesResponse:
+        waba_id = waba_parent(request.parent or "wabas/-", allow_wildcard=True)
+        page = await self._queries.critical_templates(
+            current_principal(), waba_id, request.page_size, request.page_token
+        )
+        return hp.ListCriticalTemplatesResponse(
+            templates=[critical_to_proto(c) for c in page.items], next_page_token=page.next_page_token
+        )
+
+    @mapped_errors
+    async def GetQualitySummary(
+        self, request: hp.GetQualitySummaryRequest, context: Context
+    ) -> hp.GetQualitySummaryResponse:
+        waba_id = waba_parent(request.parent or "wabas/-", allow_wildcard=True)
+        summary = await self._queries.quality_summary(current_principal(), waba_id)
+        return hp.GetQualitySummaryResponse(
+            total=counts_to_proto(summary.total),
+            by_waba={waba: counts_to_proto(counts) for waba, counts in summary.by_waba.items()},
+        )
+
+    @mapped_errors
+    async def ListTemplateHistory(
+        self, request: hp.ListTemplateHistoryRequest, context: Context
+    ) -> hp.ListTemplateHistoryResponse:
+        _, page = await self._queries.history(
+            current_principal(), template_key(request.name), request.page_size, request.page_token
+        )
+        return hp.ListTemplateHistoryResponse(
+            events=[event_to_proto(r) for r in page.items], next_page_token=page.next_page_token
+        )
+
+    @mapped_errors
+    async def ListAlerts(self, request: hp.ListAlertsRequest, context: Context) -> hp.ListAlertsResponse:
+        query = AlertQuery(
+            org_id="",
+            states=frozenset(_enum(ALERT_STATE_IN, v, "states") for v in request.states),
+            severities=frozenset(_enum(SEVERITY_IN, v, "severities") for v in request.severities),
+        )
+        template = template_key(request.template, "template") if request.template else None
+        page = await self._queries.alerts(
+            current_principal(), query, template, request.page_size, request.page_token
+        )
+        return hp.ListAlertsResponse(
+            alerts=[alert_to_proto(a) for a in page.items], next_page_token=page.next_page_token
+        )
+
+    @mapped_errors
+    async def AcknowledgeAlert(
+        self, request: hp.AcknowledgeAlertRequest, context: Context
+    ) -> hp.AcknowledgeAlertResponse:
+        alert_id = _alert_id(request.name)
+        alert = await self._bus.handle(AcknowledgeAlert(current_principal(), alert_id))
+        return hp.AcknowledgeAlertResponse(alert=alert_to_proto(alert))
+
+    async def WatchTemplateEvents(
+        self, request: hp.WatchTemplateEventsRequest, context: Context
+    ) -> AsyncIterator[hp.WatchTemplateEventsResponse]:
+        """Polls the shared history table, so changes applied by any process reach every stream;
+        history is written in sequence order (see the SQL adapter), so resuming after a cursor
+        misses nothing."""
+        principal = current_principal()
+        try:
+            if request.cursor == "":
+                last = await self._queries.latest_seq(principal)
+            elif _is_cursor(request.cursor):
+                last = int(request.cursor)
+            else:
+                raise invalid(
+                    "cursor", f"{request.cursor!r} is not a cursor from a TemplateEvent", "INVALID_CURSOR"
+                )
+        except Exception as exc:
+            await abort(context, to_rpc_error(exc))
+        while True:
+            try:
+                batch = await self._queries.events_after(principal, last, WATCH_BATCH)
+            except Exception as exc:
+                await abort(context, to_rpc_error(exc))
+            for record in batch:
+                yield hp.WatchTemplateEventsResponse(event=event_to_proto(record))
+                last = record.seq
+            if len(batch) < WATCH_BATCH:
+                await asyncio.sleep(self._poll_seconds)
+
+
+class InboxServicer(template_health_pb2_grpc.InboxServiceServicer):
+    def __init__(self, bus: MessageBus, queries: InboxQueries) -> None:
+        self._bus = bus
+        self._queries = queries
+
+    @mapped_errors
+    async def ListInboxChanges(
+        self, request: hp.ListInboxChangesRequest, context: Context
+    ) -> hp.ListInboxChangesResponse:
+        states = frozenset(_enum(CHANGE_STATE_IN, v, "states") for v in request.states)
+        page = await self._queries.changes(current_principal(), states, request.page_size, request.page_token)
+        return hp.ListInboxChangesResponse(
+            changes=[inbox_change_to_proto(c) for c in page.items], next_page_token=page.next_page_token
+        )
+
+    @mapped_errors
+    async def ReplayInboxChange(
+        self, request: hp.ReplayInboxChangeRequest, context: Context
+    ) -> hp.ReplayInboxChangeResponse:
+        principal = current_principal()
+        principal.require(Role.ADMIN)
+        prefix = "inboxChanges/"
+        if not request.name.startswith(prefix) or len(request.name) == len(prefix):
+            raise invalid(
+                "name",
+                f"{request.name!r} is not an inbox change name (inboxChanges/{{id}})",
+                "INVALID_RESOURCE_NAME",
+            )
+        change = await self._bus.handle(
+            ReplayInboxChange(principal.org_id, request.name.removeprefix(prefix))
+        )
+        return hp.ReplayInboxChangeResponse(change=inbox_change_to_proto(change))
+
+
+def _is_cursor(text: str) -> bool:
+    """ASCII digits within a BIGINT: str.isdigit() alone admits "²" (int() refuses it) and numbers
+    the database cannot compare with, both of which ended as INTERNAL."""
+    return text.isascii() and text.isdigit() and len(text) <= 19 and int(text) <= MAX_CURSOR
+
+
+def _alert_id(name: str) -> str:
+    prefix = "alerts/"
+    if not name.startswith(prefix) or len(name) == len(prefix) or "/" in name[len(prefix) :]:
+        raise invalid("name", f"{name!r} is not an alert name (alerts/{{id}})", "INVALID_RESOURCE_NAME")
+    return name.removeprefix(prefix)
+
+
+def _enum(table: dict[int, Any], value: int, field: str) -> Any:
+    try:
+        return table[value]
+    except KeyError:
+        raise invalid(field, f"{value} is not a valid value here") from None

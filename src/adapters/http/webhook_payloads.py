@@ -1,0 +1,445 @@
+"""Meta's webhook JSON -> inbox changes -> template changes (implements app.ports.WebhookTranslator).
+
+`split` turns one delivery into one RawChange per `entry[].changes[]` element, over every entry and
+every change (popular SDKs read only `entry[0].changes[0]` and lose the rest of a batch). Nothing is
+dropped: an entry or change that is not shaped like one still becomes a RawChange (field "", value
+`{"_raw": <what arrived>, "_problem": <why>}`), so that `translate` parks it as DEAD with a reason
+where an operator can see and replay it.
+
+`translate` routes on `field` *and* on the shape of `value`, because Meta's own reference labels
+quality updates `message_template_status_update`. Shape routing applies only to the four template
+fields: other fields have look-alike keys (`account_update` and `phone_number_quality_update` carry
+an `event` too) and are not template events. Values are taken verbatim wherever the domain parses
+them liberally; only types are checked, so an unknown status event survives to the domain, which
+keeps it as OTHER.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from app.webhooks import (
+    IgnoredChange,
+    ImpendingCategory,
+    MalformedDelivery,
+    RawChange,
+    TemplateChange,
+    UntranslatableChange,
+)
+from domain.components import Button, ButtonType, Components, Header, HeaderFormat
+from domain.history import PARTIAL_COMPONENTS, Aspect, ChangeSource, Observation
+from domain.status import TemplateCategory
+from domain.templates import components_summary
+
+OBJECT = "whatsapp_business_account"
+
+STATUS_FIELD = "message_template_status_update"
+QUALITY_FIELD = "message_template_quality_update"
+CATEGORY_FIELD = "template_category_update"
+COMPONENTS_FIELD = "message_template_components_update"
+TEMPLATE_FIELDS = frozenset({STATUS_FIELD, QUALITY_FIELD, CATEGORY_FIELD, COMPONENTS_FIELD})
+
+# Meta's ids are below 2**53 (about 15 digits); a float id beyond that has already lost digits.
+_MAX_EXACT_FLOAT = 2**53
+
+
+class MetaWebhookTranslator:
+    """app.ports.WebhookTranslator for Meta's WhatsApp Business Account webhooks. Stateless."""
+
+    def split(self, body: bytes) -> list[RawChange]:
+        envelope = parse_envelope(body)
+        entries = envelope.get("entry")
+        if not isinstance(entries, list):
+            raise MalformedDelivery("'entry' must be a list of entries")
+        if not entries:
+            raise MalformedDelivery("'entry' is empty: the delivery carries no changes")
+        changes: list[RawChange] = []
+        try:
+            for index, entry in enumerate(entries):
+                changes.extend(_split_entry(index, entry))
+        except RecursionError as exc:
+            # json.loads accepts nesting close to the interpreter's limit; hashing it again may not.
+            raise MalformedDelivery("the delivery is nested too deeply to process") from exc
+        return changes
+
+    def translate(self, change: RawChange, received_at: datetime) -> TemplateChange | IgnoredChange:
+        value = change.value
+        if not isinstance(value, Mapping):
+            raise UntranslatableChange(f"change value must be an object, got {_type_name(value)}")
+        if not change.field:
+            problem = value.get("_problem")
+            raise UntranslatableChange(
+                problem if isinstance(problem, str) and problem else "change has no 'field'"
+            )
+        if change.field not in TEMPLATE_FIELDS:
+            return IgnoredChange(reason=f"field {change.field!r} is not handled by this version")
+        occurred_at = change.entry_time or received_at
+        # Shape first: Meta's examples send quality updates under the status field name.
+        if "new_quality_score" in value:
+            return _quality_update(change, value, occurred_at)
+        if "correct_category" in value or "previous_category" in value:
+            return _category_update(change, value, occurred_at)
+        if "event" in value:
+            return _status_update(change, value, occurred_at)
+        if "message_template_element" in value:
+            return _components_update(change, value, occurred_at)
+        expected = {
+            STATUS_FIELD: "'event'",
+            QUALITY_FIELD: "'new_quality_score'",
+            CATEGORY_FIELD: "'previous_category' (completed change) or 'correct_category' (impending)",
+            COMPONENTS_FIELD: "'message_template_element'",
+        }[change.field]
+        raise UntranslatableChange(f"{change.field} without {expected}")
+
+
+def parse_envelope(body: bytes) -> Mapping[str, Any]:
+    """The parsed body if it is a whatsapp_business_account envelope; else MalformedDelivery.
+    Shared with the HTTP handler so both agree on what a delivery is."""
+    try:
+        envelope = json.loads(body)
+    except (ValueError, RecursionError) as exc:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
+        raise MalformedDelivery(f"body is not JSON: {exc}"[:300]) from exc
+    if not isinstance(envelope, dict):
+        raise MalformedDelivery(f"body must be a JSON object, got {_type_name(envelope)}")
+    kind = envelope.get("object")
+    if kind != OBJECT:
+        raise MalformedDelivery(f"'object' must be {OBJECT!r}, got {_short(kind)}")
+    return envelope
+
+
+def idempotency_key(waba_id: str, field: str, time: object, value: object) -> str:
+    """The same change delivered twice hashes the same. Template webhooks carry no event id, so
+    the whole change plus Meta's entry time identifies it; a `messages` change contains its wamid
+    and status, which makes its hash unique the same way."""
+    canonical = json.dumps(
+        {"waba": waba_id, "field": field, "time": time, "value": value},
+        sort_keys=True,
+        separators=(",", ":"),
+        # ASCII output keeps lone surrogates (valid in JSON escapes) encodable.
+        ensure_ascii=True,
+    )
+    return hashlib.sha256(canonical.encode("ascii")).hexdigest()
+
+
+def meta_time(raw: object) -> datetime | None:
+    """Unix seconds (number or numeric string) -> aware UTC datetime; None when absent or garbage."""
+    if isinstance(raw, bool):
+        return None
+    seconds: float
+    if isinstance(raw, int | float):
+        seconds = raw
+    elif isinstance(raw, str):
+        try:
+            seconds = int(raw.strip())
+        except ValueError:
+            try:
+                seconds = float(raw.strip())
+            except ValueError:
+                return None
+    else:
+        return None
+    try:
+        if not math.isfinite(seconds) or seconds <= 0:
+            return None
+        return datetime.fromtimestamp(seconds, UTC)
+    except (OverflowError, OSError, ValueError):  # beyond what a datetime (or a float) can hold
+        return None
+
+
+# ---- split ------------------------------------------------------------------------------------
+
+
+def _split_entry(index: int, entry: object) -> list[RawChange]:
+    if not isinstance(entry, dict):
+        return [_unusable("", "", None, entry, f"entry[{index}] is not an object")]
+    waba_id = _waba_id(entry.get("id"))
+    raw_time = entry.get("time")
+    entry_time = meta_time(raw_time)
+    changes = entry.get("changes")
+    if not isinstance(changes, list):
+        return [_unusable(waba_id, raw_time, entry_time, entry, f"entry[{index}] has no 'changes' list")]
+    if not changes:
+        # Meta never sends this; keeping it visible costs little and explains an empty delivery.
+        return [_unusable(waba_id, raw_time, entry_time, entry, f"entry[{index}] has an empty 'changes'")]
+    result: list[RawChange] = []
+    for c_index, change in enumerate(changes):
+        where = f"entry[{index}].changes[{c_index}]"
+        if not isinstance(change, dict):
+            result.append(_unusable(waba_id, raw_time, entry_time, change, f"{where} is not an object"))
+            continue
+        field = change.get("field")
+        value = change.get("value")
+        if not isinstance(field, str) or not field:
+            result.append(_unusable(waba_id, raw_time, entry_time, change, f"{where} has no 'field'"))
+        elif not isinstance(value, dict):
+            problem = f"{where} ({field}) has no 'value' object"
+            result.append(_unusable(waba_id, raw_time, entry_time, change, problem))
+        else:
+            key = idempotency_key(waba_id, field, raw_time, value)
+            result.append(RawChange(key, waba_id, field, entry_time, value))
+    return result
+
+
+def _unusable(
+    waba_id: str, raw_time: object, entry_time: datetime | None, raw: object, problem: str
+) -> RawChange:
+    value = {"_raw": raw, "_problem": problem}
+    return RawChange(idempotency_key(waba_id, "", raw_time, value), waba_id, "", entry_time, value)
+
+
+def _waba_id(raw: object) -> str:
+    if isinstance(raw, str):
+        return raw.strip()
+    if isinstance(raw, int) and not isinstance(raw, bool):
+        return str(raw)
+    # Missing or odd: translate() refuses template changes without a WABA.
+    return ""
+
+
+# ---- translate --------------------------------------------------------------------------------
+
+
+def _status_update(change: RawChange, value: Mapping[str, Any], occurred_at: datetime) -> TemplateChange:
+    event = value.get("event")
+    if not isinstance(event, str) or not event.strip():
+        raise UntranslatableChange(f"status update 'event' must be a non-empty string, got {_short(event)}")
+    reason = value.get("reason")
+    if reason is not None and not isinstance(reason, str):
+        raise UntranslatableChange(f"status update 'reason' must be a string or null, got {_short(reason)}")
+    details: dict[str, object] = {
+        key: value[key] for key in ("other_info", "rejection_info", "disable_info") if key in value
+    }
+    details["raw"] = dict(value)
+    category = value.get("message_template_category")
+    observation = Observation(
+        Aspect.STATUS,
+        # Verbatim but uppercased: the domain maps values it does not know to OTHER and keeps this.
+        event.strip().upper(),
+        ChangeSource.WEBHOOK,
+        occurred_at,
+        reason=reason or "",
+        details=details,
+    )
+    return _template_change(
+        change, value, (observation,), category=category if isinstance(category, str) else ""
+    )
+
+
+def _quality_update(change: RawChange, value: Mapping[str, Any], occurred_at: datetime) -> TemplateChange:
+    score = value.get("new_quality_score")
+    if not isinstance(score, str) or not score.strip():
+        raise UntranslatableChange(
+            f"quality update 'new_quality_score' must be a non-empty string, got {_short(score)}"
+        )
+    details = {"previous": value.get("previous_quality_score"), "raw": dict(value)}
+    observation = Observation(Aspect.QUALITY, score, ChangeSource.WEBHOOK, occurred_at, details=details)
+    return _template_change(change, value, (observation,))
+
+
+def _category_update(change: RawChange, value: Mapping[str, Any], occurred_at: datetime) -> TemplateChange:
+    new_category = value.get("new_category")
+    if new_category is not None and not isinstance(new_category, str):
+        raise UntranslatableChange(
+            f"category update 'new_category' must be a string, got {_short(new_category)}"
+        )
+    if "correct_category" in value:
+        # Impending: `new_category` is the category now, `correct_category` the one about 24 h ahead.
+        # Nothing has changed yet, so there is no observation, only the warning.
+        upcoming = value.get("correct_category")
+        if not isinstance(upcoming, str) or not upcoming.strip():
+            raise UntranslatableChange(
+                f"impending category update 'correct_category' must be a non-empty string, "
+                f"got {_short(upcoming)}"
+            )
+        impending = ImpendingCategory(
+            current=_category(new_category),
+            upcoming=_category(upcoming),
+            raw_upcoming=upcoming,
+            effective_at=meta_time(value.get("category_update_timestamp")),
+        )
+        return _template_change(change, value, (), category=new_category or "", impending_category=impending)
+    if not new_category or not new_category.strip():
+        raise UntranslatableChange("completed category update without a 'new_category'")
+    details = {"previous": value.get("previous_category"), "raw": dict(value)}
+    observation = Observation(
+        Aspect.CATEGORY, new_category, ChangeSource.WEBHOOK, occurred_at, details=details
+    )
+    return _template_change(change, value, (observation,), category=new_category)
+
+
+def _components_update(change: RawChange, value: Mapping[str, Any], occurred_at: datetime) -> TemplateChange:
+    body = value.get("message_template_element")
+    if not isinstance(body, str):
+        raise UntranslatableChange(
+            f"components update 'message_template_element' must be a string, got {_short(body)}"
+        )
+    # Optional parts are checked strictly: these components replace the template's, so a part we
+    # could not read must not silently become "no header" or "no footer".
+    title = _optional_string(value, "message_template_title")
+    footer = _optional_string(value, "message_template_footer")
+    raw_buttons = value.get("message_template_buttons")
+    if raw_buttons is not None and not isinstance(raw_buttons, list):
+        raise UntranslatableChange(
+            f"components update 'message_template_buttons' must be a list, got {_short(raw_buttons)}"
+        )
+    buttons, skipped = _buttons(raw_buttons or [])
+    components = Components(
+        body=body,
+        header=Header(HeaderFormat.TEXT, title) if title else None,
+        footer=footer,
+        buttons=buttons,
+    )
+    # Meta's edit webhook carries only a text header and URL/phone buttons: the domain merges it
+    # with what it cannot say (media headers, quick replies, copy-code buttons).
+    details: dict[str, object] = {"raw": dict(value), PARTIAL_COMPONENTS: True}
+    if skipped:
+        details["skipped_buttons"] = skipped
+    observation = Observation(
+        Aspect.COMPONENTS,
+        components_summary(components),
+        ChangeSource.WEBHOOK,
+        occurred_at,
+        components=components,
+        details=details,
+    )
+    return _template_change(change, value, (observation,))
+
+
+def _buttons(raw_buttons: Sequence[object]) -> tuple[tuple[Button, ...], list[str]]:
+    """Meta documents only URL and phone buttons in this webhook; other known types are kept as
+    well as they can be, anything unreadable is skipped with a note (the raw value is kept too)."""
+    buttons: list[Button] = []
+    skipped: list[str] = []
+    for index, raw in enumerate(raw_buttons):
+        where = f"message_template_buttons[{index}]"
+        if not isinstance(raw, Mapping):
+            skipped.append(f"{where}: not an object")
+            continue
+        kind = raw.get("message_template_button_type")
+        text = raw.get("message_template_button_text", "")
+        if not isinstance(kind, str) or not isinstance(text, str):
+            skipped.append(f"{where}: type and text must be strings")
+            continue
+        kind = kind.strip().upper()
+        if kind == ButtonType.URL:
+            url = raw.get("message_template_button_url")
+            if not isinstance(url, str) or not url:
+                skipped.append(f"{where}: URL button without a URL")
+                continue
+            buttons.append(Button(ButtonType.URL, text, url=url))
+        elif kind == ButtonType.PHONE_NUMBER:
+            phone = raw.get("message_template_button_phone_number")
+            if not isinstance(phone, str) or not phone:
+                skipped.append(f"{where}: phone button without a phone number")
+                continue
+            buttons.append(Button(ButtonType.PHONE_NUMBER, text, phone_number=phone))
+        elif kind in (ButtonType.QUICK_REPLY, ButtonType.COPY_CODE):
+            buttons.append(Button(ButtonType(kind), text))
+        else:
+            skipped.append(f"{where}: button type {kind!r} is not supported")
+    return tuple(buttons), skipped
+
+
+def _template_change(
+    change: RawChange,
+    value: Mapping[str, Any],
+    observations: tuple[Observation, ...],
+    *,
+    category: str = "",
+    impending_category: ImpendingCategory | None = None,
+) -> TemplateChange:
+    if not change.waba_id:
+        raise UntranslatableChange("the entry has no WABA id ('entry[].id'), so no template can be found")
+    template_id = _template_id(value.get("message_template_id"))
+    name = _identity_string(value, "message_template_name")
+    language = _identity_string(value, "message_template_language")
+    if not template_id and not (name and language):
+        raise UntranslatableChange(
+            "template change is missing message_template_id and message_template_name/"
+            "message_template_language, so the template cannot be identified"
+        )
+    return TemplateChange(
+        waba_id=change.waba_id,
+        meta_template_id=template_id,
+        display_name=name,
+        language_code=language,
+        observations=observations,
+        category=category,
+        impending_category=impending_category,
+    )
+
+
+def _template_id(raw: object) -> str:
+    """Meta sends the id as a JSON number (unlike most Graph ids); strings are accepted too."""
+    if raw is None:
+        return ""
+    if isinstance(raw, bool):
+        raise UntranslatableChange(f"message_template_id must be a number or a string, got {_short(raw)}")
+    if isinstance(raw, int):
+        if raw < 0:
+            raise UntranslatableChange(f"message_template_id must not be negative, got {raw}")
+        try:
+            return str(raw)
+        except ValueError as exc:  # beyond Python's int-to-str digit limit: not an id at all
+            raise UntranslatableChange("message_template_id is an implausibly long number") from exc
+    if isinstance(raw, float):
+        if not raw.is_integer() or not 0 <= raw < _MAX_EXACT_FLOAT:
+            raise UntranslatableChange(
+                f"message_template_id must be a whole number that fits a float exactly, got {raw!r}"
+            )
+        return str(int(raw))
+    if isinstance(raw, str):
+        return raw.strip()
+    raise UntranslatableChange(f"message_template_id must be a number or a string, got {_type_name(raw)}")
+
+
+def _identity_string(value: Mapping[str, Any], key: str) -> str:
+    raw = value.get(key)
+    if raw is None:
+        return ""
+    if not isinstance(raw, str):
+        raise UntranslatableChange(f"{key} must be a string, got {_short(raw)}")
+    return raw.strip()
+
+
+def _optional_string(value: Mapping[str, Any], key: str) -> str:
+    raw = value.get(key)
+    if raw is None:
+        return ""
+    if not isinstance(raw, str):
+        raise UntranslatableChange(f"components update {key!r} must be a string, got {_short(raw)}")
+    return raw
+
+
+def _category(raw: str | None) -> TemplateCategory | None:
+    """Liberal: a category this version does not know is None (the raw text is kept beside it)."""
+    if raw is None:
+        return None
+    try:
+        return TemplateCategory.from_meta(raw)
+    except ValueError:
+        return None
+
+
+def _type_name(value: object) -> str:
+    if value is None:
+        return "null"
+    return {dict: "an object", list: "a list", str: "a string", bool: "a boolean"}.get(
+        type(value), type(value).__name__
+    )
+
+
+def _short(value: object) -> str:
+    """A value for an error message: its repr, cut short (it may be a whole nested object)."""
+    if isinstance(value, dict | list):
+        return _type_name(value)
+    try:
+        text = repr(value)
+    except ValueError:  # an int beyond Python's int-to-str digit limit
+        return _type_name(value)
+    return text if len(text) <= 80 else text[:77] + "..."

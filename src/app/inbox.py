@@ -1,0 +1,230 @@
+"""The webhook inbox worker: splits stored deliveries into changes and applies each change once.
+
+Every change is applied in its own transaction that also marks it DONE, so a crash, a retry or a
+second worker never applies it twice. A change that fails is retried with exponential backoff, then
+parked as DEAD with its error (replayable); one for a WABA nobody registered is PARKED until it is.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from app.handlers.health import apply_template_change
+from app.ports import Clock, UnitOfWorkFactory, WebhookTranslator
+from app.webhooks import (
+    ChangeState,
+    Delivery,
+    DeliveryState,
+    IgnoredChange,
+    InboxChange,
+    MalformedDelivery,
+    RawChange,
+    UntranslatableChange,
+)
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class InboxSettings:
+    batch: int = 100
+    # A claimed row another worker may take over after this long (a crashed worker's rows).
+    lease: timedelta = timedelta(seconds=60)
+    max_attempts: int = 8
+    backoff_initial: timedelta = timedelta(seconds=2)
+    backoff_max: timedelta = timedelta(hours=1)
+    # How often an idle worker looks for due retries and released parked changes.
+    idle_poll_seconds: float = 1.0
+
+
+class InboxWorker:
+    def __init__(
+        self,
+        uow_factory: UnitOfWorkFactory,
+        clock: Clock,
+        translator: WebhookTranslator,
+        settings: InboxSettings | None = None,
+    ) -> None:
+        self._uow_factory = uow_factory
+        self._clock = clock
+        self._translator = translator
+        self._settings = settings or InboxSettings()
+        self._wake = asyncio.Event()
+
+    def wake(self) -> None:
+        """Called when a delivery was stored, so it is processed now rather than at the next poll."""
+        self._wake.set()
+
+    async def run(self, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            try:
+                busy = await self.run_once()
+            except Exception:  # a database hiccup must not end the worker; the rows stay claimable
+                log.exception("inbox worker round failed; retrying")
+                busy = 0
+            if busy:
+                continue
+            self._wake.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(_first(self._wake, stop), self._settings.idle_poll_seconds)
+
+    async def run_once(self) -> int:
+        """One round: split pending deliveries, then process due changes. Returns the work done."""
+        split = await self.split_deliveries()
+        processed = await self.process_changes()
+        return split + processed
+
+    async def split_deliveries(self) -> int:
+        now = self._clock.now()
+        async with self._uow_factory() as uow:
+            deliveries = await uow.inbox.claim_deliveries(
+                now=now, lease_until=now + self._settings.lease, limit=self._settings.batch
+            )
+            for delivery in deliveries:
+                try:
+                    raw = self._translator.split(delivery.body)
+                except MalformedDelivery as exc:
+                    delivery.state, delivery.error = DeliveryState.DEAD, str(exc)
+                    log.warning("webhook delivery %s is not usable: %s", delivery.id, exc)
+                    # Shown with the inbox's DEAD changes, so an operator sees it next to the rest.
+                    await uow.inbox.add_changes([_unusable(delivery, str(exc), now)])
+                else:
+                    await uow.inbox.add_changes(
+                        [
+                            _inbox_change(delivery.id, index, change, delivery.received_at)
+                            for index, change in enumerate(raw)
+                        ]
+                    )
+                    delivery.state = DeliveryState.SPLIT
+                await uow.inbox.save_delivery(delivery)
+            await uow.commit()
+        return len(deliveries)
+
+    async def process_changes(self) -> int:
+        now = self._clock.now()
+        async with self._uow_factory() as uow:
+            claimed = await uow.inbox.claim_changes(
+                now=now, lease_until=now + self._settings.lease, limit=self._settings.batch
+            )
+            await uow.commit()
+        for change in claimed:
+            await self.process(change.id)
+        return len(claimed)
+
+    async def process(self, change_id: str) -> None:
+        try:
+            await self._apply(change_id)
+        except Exception as exc:
+            await self._failed(change_id, exc)
+
+    async def _apply(self, change_id: str) -> None:
+        async with self._uow_factory() as uow:
+            change = await uow.inbox.lock_change(change_id)
+            if change is None or change.state is not ChangeState.PENDING:
+                return  # another worker finished it
+            now = self._clock.now()
+            try:
+                translated = self._translator.translate(_raw(change), change.received_at)
+            except UntranslatableChange as exc:
+                _finish(change, ChangeState.DEAD, now, f"cannot be understood: {exc}")
+            else:
+                if isinstance(translated, IgnoredChange):
+                    _finish(change, ChangeState.SKIPPED, now, translated.reason)
+                else:
+                    waba = await uow.wabas.get(change.waba_id)
+                    if waba is None:
+                        _finish(change, ChangeState.PARKED, None, f"WABA {change.waba_id} is not registered")
+                    else:
+                        try:
+                            await apply_template_change(uow, waba, translated, now)
+                        except UntranslatableChange as exc:
+                            # Nothing was written for this change: its template state is untouched.
+                            await uow.rollback()
+                            change = await uow.inbox.lock_change(change_id)
+                            if change is None:
+                                return
+                            _finish(change, ChangeState.DEAD, now, f"cannot be applied: {exc}")
+                        else:
+                            _finish(change, ChangeState.DONE, now, "")
+            await uow.inbox.save_change(change)
+            await uow.commit()
+
+    async def _failed(self, change_id: str, error: Exception) -> None:
+        now = self._clock.now()
+        async with self._uow_factory() as uow:
+            change = await uow.inbox.lock_change(change_id)
+            if change is None or change.state is not ChangeState.PENDING:
+                return
+            change.attempts += 1
+            change.last_error = f"{type(error).__name__}: {error}"[:2000]
+            if change.attempts >= self._settings.max_attempts:
+                change.state = ChangeState.DEAD
+                log.error(
+                    "webhook change %s failed %d times; parked as DEAD: %s", change_id, change.attempts, error
+                )
+            else:
+                delay = min(
+                    self._settings.backoff_initial * (2 ** (change.attempts - 1)), self._settings.backoff_max
+                )
+                change.next_attempt_at = now + delay
+                log.warning(
+                    "webhook change %s failed (attempt %d), retrying in %s: %s",
+                    change_id,
+                    change.attempts,
+                    delay,
+                    error,
+                )
+            await uow.inbox.save_change(change)
+            await uow.commit()
+
+
+def _inbox_change(delivery_id: str, index: int, raw: RawChange, received_at: datetime) -> InboxChange:
+    return InboxChange(
+        id=f"{delivery_id}-{index:04d}",
+        delivery_id=delivery_id,
+        key=raw.key,
+        waba_id=raw.waba_id,
+        field=raw.field,
+        entry_time=raw.entry_time,
+        value=raw.value,
+        received_at=received_at,
+    )
+
+
+def _unusable(delivery: Delivery, reason: str, now: datetime) -> InboxChange:
+    text = delivery.body[:2000].decode("utf-8", "replace")
+    return InboxChange(
+        id=f"{delivery.id}-0000",
+        delivery_id=delivery.id,
+        key=f"delivery:{hashlib.sha256(delivery.body).hexdigest()}",
+        waba_id="",
+        field="",
+        entry_time=None,
+        value={"_raw": text},
+        received_at=delivery.received_at,
+        state=ChangeState.DEAD,
+        last_error=f"the delivery is not a Meta webhook: {reason}",
+        processed_at=now,
+    )
+
+
+def _raw(change: InboxChange) -> RawChange:
+    return RawChange(change.key, change.waba_id, change.field, change.entry_time, change.value)
+
+
+def _finish(change: InboxChange, state: ChangeState, now: datetime | None, note: str) -> None:
+    change.state, change.processed_at, change.last_error = state, now, note
+
+
+async def _first(*events: asyncio.Event) -> None:
+    waiters = [asyncio.ensure_future(event.wait()) for event in events]
+    try:
+        await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for waiter in waiters:
+            waiter.cancel()

@@ -1,0 +1,113 @@
+"""What the webhook inbox holds and what Meta's changes translate to (the translator is a port: the
+JSON shapes belong to the webhook adapter)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from domain.history import Observation
+from domain.status import TemplateCategory
+
+
+class ChangeState(StrEnum):
+    PENDING = "PENDING"
+    DONE = "DONE"
+    # The WABA is not registered to any organization yet; released when it is.
+    PARKED = "PARKED"
+    # Failed for good (after retries, or untranslatable); kept with its error, replayable.
+    DEAD = "DEAD"
+    # A field this version does not act on (e.g. `messages`); kept, replayable once it does.
+    SKIPPED = "SKIPPED"
+
+
+class DeliveryState(StrEnum):
+    PENDING = "PENDING"
+    # Split into its changes.
+    SPLIT = "SPLIT"
+    # Not a usable delivery at all (e.g. no entries); kept with its error.
+    DEAD = "DEAD"
+
+
+@dataclass(frozen=True, slots=True)
+class RawChange:
+    """One `entry[].changes[]` element with what identifies it. `key` is the idempotency key: the same
+    change delivered twice (Meta retries, duplicates) has the same key."""
+
+    key: str
+    waba_id: str
+    field: str
+    entry_time: datetime | None
+    value: Mapping[str, Any]
+
+
+@dataclass(slots=True)
+class Delivery:
+    id: str
+    body: bytes
+    received_at: datetime
+    state: DeliveryState = DeliveryState.PENDING
+    error: str = ""
+
+
+@dataclass(slots=True)
+class InboxChange:
+    id: str
+    delivery_id: str
+    key: str
+    waba_id: str
+    field: str
+    entry_time: datetime | None
+    value: Mapping[str, Any]
+    received_at: datetime
+    state: ChangeState = ChangeState.PENDING
+    attempts: int = 0
+    next_attempt_at: datetime | None = None
+    last_error: str = ""
+    processed_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ImpendingCategory:
+    """Meta will move the template from `current` to `upcoming` at `effective_at` (about 24 h ahead)."""
+
+    current: TemplateCategory | None
+    upcoming: TemplateCategory | None
+    raw_upcoming: str
+    effective_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class TemplateChange:
+    """A Meta template event, translated: which template, and what was observed about it."""
+
+    waba_id: str
+    meta_template_id: str
+    display_name: str
+    language_code: str
+    observations: tuple[Observation, ...] = ()
+    # Known from the event even when no observation is about it (e.g. a status update's category).
+    category: str = ""
+    impending_category: ImpendingCategory | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class IgnoredChange:
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class UntranslatableChange(Exception):
+    """The change cannot be understood; it is parked as DEAD with this reason."""
+
+    reason: str = field(default="")
+
+    def __str__(self) -> str:
+        return self.reason
+
+
+class MalformedDelivery(ValueError):
+    """The delivery as a whole is not a Meta webhook envelope."""
