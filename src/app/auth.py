@@ -22,6 +22,13 @@ class Principal:
     org_id: str
     role: Role
     key_id: str
+    # The key's public prefix (what operators see in listings); "" for the CLI.
+    key_prefix: str = ""
+
+    @property
+    def label(self) -> str:
+        """Who did it, as recorded on what they did (e.g. an alert acknowledgement)."""
+        return f"apiKeys/{self.key_prefix}" if self.key_prefix else self.key_id
 
     def require(self, role: Role) -> None:
         if self.role < role:
@@ -67,7 +74,7 @@ class Authenticator:
             key = await uow.api_keys.get_by_hash(key_hash)
         if key is None or not key.active:
             raise Unauthenticated("the API key is unknown or revoked")
-        principal = Principal(org_id=key.org_id, role=key.role, key_id=key.id)
+        principal = Principal(org_id=key.org_id, role=key.role, key_id=key.id, key_prefix=key.prefix)
         if self._cache is not None:
             self._cache[key_hash] = principal
         return principal

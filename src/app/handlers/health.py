@@ -137,7 +137,7 @@ async def acknowledge_alert(command: AcknowledgeAlert, uow_factory: UnitOfWorkFa
         alert = await uow.alerts.get(command.principal.org_id, command.alert_id)
         if alert is None:
             raise NotFound("alert", f"alerts/{command.alert_id}")
-        if alert.acknowledge(command.principal.key_id, clock.now()):
+        if alert.acknowledge(command.principal.label, clock.now()):
             await uow.alerts.save(alert)
             await uow.commit()
     return alert
