@@ -63,7 +63,7 @@ class RequestIdReused(AppError):
 
 
 class Unauthenticated(AppError):
-    pass
+    """No API key, or one that is unknown or revoked."""
 
 
 class PermissionDenied(AppError):

@@ -12,7 +12,7 @@ Handler = Callable[[Any], Awaitable[Any]]
 
 
 class UnknownCommand(LookupError):
-    pass
+    """A command with no registered handler: a wiring mistake in bootstrap."""
 
 
 class MessageBus:

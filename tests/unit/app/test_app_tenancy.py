@@ -138,7 +138,9 @@ async def test_authenticate_resolves_the_key_to_its_org_and_role(tenancy: Tenanc
 
     principal = await tenancy.authenticator.authenticate(created.secret)
 
-    assert principal == Principal(org_id=acme.org_id, role=role, key_id=created.key_id)
+    assert principal == Principal(
+        org_id=acme.org_id, role=role, key_id=created.key_id, key_prefix=created.prefix
+    )
 
 
 async def test_keys_of_two_organizations_resolve_to_their_own_org(tenancy: Tenancy) -> None:
