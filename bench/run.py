@@ -250,3 +250,7 @@ if __name__ == "__main__":
     parser.add_argument("--concurrency", type=int, default=32)
     options = parser.parse_args()
     bench(options.seconds, options.concurrency)
+    # Meta webhooks: a fixed count of deliveries at concurrency 64 (its own defaults, not the above).
+    from webhook_bench import bench as webhook_bench
+
+    webhook_bench()

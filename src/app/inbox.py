@@ -14,8 +14,10 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from cachetools import TTLCache
+
 from app.handlers.health import apply_template_change
-from app.ports import Clock, UnitOfWorkFactory, WebhookTranslator
+from app.ports import Clock, UnitOfWork, UnitOfWorkFactory, WebhookTranslator
 from app.webhooks import (
     ChangeState,
     Delivery,
@@ -26,6 +28,7 @@ from app.webhooks import (
     RawChange,
     UntranslatableChange,
 )
+from domain.tenancy import Waba
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +43,9 @@ class InboxSettings:
     backoff_max: timedelta = timedelta(hours=1)
     # How often an idle worker looks for due retries and released parked changes.
     idle_poll_seconds: float = 1.0
+    # Changes applied per transaction: fewer commits and claims per change. On SQLite a transaction
+    # holds the one write lock, which webhook POSTs also wait for, so keep it small there.
+    changes_per_transaction: int = 20
 
 
 class InboxWorker:
@@ -55,6 +61,18 @@ class InboxWorker:
         self._translator = translator
         self._settings = settings or InboxSettings()
         self._wake = asyncio.Event()
+        self._wabas: TTLCache[str, Waba] = TTLCache(maxsize=10_000, ttl=60)
+
+    async def _waba(self, uow: UnitOfWork, waba_id: str) -> Waba | None:
+        # A WABA's organization never changes once registered, so a found one is cached; a missing
+        # one is asked again every time (it may be registered any moment).
+        cached = self._wabas.get(waba_id)
+        if cached is not None:
+            return cached
+        waba = await uow.wabas.get(waba_id)
+        if waba is not None:
+            self._wabas[waba_id] = waba
+        return waba
 
     def wake(self) -> None:
         """Called when a delivery was stored, so it is processed now rather than at the next poll."""
@@ -112,47 +130,62 @@ class InboxWorker:
                 now=now, lease_until=now + self._settings.lease, limit=self._settings.batch
             )
             await uow.commit()
-        for change in claimed:
-            await self.process(change.id)
+        ids = [change.id for change in claimed]
+        chunk = max(self._settings.changes_per_transaction, 1)
+        for start in range(0, len(ids), chunk):
+            await self._process_chunk(ids[start : start + chunk])
         return len(claimed)
+
+    async def _process_chunk(self, change_ids: list[str]) -> None:
+        """Applies several changes in one transaction (each still marked DONE with its own effects,
+        so exactly-once holds); if any of them fails, the chunk is rolled back and every change is
+        applied on its own, so one bad change never holds back or takes down the others."""
+        if len(change_ids) > 1:
+            try:
+                async with self._uow_factory() as uow:
+                    for change_id in change_ids:
+                        await self._apply_in(uow, change_id)
+                    await uow.commit()
+                return
+            except Exception:
+                log.debug("a chunk of %d changes failed; applying them one by one", len(change_ids))
+        for change_id in change_ids:
+            await self.process(change_id)
 
     async def process(self, change_id: str) -> None:
         try:
-            await self._apply(change_id)
+            async with self._uow_factory() as uow:
+                await self._apply_in(uow, change_id)
+                await uow.commit()
         except Exception as exc:
             await self._failed(change_id, exc)
 
-    async def _apply(self, change_id: str) -> None:
-        async with self._uow_factory() as uow:
-            change = await uow.inbox.lock_change(change_id)
-            if change is None or change.state is not ChangeState.PENDING:
-                return  # another worker finished it
-            now = self._clock.now()
-            try:
-                translated = self._translator.translate(_raw(change), change.received_at)
-            except UntranslatableChange as exc:
-                _finish(change, ChangeState.DEAD, now, f"cannot be understood: {exc}")
+    async def _apply_in(self, uow: UnitOfWork, change_id: str) -> None:
+        change = await uow.inbox.lock_change(change_id)
+        if change is None or change.state is not ChangeState.PENDING:
+            return  # another worker finished it
+        now = self._clock.now()
+        try:
+            translated = self._translator.translate(_raw(change), change.received_at)
+        except UntranslatableChange as exc:
+            _finish(change, ChangeState.DEAD, now, f"cannot be understood: {exc}")
+        else:
+            if isinstance(translated, IgnoredChange):
+                _finish(change, ChangeState.SKIPPED, now, translated.reason)
             else:
-                if isinstance(translated, IgnoredChange):
-                    _finish(change, ChangeState.SKIPPED, now, translated.reason)
+                waba = await self._waba(uow, change.waba_id)
+                if waba is None:
+                    _finish(change, ChangeState.PARKED, None, f"WABA {change.waba_id} is not registered")
                 else:
-                    waba = await uow.wabas.get(change.waba_id)
-                    if waba is None:
-                        _finish(change, ChangeState.PARKED, None, f"WABA {change.waba_id} is not registered")
+                    try:
+                        await apply_template_change(uow, waba, translated, now)
+                    except UntranslatableChange as exc:
+                        # Raised before anything is written for this change (the template could
+                        # not be identified), so there is nothing to undo.
+                        _finish(change, ChangeState.DEAD, now, f"cannot be applied: {exc}")
                     else:
-                        try:
-                            await apply_template_change(uow, waba, translated, now)
-                        except UntranslatableChange as exc:
-                            # Nothing was written for this change: its template state is untouched.
-                            await uow.rollback()
-                            change = await uow.inbox.lock_change(change_id)
-                            if change is None:
-                                return
-                            _finish(change, ChangeState.DEAD, now, f"cannot be applied: {exc}")
-                        else:
-                            _finish(change, ChangeState.DONE, now, "")
-            await uow.inbox.save_change(change)
-            await uow.commit()
+                        _finish(change, ChangeState.DONE, now, "")
+        await uow.inbox.save_change(change)
 
     async def _failed(self, change_id: str, error: Exception) -> None:
         now = self._clock.now()

@@ -16,7 +16,7 @@ from adapters.http.webhook import WebhookConfig
 from adapters.http.webhook_payloads import MetaWebhookTranslator
 from adapters.sql.migrate import upgrade
 from app.bootstrap import Services, build_services
-from app.inbox import InboxWorker
+from app.inbox import InboxSettings, InboxWorker
 from app.settings import Settings, split_host_port
 
 log = logging.getLogger("watemplates")
@@ -62,8 +62,15 @@ async def serve(settings: Settings, roles: frozenset[str] = frozenset(ROLES)) ->
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
 
+    # SQLite has one writer at a time, shared with webhook POSTs: short worker transactions there.
+    per_transaction = 5 if settings.database_url.startswith("sqlite") else 25
     worker = (
-        InboxWorker(services.uow_factory, services.clock, MetaWebhookTranslator())
+        InboxWorker(
+            services.uow_factory,
+            services.clock,
+            MetaWebhookTranslator(),
+            InboxSettings(changes_per_transaction=per_transaction),
+        )
         if "worker" in roles
         else None
     )

@@ -60,9 +60,11 @@ async def apply_alert_policy(
     uow: UnitOfWork, template: Template, entries: Sequence[HistoryEntry], now: datetime
 ) -> None:
     """One active alert per (template, kind): a repeat refreshes it; a recovery resolves it."""
+    decisions = [d for d in map(decide, entries) if d.open or d.resolve]
+    if not decisions:
+        return  # most changes (repeats, superseded, components) touch no alert: skip the read
     active = {alert.kind: alert for alert in await uow.alerts.active_for_template(template.id)}
-    for entry in entries:
-        decision = decide(entry)
+    for decision in decisions:
         for kind in decision.resolve:
             alert = active.pop(kind, None)
             if alert is not None:
