@@ -143,6 +143,8 @@ class InboxWorker:
         if len(change_ids) > 1:
             try:
                 async with self._uow_factory() as uow:
+                    # First, before any row lock: several workers then queue here, not deadlock.
+                    await uow.history.reserve()
                     for change_id in change_ids:
                         await self._apply_in(uow, change_id)
                     await uow.commit()

@@ -128,6 +128,12 @@ class HistoryRecord:
 class HistoryRepository(Protocol):
     async def add(self, template: Template, entries: Sequence[HistoryEntry]) -> None: ...
 
+    async def reserve(self) -> None:
+        """Takes the history append turn now, before the transaction locks any other row. A
+        transaction that will add history for several templates calls it first, so that concurrent
+        writers queue for the turn instead of deadlocking over each other's rows."""
+        ...
+
     async def list_for_template(
         self, org_id: str, template_id: str, *, after_seq: int = 0, limit: int = 100
     ) -> Sequence[HistoryRecord]:

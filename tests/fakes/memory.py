@@ -625,6 +625,9 @@ class FakeHistoryRepository:
     ) -> Sequence[HistoryRecord]:
         return self._select(lambda r: r.entry.org_id == org_id, after_seq, limit)
 
+    async def reserve(self) -> None:
+        """Nothing to do: the fake's commits are serialized already."""
+
     async def last_seq(self, org_id: str) -> int:
         return max(
             (seq for seq, r in self._session.work.history.items() if r.entry.org_id == org_id), default=0

@@ -375,12 +375,7 @@ class SqlHistoryRepository:
     async def add(self, template: Template, entries: Sequence[HistoryEntry]) -> None:
         if not entries:
             return
-        if self._connection.dialect.name == "postgresql":
-            # Sequence values are taken at insert but become visible at commit, so two concurrent
-            # writers could commit out of seq order and a live stream reading "seq > cursor" would
-            # skip the slower one's entries. Serializing history writers until commit makes the
-            # visible order the seq order (SQLite already serializes every writer).
-            await self._connection.execute(sa.select(sa.func.pg_advisory_xact_lock(HISTORY_WRITE_LOCK)))
+        await self.reserve()
         await self._connection.execute(
             sa.insert(tables.template_history),
             [
@@ -417,6 +412,15 @@ class SqlHistoryRepository:
     ) -> Sequence[HistoryRecord]:
         h = tables.template_history
         return await self._select(h.c.org_id == org_id, h.c.seq > after_seq, limit=limit)
+
+    async def reserve(self) -> None:
+        if self._connection.dialect.name == "postgresql":
+            # Sequence values are taken at insert but become visible at commit, so two concurrent
+            # writers could commit out of seq order and a live stream reading "seq > cursor" would
+            # skip the slower one's entries. Serializing history writers until commit makes the
+            # visible order the seq order (SQLite already serializes every writer). The lock is
+            # held to the end of the transaction; taking it again in the same one is a no-op.
+            await self._connection.execute(sa.select(sa.func.pg_advisory_xact_lock(HISTORY_WRITE_LOCK)))
 
     async def last_seq(self, org_id: str) -> int:
         h = tables.template_history

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import weakref
 from types import TracebackType
 from typing import Self
 
@@ -31,6 +33,25 @@ from app.ports import (
     WabaRepository,
 )
 
+# SQLite has one writer at a time, and its own wait for the write lock is a retry loop that lets
+# newcomers overtake: under load a waiting webhook POST could lose for the whole busy timeout. Queuing
+# this process's write units first-come-first-served in front of SQLite keeps waits short and fair.
+SQLITE_WRITER_WAIT_SECONDS = 5.0
+_sqlite_writer_locks: weakref.WeakKeyDictionary[AsyncEngine, asyncio.Lock] = weakref.WeakKeyDictionary()
+
+
+class DatabaseBusy(RuntimeError):
+    """Other writers held SQLite's write lock for too long; the caller may retry."""
+
+
+def _sqlite_writer_lock(engine: AsyncEngine) -> asyncio.Lock | None:
+    if engine.dialect.name != "sqlite":
+        return None
+    lock = _sqlite_writer_locks.get(engine)
+    if lock is None:
+        lock = _sqlite_writer_locks[engine] = asyncio.Lock()
+    return lock
+
 
 class SqlUnitOfWork:
     """One transaction; the repositories are available inside `async with`.
@@ -56,17 +77,32 @@ class SqlUnitOfWork:
         self._engine = engine
         self._read_only = read_only
         self._connection: AsyncConnection | None = None
+        self._writer_lock: asyncio.Lock | None = None
 
     async def __aenter__(self) -> Self:
         if self._connection is not None:
             raise RuntimeError("a SqlUnitOfWork cannot be entered twice; ask the factory for a new one")
-        connection = await self._engine.connect()
+        self._writer_lock = _sqlite_writer_lock(self._engine) if not self._read_only else None
+        if self._writer_lock is not None:
+            try:
+                await asyncio.wait_for(self._writer_lock.acquire(), SQLITE_WRITER_WAIT_SECONDS)
+            except TimeoutError:
+                self._writer_lock = None
+                raise DatabaseBusy(
+                    f"the database stayed locked by other writers for {SQLITE_WRITER_WAIT_SECONDS:g} s"
+                ) from None
+        try:
+            connection = await self._engine.connect()
+        except BaseException:
+            self._release_writer()
+            raise
         try:
             if self._read_only:
                 await connection.execution_options(**{READ_ONLY_OPTION: True})
             await connection.begin()
         except BaseException:
             await connection.close()
+            self._release_writer()
             raise
         self._connection = connection
         self.organizations = SqlOrganizationRepository(connection)
@@ -91,7 +127,15 @@ class SqlUnitOfWork:
             if connection.in_transaction():
                 await connection.rollback()
         finally:
-            await connection.close()
+            try:
+                await connection.close()
+            finally:
+                self._release_writer()
+
+    def _release_writer(self) -> None:
+        if self._writer_lock is not None:
+            self._writer_lock.release()
+            self._writer_lock = None
 
     async def commit(self) -> None:
         await self._require_connection().commit()

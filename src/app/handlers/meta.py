@@ -100,6 +100,7 @@ async def sync_templates(
     unchanged: list[str] = []
     vanished: list[str] = []
     async with uow_factory() as uow:
+        await uow.history.reserve()  # many templates in one transaction: queue before locking rows
         local = {
             (t.display_name, t.language_code): t
             for t in await _all_templates(uow, command.principal, command.waba_id)
