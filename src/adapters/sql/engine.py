@@ -86,4 +86,6 @@ class SqlHealthProbe:
 
     async def ping(self) -> None:
         async with self._engine.connect() as connection:
+            # Read-only: on SQLite a plain BEGIN, so a busy writer does not make the service look down.
+            await connection.execution_options(**{READ_ONLY_OPTION: True})
             await connection.execute(sa.text("SELECT 1"))
