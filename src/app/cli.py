@@ -15,11 +15,11 @@ from adapters.sql.migrate import upgrade
 from app import commands
 from app.auth import Principal
 from app.bootstrap import Services, build_services
-from app.errors import AppError
+from app.errors import AppError, NotFound
 from app.settings import Settings
 from app.webhooks import ChangeState
 from domain.lint import LintReport, lint
-from domain.tenancy import Role
+from domain.tenancy import Organization, Role
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -178,12 +178,17 @@ async def _key_revoke(services: Services, args: argparse.Namespace) -> int:
     return 0
 
 
-async def _key_list(services: Services, args: argparse.Namespace) -> int:
+async def _organization(services: Services, slug: str) -> Organization:
     async with services.uow_factory(read_only=True) as uow:
-        org = await uow.organizations.get_by_slug(args.org)
-        if org is None:
-            print(f"error: organization {args.org!r} was not found", file=sys.stderr)
-            return 1
+        org = await uow.organizations.get_by_slug(slug)
+    if org is None:
+        raise NotFound("organization", slug)
+    return org
+
+
+async def _key_list(services: Services, args: argparse.Namespace) -> int:
+    org = await _organization(services, args.org)
+    async with services.uow_factory(read_only=True) as uow:
         for key in await uow.api_keys.list_for_org(org.id):
             state = f"revoked {key.revoked_at.isoformat()}" if key.revoked_at else "active"
             print(f"{key.prefix}\t{key.role.name.lower()}\t{state}\tcreated {key.created_at.isoformat()}")
@@ -199,11 +204,8 @@ async def _waba_add(services: Services, args: argparse.Namespace) -> int:
 
 
 async def _waba_list(services: Services, args: argparse.Namespace) -> int:
+    org = await _organization(services, args.org)
     async with services.uow_factory(read_only=True) as uow:
-        org = await uow.organizations.get_by_slug(args.org)
-        if org is None:
-            print(f"error: organization {args.org!r} was not found", file=sys.stderr)
-            return 1
         for waba in await uow.wabas.list_for_org(org.id):
             phones = ", ".join(waba.phone_number_ids) or "-"
             print(f"{waba.waba_id}\t{waba.display_name}\tphone numbers: {phones}")
@@ -211,11 +213,7 @@ async def _waba_list(services: Services, args: argparse.Namespace) -> int:
 
 
 async def _templates_sync(services: Services, args: argparse.Namespace) -> int:
-    async with services.uow_factory(read_only=True) as uow:
-        org = await uow.organizations.get_by_slug(args.org)
-    if org is None:
-        print(f"error: organization {args.org!r} was not found", file=sys.stderr)
-        return 1
+    org = await _organization(services, args.org)
     # The operator at the terminal acts for the organization with full rights.
     operator = Principal(org_id=org.id, role=Role.ADMIN, key_id="cli")
     report = await services.bus.handle(commands.SyncTemplates(operator, args.waba))

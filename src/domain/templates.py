@@ -67,20 +67,7 @@ class Template:
     ) -> tuple[Template, tuple[Violation, ...]]:
         """Builds a DRAFT template; raises InvalidTemplate with every lint error."""
         report = _checked(definition)
-        template = cls(
-            id=template_id,
-            org_id=org_id,
-            waba_id=waba_id,
-            display_name=definition.display_name,
-            language_code=definition.language_code,
-            category=definition.category,
-            parameter_format=report.parameter_format,
-            components=definition.components,
-            parameters=report.parameters,
-            created_at=now,
-            updated_at=now,
-        )
-        return template, report.warnings
+        return cls._from(template_id, org_id, waba_id, definition, report, now), report.warnings
 
     @classmethod
     def imported(
@@ -98,7 +85,21 @@ class Template:
 
         Meta's copy is the truth, so lint errors do not stop it; parameters are still detected.
         """
-        report = lint(definition)
+        template = cls._from(template_id, org_id, waba_id, definition, lint(definition), now)
+        template.status, template.raw_status = TemplateStatus.PENDING, ""
+        template.meta_template_id, template.needs_sync = meta_template_id, needs_sync
+        return template
+
+    @classmethod
+    def _from(
+        cls,
+        template_id: str,
+        org_id: str,
+        waba_id: str,
+        definition: TemplateDefinition,
+        report: LintReport,
+        now: datetime,
+    ) -> Template:
         return cls(
             id=template_id,
             org_id=org_id,
@@ -111,10 +112,6 @@ class Template:
             parameters=report.parameters,
             created_at=now,
             updated_at=now,
-            status=TemplateStatus.PENDING,
-            raw_status="",
-            meta_template_id=meta_template_id,
-            needs_sync=needs_sync,
         )
 
     @property
