@@ -152,6 +152,7 @@ def bench(seconds: float, concurrency: int) -> None:
                 "WATEMPLATES_GRPC_ADDR": f"127.0.0.1:{free_port()}",
                 "WATEMPLATES_HTTP_ADDR": f"127.0.0.1:{free_port()}",
                 "WATEMPLATES_LOG_LEVEL": "WARNING",
+                "WATEMPLATES_META_APP_SECRET": "bench-app-secret",
                 "WATEMPLATES_META_ACCESS_TOKEN": META_TOKEN,
                 "WATEMPLATES_META_GRAPH_URL": graph_url,
             }
