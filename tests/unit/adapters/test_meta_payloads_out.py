@@ -7,6 +7,7 @@ from dataclasses import replace
 from typing import Any
 
 import pytest
+from test_meta_payloads import META_NAMED
 
 from adapters.meta_graph.payloads import definition_from_meta, definition_to_meta, state_from_meta
 from domain.components import (
@@ -21,46 +22,7 @@ from domain.components import (
 )
 from domain.status import TemplateCategory
 
-# The fact sheet's create-template example (section 3), verbatim.
-META_NAMED: dict[str, Any] = {
-    "name": "order_ready",
-    "language": "en_US",
-    "category": "UTILITY",
-    "parameter_format": "NAMED",
-    "components": [
-        {
-            "type": "HEADER",
-            "format": "TEXT",
-            "text": "Order {{order_id}} is ready",
-            "example": {"header_text_named_params": [{"param_name": "order_id", "example": "A-1042"}]},
-        },
-        {
-            "type": "BODY",
-            "text": "Hi {{first_name}}, your order {{order_id}} can be collected from {{store}} today.",
-            "example": {
-                "body_text_named_params": [
-                    {"param_name": "first_name", "example": "Dana"},
-                    {"param_name": "order_id", "example": "A-1042"},
-                    {"param_name": "store", "example": "Main St"},
-                ]
-            },
-        },
-        {"type": "FOOTER", "text": "Reply STOP to opt out"},
-        {
-            "type": "BUTTONS",
-            "buttons": [
-                {"type": "QUICK_REPLY", "text": "Thanks"},
-                {
-                    "type": "URL",
-                    "text": "Track",
-                    "url": "https://example.com/t/{{1}}",
-                    "example": ["https://example.com/t/A-1042"],
-                },
-            ],
-        },
-    ],
-}
-
+# The fact sheet's create-template example (section 3), shared with the parsing tests.
 META_POSITIONAL: dict[str, Any] = {
     "name": "ship_update",
     "language": "pt_BR",
