@@ -6,7 +6,10 @@ INSTALLED := $(VENV)/.installed
 PROTOS := $(wildcard protos/watemplates/v1/*.proto)
 STUBS := src/watemplates/v1/templates_pb2.py
 
-.PHONY: setup proto run test lint fmt migrate bench clean
+BUF_VERSION := 1.75.0
+BUF := .buf/node_modules/.bin/buf
+
+.PHONY: setup proto proto-lint run test lint fmt migrate bench clean
 
 setup: $(INSTALLED) $(STUBS)
 
@@ -32,7 +35,14 @@ run: setup
 test: setup
 	$(BIN)/python -m pytest -q
 
-lint: setup
+# Buf's STANDARD lint and format check on the protos; buf comes from the npm registry.
+proto-lint:
+	@if command -v npm >/dev/null 2>&1; then \
+		[ -x $(BUF) ] || npm install --silent --no-audit --no-fund --prefix .buf @bufbuild/buf@$(BUF_VERSION); \
+		cd protos && ../$(BUF) lint && ../$(BUF) format --diff --exit-code && echo "buf lint: ok"; \
+	else echo "proto-lint skipped: npm not found (buf is installed from the npm registry)"; fi
+
+lint: setup proto-lint
 	$(BIN)/ruff check src tests bench migrations
 	$(BIN)/ruff format --check src tests bench migrations
 	$(BIN)/mypy
@@ -49,5 +59,5 @@ bench: setup
 	$(BIN)/python bench/run.py
 
 clean:
-	rm -rf $(VENV) src/watemplates .pytest_cache .mypy_cache .ruff_cache var
+	rm -rf $(VENV) .buf src/watemplates .pytest_cache .mypy_cache .ruff_cache var
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +
