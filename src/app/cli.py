@@ -16,6 +16,7 @@ from app import commands
 from app.auth import Principal
 from app.bootstrap import Services, build_services
 from app.errors import AppError, NotFound
+from app.paging import MAX_PAGE_SIZE
 from app.settings import Settings
 from app.webhooks import ChangeState
 from domain.lint import LintReport, lint
@@ -96,7 +97,7 @@ def _parser() -> argparse.ArgumentParser:
     inbox_list.add_argument(
         "--state", action="append", choices=[s.value.lower() for s in ChangeState], help="repeatable"
     )
-    inbox_list.add_argument("--limit", type=int, default=100)
+    inbox_list.add_argument("--limit", type=_positive, default=100, help="how many to show (all pages)")
     inbox_list.set_defaults(run=_admin(_inbox_list))
     inbox_replay = inbox.add_parser("replay", help="queue a DEAD, PARKED or SKIPPED change again")
     inbox_replay.add_argument("change_id", nargs="+")
@@ -109,6 +110,16 @@ def _parser() -> argparse.ArgumentParser:
     lint_cmd.add_argument("--json", action="store_true", help="machine-readable output")
     lint_cmd.set_defaults(run=_lint)
     return parser
+
+
+def _positive(text: str) -> int:
+    try:
+        number = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if number < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return number
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -235,14 +246,24 @@ async def _templates_sync(services: Services, args: argparse.Namespace) -> int:
 
 async def _inbox_list(services: Services, args: argparse.Namespace) -> int:
     states = frozenset(ChangeState(s.upper()) for s in args.state or [])
-    page = await services.inbox_queries.changes(None, states, args.limit, "")
-    for change in page.items:
-        print(
-            f"{change.id}\t{change.state.value}\twaba {change.waba_id}\t{change.field or '-'}\t"
-            f"attempts {change.attempts}\t{change.last_error}"
+    shown, token = 0, ""
+    while shown < args.limit:
+        page = await services.inbox_queries.changes(
+            None, states, min(args.limit - shown, MAX_PAGE_SIZE), token
         )
+        for change in page.items:
+            print(
+                f"{change.id}\t{change.state.value}\twaba {change.waba_id or '-'}\t{change.field or '-'}\t"
+                f"attempts {change.attempts}\t{change.last_error}"
+            )
+        shown += len(page.items)
+        token = page.next_page_token
+        if not token:
+            break
+    backlog = await services.inbox_queries.backlog()
     print(
-        f"{len(page.items)} changes" + (" (more: raise --limit)" if page.next_page_token else ""),
+        f"{shown} changes" + (" (more: raise --limit)" if token else "") + f"; {backlog.pending} deliveries "
+        f"waiting to be split, {backlog.failing} of them retrying after a failure",
         file=sys.stderr,
     )
     return 0

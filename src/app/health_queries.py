@@ -14,7 +14,7 @@ from app.errors import NotFound
 from app.handlers.templates import load_template
 from app.paging import PageTokenCodec, effective_page_size, fingerprint
 from app.ports import AlertQuery, HistoryRecord, TemplateCursor, TemplateQuery, UnitOfWork, UnitOfWorkFactory
-from app.webhooks import ChangeState, InboxChange
+from app.webhooks import ChangeState, DeliveryBacklog, InboxChange
 from domain.alerts import Alert
 from domain.templates import Template
 from domain.tenancy import Role
@@ -215,6 +215,11 @@ class InboxQueries:
             found = found[:limit]
             token = self._page_tokens.encode(query_id, [found[-1].id])
         return Page(found, token)
+
+    async def backlog(self) -> DeliveryBacklog:
+        """Deliveries not yet split into changes (the operator's CLI: every WABA, none named)."""
+        async with self._uow_factory(read_only=True) as uow:
+            return await uow.inbox.delivery_backlog()
 
 
 NEEDS_A_LOOK = frozenset({ChangeState.DEAD, ChangeState.PARKED, ChangeState.SKIPPED})

@@ -11,14 +11,16 @@ import asyncio
 import contextlib
 import hashlib
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from cachetools import TTLCache
 
 from app.handlers.health import apply_template_change
 from app.ports import Clock, UnitOfWork, UnitOfWorkFactory, WebhookTranslator
+from app.text import printable
 from app.webhooks import (
+    DELIVERY_KEY_PREFIX,
     ChangeState,
     Delivery,
     DeliveryState,
@@ -98,30 +100,88 @@ class InboxWorker:
         return split + processed
 
     async def split_deliveries(self) -> int:
+        """Splits due deliveries into changes: a batch in one transaction, and if that fails each
+        delivery on its own, so one that cannot be split or stored only holds up itself; it is
+        retried with backoff and, after max_attempts, parked as DEAD where an operator sees it."""
         now = self._clock.now()
         async with self._uow_factory() as uow:
             deliveries = await uow.inbox.claim_deliveries(
                 now=now, lease_until=now + self._settings.lease, limit=self._settings.batch
             )
-            for delivery in deliveries:
-                try:
-                    raw = self._translator.split(delivery.body)
-                except MalformedDelivery as exc:
-                    delivery.state, delivery.error = DeliveryState.DEAD, str(exc)
-                    log.warning("webhook delivery %s is not usable: %s", delivery.id, exc)
-                    # Shown with the inbox's DEAD changes, so an operator sees it next to the rest.
-                    await uow.inbox.add_changes([_unusable(delivery, str(exc), now)])
-                else:
-                    await uow.inbox.add_changes(
-                        [
-                            _inbox_change(delivery.id, index, change, delivery.received_at)
-                            for index, change in enumerate(raw)
-                        ]
-                    )
-                    delivery.state = DeliveryState.SPLIT
-                await uow.inbox.save_delivery(delivery)
             await uow.commit()
+        if len(deliveries) > 1:
+            try:
+                async with self._uow_factory() as uow:
+                    for delivery in deliveries:
+                        await self._split_in(uow, delivery)
+                    await uow.commit()
+                return len(deliveries)
+            except Exception:
+                log.debug("a batch of %d deliveries failed; splitting them one by one", len(deliveries))
+        for delivery in deliveries:
+            try:
+                async with self._uow_factory() as uow:
+                    await self._split_in(uow, delivery)
+                    await uow.commit()
+            except Exception as exc:
+                await self._delivery_failed(delivery, exc)
         return len(deliveries)
+
+    async def _split_in(self, uow: UnitOfWork, claimed: Delivery) -> None:
+        delivery = replace(claimed)  # the claimed copy stays as read, for a retry after a rollback
+        try:
+            raw = self._translator.split(delivery.body)
+        except MalformedDelivery as exc:
+            note = printable(str(exc))
+            delivery.state, delivery.error = DeliveryState.DEAD, note
+            log.warning("webhook delivery %s is not usable: %s", delivery.id, note)
+            # Shown with the inbox's DEAD changes, so an operator sees it next to the rest.
+            await uow.inbox.add_changes(
+                [_unusable(delivery, f"the delivery is not a Meta webhook: {note}", self._clock.now())]
+            )
+        else:
+            await uow.inbox.add_changes(
+                [
+                    _inbox_change(delivery.id, index, change, delivery.received_at)
+                    for index, change in enumerate(raw)
+                ]
+            )
+            delivery.state, delivery.error = DeliveryState.SPLIT, ""
+        await uow.inbox.save_delivery(delivery)
+
+    async def _delivery_failed(self, claimed: Delivery, error: Exception) -> None:
+        now = self._clock.now()
+        delivery = replace(claimed, attempts=claimed.attempts + 1, error=_describe(error))
+        if delivery.attempts < self._settings.max_attempts:
+            delay = self._backoff(delivery.attempts)
+            delivery.next_attempt_at = now + delay
+            log.warning(
+                "webhook delivery %s could not be split (attempt %d), retrying in %s: %s",
+                delivery.id,
+                delivery.attempts,
+                delay,
+                delivery.error,
+            )
+            async with self._uow_factory() as uow:
+                await uow.inbox.save_delivery(delivery)
+                await uow.commit()
+            return
+        delivery.state = DeliveryState.DEAD
+        log.error(
+            "webhook delivery %s failed %d times; parked as DEAD: %s",
+            delivery.id,
+            delivery.attempts,
+            delivery.error,
+        )
+        note = f"the delivery could not be split and stored ({delivery.attempts} attempts): {delivery.error}"
+        async with self._uow_factory() as uow:
+            await uow.inbox.add_changes([_unusable(delivery, note, now)])
+            await uow.inbox.save_delivery(delivery)
+            await uow.commit()
+
+    def _backoff(self, attempts: int) -> timedelta:
+        delay: timedelta = self._settings.backoff_initial * 2 ** (attempts - 1)
+        return min(delay, self._settings.backoff_max)
 
     async def process_changes(self) -> int:
         now = self._clock.now()
@@ -196,16 +256,14 @@ class InboxWorker:
             if change is None or change.state is not ChangeState.PENDING:
                 return
             change.attempts += 1
-            change.last_error = f"{type(error).__name__}: {error}"[:2000]
+            change.last_error = _describe(error)
             if change.attempts >= self._settings.max_attempts:
                 change.state = ChangeState.DEAD
                 log.error(
                     "webhook change %s failed %d times; parked as DEAD: %s", change_id, change.attempts, error
                 )
             else:
-                delay = min(
-                    self._settings.backoff_initial * (2 ** (change.attempts - 1)), self._settings.backoff_max
-                )
+                delay = self._backoff(change.attempts)
                 change.next_attempt_at = now + delay
                 log.warning(
                     "webhook change %s failed (attempt %d), retrying in %s: %s",
@@ -231,21 +289,27 @@ def _inbox_change(delivery_id: str, index: int, raw: RawChange, received_at: dat
     )
 
 
-def _unusable(delivery: Delivery, reason: str, now: datetime) -> InboxChange:
-    text = delivery.body[:2000].decode("utf-8", "replace")
+def _unusable(delivery: Delivery, note: str, now: datetime) -> InboxChange:
+    """The DEAD change that stands for a whole delivery; its value shows the body's start."""
+    text = printable(delivery.body[:2000].decode("utf-8", "replace"))
     return InboxChange(
         id=f"{delivery.id}-0000",
         delivery_id=delivery.id,
-        key=f"delivery:{hashlib.sha256(delivery.body).hexdigest()}",
+        key=f"{DELIVERY_KEY_PREFIX}{hashlib.sha256(delivery.body).hexdigest()}",
         waba_id="",
         field="",
         entry_time=None,
         value={"_raw": text},
         received_at=delivery.received_at,
         state=ChangeState.DEAD,
-        last_error=f"the delivery is not a Meta webhook: {reason}",
+        last_error=note[:2000],
         processed_at=now,
     )
+
+
+def _describe(error: Exception) -> str:
+    """An error as stored beside a change or delivery: it may quote input, so made storable."""
+    return printable(f"{type(error).__name__}: {error}")[:2000]
 
 
 def _raw(change: InboxChange) -> RawChange:
@@ -253,7 +317,7 @@ def _raw(change: InboxChange) -> RawChange:
 
 
 def _finish(change: InboxChange, state: ChangeState, now: datetime | None, note: str) -> None:
-    change.state, change.processed_at, change.last_error = state, now, note
+    change.state, change.processed_at, change.last_error = state, now, printable(note)[:2000]
 
 
 async def _first(*events: asyncio.Event) -> None:

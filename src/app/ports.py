@@ -11,7 +11,15 @@ from datetime import datetime
 from types import TracebackType
 from typing import Protocol, Self
 
-from app.webhooks import ChangeState, Delivery, IgnoredChange, InboxChange, RawChange, TemplateChange
+from app.webhooks import (
+    ChangeState,
+    Delivery,
+    DeliveryBacklog,
+    IgnoredChange,
+    InboxChange,
+    RawChange,
+    TemplateChange,
+)
 from domain.alerts import Alert, AlertState
 from domain.alerts import Severity as AlertSeverity
 from domain.components import ParameterFormat, TemplateDefinition
@@ -157,11 +165,20 @@ class InboxRepository(Protocol):
     async def claim_deliveries(
         self, *, now: datetime, lease_until: datetime, limit: int
     ) -> Sequence[Delivery]:
-        """PENDING deliveries not leased by another worker; leases them until `lease_until`
-        (PostgreSQL: FOR UPDATE SKIP LOCKED, so workers never wait on each other)."""
+        """PENDING deliveries due (next_attempt_at <= now) and not leased by another worker; leases
+        them until `lease_until` (PostgreSQL: FOR UPDATE SKIP LOCKED, so workers never wait on
+        each other)."""
         ...
 
-    async def save_delivery(self, delivery: Delivery) -> None: ...
+    async def save_delivery(self, delivery: Delivery) -> None:
+        """Stores state, error, attempts and next_attempt_at; releases the lease."""
+        ...
+
+    async def requeue_delivery(self, delivery_id: str) -> bool:
+        """Back to PENDING with no attempts, to be split again; False if there is no such delivery."""
+        ...
+
+    async def delivery_backlog(self) -> DeliveryBacklog: ...
 
     async def add_changes(self, changes: Sequence[InboxChange]) -> int:
         """Inserts the changes whose key is new (a duplicate delivery adds nothing); returns how many."""
@@ -178,6 +195,8 @@ class InboxRepository(Protocol):
         ...
 
     async def save_change(self, change: InboxChange) -> None: ...
+
+    async def delete_change(self, change_id: str) -> None: ...
 
     async def release_parked(self, waba_id: str) -> int:
         """PARKED changes of this WABA back to PENDING; returns how many."""

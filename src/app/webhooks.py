@@ -51,6 +51,23 @@ class Delivery:
     received_at: datetime
     state: DeliveryState = DeliveryState.PENDING
     error: str = ""
+    # Failed attempts to split and store it; a failing delivery waits until next_attempt_at, so
+    # the deliveries behind it flow past, and is DEAD after the inbox's max_attempts.
+    attempts: int = 0
+    next_attempt_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryBacklog:
+    """Deliveries not split into changes yet; `failing` of them wait to retry after a failure."""
+
+    pending: int
+    failing: int
+
+
+# The key of the DEAD change that stands for a whole delivery that could not be split (the
+# operator's view of the inbox is its changes). Replaying that change splits the delivery again.
+DELIVERY_KEY_PREFIX = "delivery:"
 
 
 @dataclass(slots=True)

@@ -55,7 +55,7 @@ from app.ports import (
     TemplateRepository,
     WabaRepository,
 )
-from app.webhooks import ChangeState, Delivery, DeliveryState, InboxChange
+from app.webhooks import ChangeState, Delivery, DeliveryBacklog, DeliveryState, InboxChange
 from domain.alerts import Alert, AlertState
 from domain.history import HistoryEntry
 from domain.templates import Template
@@ -676,7 +676,9 @@ class FakeInboxRepository:
         self, *, now: datetime, lease_until: datetime, limit: int
     ) -> Sequence[Delivery]:
         def due(delivery: Delivery) -> bool:
-            return delivery.state is DeliveryState.PENDING
+            return delivery.state is DeliveryState.PENDING and (
+                delivery.next_attempt_at is None or delivery.next_attempt_at <= now
+            )
 
         return self._claim(DELIVERIES, DELIVERY_LEASES, due, now=now, lease_until=lease_until, limit=limit)
 
@@ -684,10 +686,28 @@ class FakeInboxRepository:
         stored = await self._lock_latest(DELIVERIES, DELIVERY_LEASES, delivery.id)
         if stored is None:
             return
-        self._session.put(
-            DELIVERIES, delivery.id, replace(stored, state=delivery.state, error=delivery.error)
+        updated = replace(
+            stored,
+            state=delivery.state,
+            error=delivery.error,
+            attempts=delivery.attempts,
+            next_attempt_at=delivery.next_attempt_at,
         )
+        self._session.put(DELIVERIES, delivery.id, updated)
         self._session.delete(DELIVERY_LEASES, delivery.id)
+
+    async def requeue_delivery(self, delivery_id: str) -> bool:
+        stored = await self._lock_latest(DELIVERIES, DELIVERY_LEASES, delivery_id)
+        if stored is None:
+            return False
+        await self.save_delivery(
+            replace(stored, state=DeliveryState.PENDING, error="", attempts=0, next_attempt_at=None)
+        )
+        return True
+
+    async def delivery_backlog(self) -> DeliveryBacklog:
+        pending = [d for d in self._session.work.deliveries.values() if d.state is DeliveryState.PENDING]
+        return DeliveryBacklog(pending=len(pending), failing=sum(1 for d in pending if d.attempts))
 
     async def add_changes(self, changes: Sequence[InboxChange]) -> int:
         self._session.require_writable()
@@ -734,6 +754,11 @@ class FakeInboxRepository:
         )
         self._session.put(CHANGES, change.id, updated)
         self._session.delete(CHANGE_LEASES, change.id)
+
+    async def delete_change(self, change_id: str) -> None:
+        if await self._lock_latest(CHANGES, CHANGE_LEASES, change_id) is not None:
+            self._session.delete(CHANGES, change_id)
+            self._session.delete(CHANGE_LEASES, change_id)
 
     async def release_parked(self, waba_id: str) -> int:
         self._session.require_writable()

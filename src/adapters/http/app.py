@@ -32,7 +32,9 @@ async def readyz(request: web.Request) -> web.Response:
 
 def create_app(probe: HealthProbe, *, webhook: WebhookConfig | None = None) -> web.Application:
     """`webhook` mounts /webhooks/meta; without it the app serves only the probes (e.g. a worker)."""
-    app = web.Application()
+    # Bodies are read as sent: the webhook signature covers the raw bytes, and aiohttp's automatic
+    # decompression would both change them and fail on a broken stream outside any handler.
+    app = web.Application(handler_args={"auto_decompress": False})
     app[PROBE] = probe
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)

@@ -21,7 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from aiohttp import web
+from aiohttp import hdrs, web
 
 from adapters.http.webhook_payloads import parse_envelope
 from app.ports import Clock, UnitOfWorkFactory
@@ -94,6 +94,12 @@ class MetaWebhookEndpoint:
         return _text(200, challenge)
 
     async def receive(self, request: web.Request) -> web.Response:
+        encoding = request.headers.get(hdrs.CONTENT_ENCODING, "").strip().lower()
+        if encoding not in ("", "identity"):
+            # Meta never compresses, and the signature covers the bytes as sent: decompressing
+            # first would check it over other bytes (and a broken stream would end as a 500).
+            log.warning("webhook POST refused: Content-Encoding %r", encoding[:40])
+            return _text(415, "Content-Encoding must be identity: Meta sends webhooks uncompressed")
         body = await _read_limited(request)
         if body is None:
             return _text(413, f"payload larger than {MAX_BODY_BYTES} bytes")

@@ -19,10 +19,11 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+from app.text import text_problem
 from app.webhooks import (
     IgnoredChange,
     ImpendingCategory,
@@ -44,6 +45,10 @@ CATEGORY_FIELD = "template_category_update"
 COMPONENTS_FIELD = "message_template_components_update"
 TEMPLATE_FIELDS = frozenset({STATUS_FIELD, QUALITY_FIELD, CATEGORY_FIELD, COMPONENTS_FIELD})
 
+# Meta's payloads nest about eight levels deep (entry, changes, value, statuses, pricing...); far more
+# than that is not a Meta payload, and deep enough to exhaust the recursion of JSON encoders.
+MAX_DEPTH = 64
+
 # Meta's ids are below 2**53 (about 15 digits); a float id beyond that has already lost digits.
 _MAX_EXACT_FLOAT = 2**53
 
@@ -52,19 +57,10 @@ class MetaWebhookTranslator:
     """app.ports.WebhookTranslator for Meta's WhatsApp Business Account webhooks. Stateless."""
 
     def split(self, body: bytes) -> list[RawChange]:
-        envelope = parse_envelope(body)
-        entries = envelope.get("entry")
-        if not isinstance(entries, list):
-            raise MalformedDelivery("'entry' must be a list of entries")
-        if not entries:
-            raise MalformedDelivery("'entry' is empty: the delivery carries no changes")
+        entries = parse_envelope(body)["entry"]
         changes: list[RawChange] = []
-        try:
-            for index, entry in enumerate(entries):
-                changes.extend(_split_entry(index, entry))
-        except RecursionError as exc:
-            # json.loads accepts nesting close to the interpreter's limit; hashing it again may not.
-            raise MalformedDelivery("the delivery is nested too deeply to process") from exc
+        for index, entry in enumerate(entries):
+            changes.extend(_split_entry(index, entry))
         return changes
 
     def translate(self, change: RawChange, received_at: datetime) -> TemplateChange | IgnoredChange:
@@ -78,38 +74,111 @@ class MetaWebhookTranslator:
             )
         if change.field not in TEMPLATE_FIELDS:
             return IgnoredChange(reason=f"field {change.field!r} is not handled by this version")
-        occurred_at = change.entry_time or received_at
-        # Shape first: Meta's examples send quality updates under the status field name.
-        if "new_quality_score" in value:
-            return _quality_update(change, value, occurred_at)
-        if "correct_category" in value or "previous_category" in value:
-            return _category_update(change, value, occurred_at)
-        if "event" in value:
-            return _status_update(change, value, occurred_at)
-        if "message_template_element" in value:
-            return _components_update(change, value, occurred_at)
-        expected = {
-            STATUS_FIELD: "'event'",
-            QUALITY_FIELD: "'new_quality_score'",
-            CATEGORY_FIELD: "'previous_category' (completed change) or 'correct_category' (impending)",
-            COMPONENTS_FIELD: "'message_template_element'",
-        }[change.field]
-        raise UntranslatableChange(f"{change.field} without {expected}")
+        return _storable(_template_event(change, value, change.entry_time or received_at))
+
+
+def _template_event(change: RawChange, value: Mapping[str, Any], occurred_at: datetime) -> TemplateChange:
+    # Shape first: Meta's examples send quality updates under the status field name.
+    if "new_quality_score" in value:
+        return _quality_update(change, value, occurred_at)
+    if "correct_category" in value or "previous_category" in value:
+        return _category_update(change, value, occurred_at)
+    if "event" in value:
+        return _status_update(change, value, occurred_at)
+    if "message_template_element" in value:
+        return _components_update(change, value, occurred_at)
+    expected = {
+        STATUS_FIELD: "'event'",
+        QUALITY_FIELD: "'new_quality_score'",
+        CATEGORY_FIELD: "'previous_category' (completed change) or 'correct_category' (impending)",
+        COMPONENTS_FIELD: "'message_template_element'",
+    }[change.field]
+    raise UntranslatableChange(f"{change.field} without {expected}")
+
+
+def _storable(change: TemplateChange) -> TemplateChange:
+    """The change, if every text of it that becomes a column (not the JSON documents, which escape
+    anything) can be stored on every database; else the change is untranslatable, at once, rather
+    than failing in the database attempt after attempt."""
+    texts = {
+        "message_template_id": change.meta_template_id,
+        "message_template_name": change.display_name,
+        "message_template_language": change.language_code,
+        "category": change.category,
+    }
+    if change.impending_category is not None:
+        texts["correct_category"] = change.impending_category.raw_upcoming
+    for observation in change.observations:
+        texts[f"the {observation.aspect.value.lower()} value"] = observation.value
+        texts[f"the {observation.aspect.value.lower()} reason"] = observation.reason
+    for name, text in texts.items():
+        if problem := text_problem(text):
+            raise UntranslatableChange(f"{name} {problem}")
+    return change
 
 
 def parse_envelope(body: bytes) -> Mapping[str, Any]:
-    """The parsed body if it is a whatsapp_business_account envelope; else MalformedDelivery.
-    Shared with the HTTP handler so both agree on what a delivery is."""
+    """The parsed body if it is a whatsapp_business_account envelope with entries that every store
+    can hold; else MalformedDelivery. Shared with the HTTP handler, so a delivery the door accepts is
+    one the worker can split and store: no non-finite numbers (PostgreSQL's JSON has no NaN or
+    Infinity, and 1e999 parses to infinity), nothing nested deeper than MAX_DEPTH."""
     try:
-        envelope = json.loads(body)
-    except (ValueError, RecursionError) as exc:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
-        raise MalformedDelivery(f"body is not JSON: {exc}"[:300]) from exc
+        envelope = json.loads(body, parse_constant=_refuse_constant, parse_float=_finite_float)
+    except NonFiniteNumber as exc:
+        raise MalformedDelivery(str(exc)) from None
+    except RecursionError:
+        raise MalformedDelivery(f"the body is nested deeper than {MAX_DEPTH} levels") from None
+    except ValueError as exc:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
+        raise MalformedDelivery(f"body is not JSON: {exc}"[:300]) from None
     if not isinstance(envelope, dict):
         raise MalformedDelivery(f"body must be a JSON object, got {_type_name(envelope)}")
     kind = envelope.get("object")
     if kind != OBJECT:
         raise MalformedDelivery(f"'object' must be {OBJECT!r}, got {_short(kind)}")
+    if (depth := nesting_depth(envelope, MAX_DEPTH)) > MAX_DEPTH:
+        raise MalformedDelivery(f"the body is nested deeper than {MAX_DEPTH} levels ({depth} or more)")
+    entries = envelope.get("entry")
+    if not isinstance(entries, list):
+        raise MalformedDelivery("'entry' must be a list of entries")
+    if not entries:
+        raise MalformedDelivery("'entry' is empty: the delivery carries no changes")
     return envelope
+
+
+class NonFiniteNumber(ValueError):
+    """A JSON number no database can store (NaN, Infinity, or one beyond a double's range)."""
+
+
+def _refuse_constant(name: str) -> float:
+    raise NonFiniteNumber(f"body holds {name}, which is not a JSON number and cannot be stored")
+
+
+def _finite_float(text: str) -> float:
+    number = float(text)
+    if not math.isfinite(number):
+        raise NonFiniteNumber(f"body holds the number {text[:40]}, beyond what can be stored")
+    return number
+
+
+def nesting_depth(document: object, limit: int) -> int:
+    """How deeply objects and lists nest in `document` (a scalar is 0), counting no further than
+    limit + 1. Iterative: the depth of attacker-controlled input must not be the stack's."""
+    deepest = 0
+    stack: list[tuple[object, int]] = [(document, 0)]
+    while stack:
+        node, depth = stack.pop()
+        if isinstance(node, dict):
+            children: Iterable[object] = node.values()
+        elif isinstance(node, list):
+            children = node
+        else:
+            continue
+        depth += 1
+        if depth > limit:
+            return depth
+        deepest = max(deepest, depth)
+        stack.extend((child, depth) for child in children)
+    return deepest
 
 
 def idempotency_key(waba_id: str, field: str, time: object, value: object) -> str:
@@ -160,6 +229,8 @@ def _split_entry(index: int, entry: object) -> list[RawChange]:
     waba_id = _waba_id(entry.get("id"))
     raw_time = entry.get("time")
     entry_time = meta_time(raw_time)
+    if problem := text_problem(waba_id):
+        return [_unusable("", raw_time, entry_time, entry, f"entry[{index}].id {problem}")]
     changes = entry.get("changes")
     if not isinstance(changes, list):
         return [_unusable(waba_id, raw_time, entry_time, entry, f"entry[{index}] has no 'changes' list")]
@@ -176,6 +247,8 @@ def _split_entry(index: int, entry: object) -> list[RawChange]:
         value = change.get("value")
         if not isinstance(field, str) or not field:
             result.append(_unusable(waba_id, raw_time, entry_time, change, f"{where} has no 'field'"))
+        elif problem := text_problem(field):
+            result.append(_unusable(waba_id, raw_time, entry_time, change, f"{where}.field {problem}"))
         elif not isinstance(value, dict):
             problem = f"{where} ({field}) has no 'value' object"
             result.append(_unusable(waba_id, raw_time, entry_time, change, problem))

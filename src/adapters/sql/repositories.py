@@ -20,7 +20,7 @@ from adapters.sql.serialization import (
 )
 from app.errors import AlreadyExists, ConcurrentModification
 from app.ports import AlertQuery, HistoryRecord, IdempotencyRecord, TemplateQuery
-from app.webhooks import ChangeState, Delivery, DeliveryState, InboxChange
+from app.webhooks import ChangeState, Delivery, DeliveryBacklog, DeliveryState, InboxChange
 from domain.alerts import Alert, AlertKind, AlertState, Severity
 from domain.components import ParameterFormat
 from domain.history import Aspect, ChangeSource, HistoryEntry, Outcome
@@ -591,9 +591,8 @@ class SqlInboxRepository:
                 id=delivery.id,
                 body=delivery.body,
                 received_at=delivery.received_at,
-                state=delivery.state.value,
-                error=delivery.error,
                 lease_until=None,
+                **_delivery_state(delivery),
             )
         )
 
@@ -603,7 +602,7 @@ class SqlInboxRepository:
         d = tables.webhook_deliveries
         rows = await self._claim(
             d,
-            [d.c.state == DeliveryState.PENDING.value, _lease_free(d, now)],
+            [d.c.state == DeliveryState.PENDING.value, _lease_free(d, now), _due(d, now)],
             lease_until=lease_until,
             limit=limit,
         )
@@ -612,10 +611,29 @@ class SqlInboxRepository:
     async def save_delivery(self, delivery: Delivery) -> None:
         d = tables.webhook_deliveries
         await self._connection.execute(
-            sa.update(d)
-            .where(d.c.id == delivery.id)
-            .values(state=delivery.state.value, error=delivery.error, lease_until=None)
+            sa.update(d).where(d.c.id == delivery.id).values(lease_until=None, **_delivery_state(delivery))
         )
+
+    async def requeue_delivery(self, delivery_id: str) -> bool:
+        d = tables.webhook_deliveries
+        result = await self._connection.execute(
+            sa.update(d)
+            .where(d.c.id == delivery_id)
+            .values(state=DeliveryState.PENDING.value, error="", attempts=0, next_attempt_at=None)
+            .values(lease_until=None)
+        )
+        return bool(result.rowcount)
+
+    async def delivery_backlog(self) -> DeliveryBacklog:
+        d = tables.webhook_deliveries
+        row = (
+            await self._connection.execute(
+                sa.select(
+                    sa.func.count(), sa.func.coalesce(sa.func.sum(sa.case((d.c.attempts > 0, 1), else_=0)), 0)
+                ).where(d.c.state == DeliveryState.PENDING.value)
+            )
+        ).one()
+        return DeliveryBacklog(pending=int(row[0]), failing=int(row[1]))
 
     async def add_changes(self, changes: Sequence[InboxChange]) -> int:
         c = tables.webhook_changes
@@ -652,7 +670,7 @@ class SqlInboxRepository:
             [
                 c.c.state == ChangeState.PENDING.value,
                 _lease_free(c, now),
-                sa.or_(c.c.next_attempt_at.is_(None), c.c.next_attempt_at <= now),
+                _due(c, now),
             ],
             lease_until=lease_until,
             limit=limit,
@@ -672,6 +690,10 @@ class SqlInboxRepository:
         await self._connection.execute(
             sa.update(c).where(c.c.id == change.id).values(lease_until=None, **_change_state(change))
         )
+
+    async def delete_change(self, change_id: str) -> None:
+        c = tables.webhook_changes
+        await self._connection.execute(sa.delete(c).where(c.c.id == change_id))
 
     async def release_parked(self, waba_id: str) -> int:
         c = tables.webhook_changes
@@ -741,6 +763,20 @@ def _lease_free(table: sa.Table, now: datetime) -> sa.ColumnElement[bool]:
     return sa.or_(table.c.lease_until.is_(None), table.c.lease_until < now)
 
 
+def _due(table: sa.Table, now: datetime) -> sa.ColumnElement[bool]:
+    return sa.or_(table.c.next_attempt_at.is_(None), table.c.next_attempt_at <= now)
+
+
+def _delivery_state(delivery: Delivery) -> dict[str, Any]:
+    """The columns processing may change."""
+    return {
+        "state": delivery.state.value,
+        "error": delivery.error,
+        "attempts": delivery.attempts,
+        "next_attempt_at": delivery.next_attempt_at,
+    }
+
+
 def _change_state(change: InboxChange) -> dict[str, Any]:
     """The columns processing may change."""
     return {
@@ -759,6 +795,8 @@ def _delivery(row: sa.Row[Any]) -> Delivery:
         received_at=row.received_at,
         state=DeliveryState(row.state),
         error=row.error,
+        attempts=row.attempts,
+        next_attempt_at=row.next_attempt_at,
     )
 
 

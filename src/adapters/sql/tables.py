@@ -204,6 +204,9 @@ webhook_deliveries = sa.Table(
     sa.Column("state", sa.String(), nullable=False),
     sa.Column("error", sa.Text(), nullable=False),
     sa.Column("lease_until", UtcDateTime(), nullable=True),
+    # A delivery that failed to split waits until next_attempt_at; the others flow past it.
+    sa.Column("attempts", sa.Integer(), nullable=False, server_default=sa.text("0")),
+    sa.Column("next_attempt_at", UtcDateTime(), nullable=True),
     sa.Index("ix_webhook_deliveries_state_received_at", "state", "received_at"),
 )
 

@@ -11,7 +11,13 @@ from datetime import datetime
 from app.commands import AcknowledgeAlert, ReplayInboxChange
 from app.errors import NotFound
 from app.ports import Clock, UnitOfWork, UnitOfWorkFactory
-from app.webhooks import ChangeState, InboxChange, TemplateChange, UntranslatableChange
+from app.webhooks import (
+    DELIVERY_KEY_PREFIX,
+    ChangeState,
+    InboxChange,
+    TemplateChange,
+    UntranslatableChange,
+)
 from domain.alerts import SEVERITY, Alert, AlertState, decide
 from domain.components import Components, TemplateDefinition
 from domain.errors import TemplateLifecycleError
@@ -160,7 +166,14 @@ async def replay_inbox_change(
             )
         change.state, change.attempts, change.next_attempt_at = ChangeState.PENDING, 0, None
         change.last_error = f"replayed at {clock.now().isoformat()} (was: {change.last_error})"[:2000]
-        await uow.inbox.save_change(change)
+        if change.key.startswith(DELIVERY_KEY_PREFIX):
+            # It stands for a delivery that could not be split: split that again instead. Its
+            # changes take the ids from position 0 on, so this stand-in makes room for them.
+            if not await uow.inbox.requeue_delivery(change.delivery_id):
+                raise NotFound("inbox change", f"inboxChanges/{command.change_id}")
+            await uow.inbox.delete_change(change.id)
+        else:
+            await uow.inbox.save_change(change)
         await uow.commit()
     return change
 

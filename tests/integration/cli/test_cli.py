@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
+from adapters.sql.engine import create_engine
+from adapters.sql.unit_of_work import SqlUnitOfWorkFactory
 from app.cli import main
+from app.webhooks import ChangeState, InboxChange
 
 VALID = {
     "name": "order_ready",
@@ -109,3 +114,56 @@ def test_admin_errors_are_reported_not_raised(capsys: pytest.CaptureFixture[str]
     assert main(["apikey", "create", "--org", "nobody", "--role", "admin"]) == 1
     assert main(["waba", "add", "--org", "acme", "--waba-id", "not-digits"]) == 1
     assert "numeric" in capsys.readouterr().err
+
+
+def _seed_dead_changes(database_url: str, count: int) -> None:
+    async def seed() -> None:
+        engine = create_engine(database_url)
+        try:
+            async with SqlUnitOfWorkFactory(engine)() as uow:
+                now = datetime(2026, 12, 1, tzinfo=UTC)
+                await uow.inbox.add_changes(
+                    [
+                        InboxChange(
+                            id=f"{n:020d}-0000",
+                            delivery_id=f"{n:020d}",
+                            key=f"k{n}",
+                            waba_id="301122334455667",
+                            field="message_template_status_update",
+                            entry_time=None,
+                            value={},
+                            received_at=now,
+                            state=ChangeState.DEAD,
+                            last_error="broken",
+                        )
+                        for n in range(count)
+                    ]
+                )
+                await uow.commit()
+        finally:
+            await engine.dispose()
+
+    asyncio.run(seed())
+
+
+@pytest.mark.parametrize(("limit", "shown"), [("650", 650), ("1000", 700)])
+def test_inbox_list_pages_through_everything_asked_for(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], limit: str, shown: int
+) -> None:
+    assert main(["migrate"]) == 0
+    _seed_dead_changes(f"sqlite+aiosqlite:///{tmp_path}/cli.db", 700)
+    capsys.readouterr()
+
+    assert main(["inbox", "list", "--limit", limit]) == 0
+
+    captured = capsys.readouterr()
+    assert len(captured.out.splitlines()) == shown
+    assert f"{shown} changes" in captured.err
+    assert ("more: raise --limit" in captured.err) == (shown < 700)
+    assert "0 deliveries waiting to be split" in captured.err
+
+
+def test_inbox_list_refuses_a_limit_below_one(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        main(["inbox", "list", "--limit", "0"])
+    assert "must be at least 1" in capsys.readouterr().err

@@ -7,6 +7,7 @@ stand-in below with the same two things these tests touch (`store.deliveries` an
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import hmac
 import json
@@ -275,7 +276,7 @@ async def test_uppercase_hex_signature_is_accepted(make_webhook: MakeWebhook) ->
 
 
 async def test_a_signed_body_may_exactly_fill_the_limit(make_webhook: MakeWebhook) -> None:
-    head, tail = b'{"object":"whatsapp_business_account","entry":[],"padding":"', b'"}'
+    head, tail = BODY[:-1] + b',"padding":"', b'"}'
     body = head + b"p" * (MAX_BODY_BYTES - len(head) - len(tail)) + tail
     assert len(body) == MAX_BODY_BYTES
     webhook = await make_webhook()
@@ -441,3 +442,77 @@ async def test_without_a_webhook_config_there_is_no_webhook_route() -> None:
             assert response.status == 404
         async with client.get("/healthz") as response:
             assert response.status == 200
+
+
+# ---- what can never be stored is refused at the door --------------------------------------------
+
+
+def _nested(depth: int) -> bytes:
+    """A valid envelope whose one change value nests `depth` lists deep (about 2 bytes a level)."""
+    return (
+        b'{"object":"whatsapp_business_account","entry":[{"id":"301122334455667","changes":'
+        b'[{"field":"messages","value":{"x":' + b"[" * depth + b"]" * depth + b"}}]}]}"
+    )
+
+
+def _envelope_with(value_json: bytes) -> bytes:
+    return (
+        b'{"object":"whatsapp_business_account","entry":[{"id":"301122334455667","time":1764153000,'
+        b'"changes":[{"field":"message_template_status_update","value":' + value_json + b"}]}]}"
+    )
+
+
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    [
+        pytest.param(_nested(980), "nested deeper than 64 levels", id="980-levels"),
+        pytest.param(_nested(70), "nested deeper than 64 levels", id="70-levels"),
+        pytest.param(_envelope_with(b'{"event":"APPROVED","x":NaN}'), "NaN", id="nan"),
+        pytest.param(_envelope_with(b'{"event":"APPROVED","x":-Infinity}'), "-Infinity", id="infinity"),
+        pytest.param(_envelope_with(b'{"event":"APPROVED","x":1e999}'), "1e999", id="overflowing-float"),
+        pytest.param(
+            b'{"object":"whatsapp_business_account","entry":[]}', "'entry' is empty", id="no-entries"
+        ),
+        pytest.param(
+            b'{"object":"whatsapp_business_account","entry":{}}', "must be a list", id="entry-object"
+        ),
+    ],
+)
+async def test_what_no_database_can_store_is_a_bad_request(
+    make_webhook: MakeWebhook, body: bytes, reason: str
+) -> None:
+    webhook = await make_webhook()
+
+    status, text = await webhook.post(body)
+
+    assert status == 400
+    assert reason in text
+    assert stored(webhook.factory) == []
+
+
+async def test_nesting_as_deep_as_the_limit_is_accepted(make_webhook: MakeWebhook) -> None:
+    # object, entry list, entry, changes list, change, value, "x": 7 levels before the lists.
+    webhook = await make_webhook()
+    assert await webhook.post(_nested(64 - 7)) == (200, "OK")
+
+
+@pytest.mark.parametrize("encoding", ["gzip", "deflate", "br", "GZIP", "identity, gzip"])
+async def test_a_compressed_body_is_refused_without_a_server_error(
+    make_webhook: MakeWebhook, encoding: str
+) -> None:
+    webhook = await make_webhook()
+
+    unsigned = await webhook.post(b"hello", {"Content-Encoding": encoding})
+    really_compressed = gzip.compress(BODY)
+    signed_over_the_wire_bytes = await webhook.post(
+        really_compressed, {**signed(really_compressed), "Content-Encoding": encoding}
+    )
+
+    assert unsigned[0] == signed_over_the_wire_bytes[0] == 415
+    assert "Content-Encoding must be identity" in unsigned[1]
+    assert stored(webhook.factory) == []
+
+
+async def test_identity_encoding_is_accepted(make_webhook: MakeWebhook) -> None:
+    webhook = await make_webhook()
+    assert await webhook.post(BODY, {**signed(BODY), "Content-Encoding": "identity"}) == (200, "OK")

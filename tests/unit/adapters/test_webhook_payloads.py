@@ -18,7 +18,7 @@ import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from adapters.http.webhook_payloads import MetaWebhookTranslator, idempotency_key, meta_time
+from adapters.http.webhook_payloads import MetaWebhookTranslator, idempotency_key, meta_time, nesting_depth
 from app.ports import WebhookTranslator
 from app.webhooks import (
     IgnoredChange,
@@ -729,7 +729,14 @@ def test_every_entry_and_every_change_is_split() -> None:
         (b'{"object": "whatsapp_business_account"}', "'entry' must be a list"),
         (b'{"object": "whatsapp_business_account", "entry": {"id": "1"}}', "'entry' must be a list"),
         (b'{"object": "whatsapp_business_account", "entry": []}', "'entry' is empty"),
-        (b"[" * 100_000 + b"]" * 100_000, "not JSON"),
+        (b"[" * 100_000 + b"]" * 100_000, "nested deeper than 64 levels"),
+        (b'{"object": "whatsapp_business_account", "entry": [], "x": NaN}', "NaN"),
+        (b'{"object": "whatsapp_business_account", "entry": [], "x": Infinity}', "Infinity"),
+        (b'{"object": "whatsapp_business_account", "entry": [], "x": 1e400}', "1e400"),
+        (
+            b'{"object": "whatsapp_business_account", "entry": [], "x": ' + b"[" * 64 + b"]" * 64 + b"}",
+            "deeper",
+        ),
     ],
 )
 def test_malformed_deliveries(body: bytes, needle: str) -> None:
@@ -1107,3 +1114,54 @@ def test_change_without_field_always_has_a_reason(value: dict[str, Any]) -> None
 def test_value_that_is_not_an_object_is_untranslatable() -> None:
     with pytest.raises(UntranslatableChange, match="must be an object, got a list"):
         T.translate(RawChange("k", WABA, "message_template_status_update", None, [1]), RECEIVED_AT)  # type: ignore[arg-type]
+
+
+# ---- texts that become columns must be storable on every database --------------------------------
+
+
+def test_nesting_depth_counts_objects_and_lists() -> None:
+    assert nesting_depth(7, 64) == 0
+    assert nesting_depth({"a": [1, {"b": []}]}, 64) == 4
+    assert nesting_depth([[[[]]]], 2) == 3  # counts no further than the limit + 1
+
+
+@pytest.mark.parametrize("bad", [r"3011\u0000", r"\ud800"])
+def test_a_waba_id_no_database_can_store_makes_the_entry_unusable(bad: str) -> None:
+    body = envelope(entry(change("message_template_status_update", status_value()))).replace(
+        WABA.encode(), bad.encode()
+    )
+    raw = split_one(body)
+
+    assert (raw.waba_id, raw.field) == ("", "")
+    with pytest.raises(UntranslatableChange, match=r"entry\[0\]\.id contains"):
+        T.translate(raw, RECEIVED_AT)
+
+
+def test_a_field_no_database_can_store_makes_the_change_unusable() -> None:
+    body = envelope(entry(change("messages", {})))
+    raw = split_one(body.replace(b'"messages"', b'"mess\\u0000ages"'))
+
+    assert raw.field == ""
+    assert "changes[0].field contains a NUL" in str(raw.value["_problem"])
+
+
+@pytest.mark.parametrize(
+    ("overrides", "needle"),
+    [
+        ({"message_template_name": "order\x00ready"}, "message_template_name contains a NUL"),
+        ({"message_template_language": "en\ud800"}, "message_template_language contains a lone"),
+        ({"event": "APPROVED\x00"}, "the status value contains a NUL"),
+        ({"reason": "bad\x00reason"}, "the status reason contains a NUL"),
+        ({"message_template_id": "91\x00"}, "message_template_id contains a NUL"),
+    ],
+)
+def test_column_texts_that_cannot_be_stored_are_untranslatable_at_once(
+    overrides: dict[str, Any], needle: str
+) -> None:
+    assert needle in untranslatable("message_template_status_update", status_value(**overrides))
+
+
+def test_nul_inside_documents_is_kept_verbatim() -> None:
+    # JSON documents escape it (\u0000), which both databases store: nothing is lost.
+    result = translate_one("message_template_status_update", status_value(other_info={"title": "a\x00b"}))
+    assert only_observation(result).details["other_info"] == {"title": "a\x00b"}
