@@ -12,7 +12,7 @@ from app.auth import Principal
 from app.commands import TemplateKey
 from app.errors import NotFound
 from app.handlers.templates import load_template
-from app.paging import PageTokenCodec, effective_page_size, fingerprint
+from app.paging import PageTokenCodec, SizeOf, effective_page_size, fingerprint, fit_page
 from app.ports import AlertQuery, HistoryRecord, TemplateCursor, TemplateQuery, UnitOfWork, UnitOfWorkFactory
 from app.webhooks import ChangeState, DeliveryBacklog, InboxChange
 from domain.alerts import Alert
@@ -69,7 +69,12 @@ class HealthQueries:
         self._page_tokens = page_tokens
 
     async def critical_templates(
-        self, principal: Principal, waba_id: str | None, page_size: int, page_token: str
+        self,
+        principal: Principal,
+        waba_id: str | None,
+        page_size: int,
+        page_token: str,
+        size_of: SizeOf[CriticalTemplate] | None = None,
     ) -> Page[CriticalTemplate]:
         """Templates with an active alert (every unsendable or at-risk state opens one), most severe
         first, then most recently confirmed."""
@@ -89,9 +94,8 @@ class HealthQueries:
                 if template is not None:
                     found.append(CriticalTemplate(template, tuple(sorted(alerts, key=lambda a: -a.severity))))
         found.sort(key=lambda c: (-c.severity, -c.latest, c.template.name))
-        page = found[offset : offset + limit]
-        more = offset + limit < len(found)
-        token = self._page_tokens.encode(query_id, [str(offset + limit)]) if more else ""
+        page, more = fit_page(found[offset:], limit, size_of)
+        token = self._page_tokens.encode(query_id, [str(offset + len(page))]) if more else ""
         return Page(page, token)
 
     async def quality_summary(self, principal: Principal, waba_id: str | None) -> QualitySummary:
@@ -122,7 +126,12 @@ class HealthQueries:
         return QualitySummary(total, dict(by_waba))
 
     async def history(
-        self, principal: Principal, key: TemplateKey, page_size: int, page_token: str
+        self,
+        principal: Principal,
+        key: TemplateKey,
+        page_size: int,
+        page_token: str,
+        size_of: SizeOf[HistoryRecord] | None = None,
     ) -> tuple[Template, Page[HistoryRecord]]:
         principal.require(Role.VIEWER)
         limit = effective_page_size(page_size)
@@ -135,11 +144,9 @@ class HealthQueries:
                     principal.org_id, template.id, after_seq=after, limit=limit + 1
                 )
             )
-        token = ""
-        if len(records) > limit:
-            records = records[:limit]
-            token = self._page_tokens.encode(query_id, [str(records[-1].seq)])
-        return template, Page(records, token)
+        page, more = fit_page(records, limit, size_of)
+        token = self._page_tokens.encode(query_id, [str(page[-1].seq)]) if more else ""
+        return template, Page(page, token)
 
     async def alerts(
         self,
@@ -148,6 +155,7 @@ class HealthQueries:
         template: TemplateKey | None,
         page_size: int,
         page_token: str,
+        size_of: SizeOf[Alert] | None = None,
     ) -> Page[Alert]:
         principal.require(Role.VIEWER)
         limit = effective_page_size(page_size)
@@ -160,11 +168,11 @@ class HealthQueries:
                 opened_at, alert_id = self._page_tokens.decode(page_token, query_id, size=2)
                 query = replace(query, before=(datetime.fromisoformat(opened_at), alert_id))
             found = list(await uow.alerts.list(query))
-        token = ""
-        if len(found) > limit:
-            found = found[:limit]
-            token = self._page_tokens.encode(query_id, [found[-1].opened_at.isoformat(), found[-1].id])
-        return Page(found, token)
+        page, more = fit_page(found, limit, size_of)
+        token = (
+            self._page_tokens.encode(query_id, [page[-1].opened_at.isoformat(), page[-1].id]) if more else ""
+        )
+        return Page(page, token)
 
     async def events_after(self, principal: Principal, after_seq: int, limit: int) -> Sequence[HistoryRecord]:
         principal.require(Role.VIEWER)
@@ -192,6 +200,7 @@ class InboxQueries:
         states: frozenset[ChangeState],
         page_size: int,
         page_token: str,
+        size_of: SizeOf[InboxChange] | None = None,
     ) -> Page[InboxChange]:
         if principal is not None:
             principal.require(Role.ADMIN)
@@ -210,11 +219,9 @@ class InboxQueries:
                         states=states, waba_id=waba.waba_id, after_id=after, limit=limit + 1
                     )
                 found.sort(key=lambda c: c.id)
-        token = ""
-        if len(found) > limit:
-            found = found[:limit]
-            token = self._page_tokens.encode(query_id, [found[-1].id])
-        return Page(found, token)
+        page, more = fit_page(found, limit, size_of)
+        token = self._page_tokens.encode(query_id, [page[-1].id]) if more else ""
+        return Page(page, token)
 
     async def backlog(self) -> DeliveryBacklog:
         """Deliveries not yet split into changes (the operator's CLI: every WABA, none named)."""

@@ -7,12 +7,19 @@ import binascii
 import hashlib
 import hmac
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import TypeVar
 
 from app.errors import FieldViolation, InvalidArgument
 
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 500
+# A page stays under gRPC's default 4 MiB message limit whatever page_size asks for: large items
+# (templates with long examples, inbox changes with big values) make shorter pages.
+PAGE_BUDGET_BYTES = 3 * 1024 * 1024
+
+T = TypeVar("T")
+SizeOf = Callable[[T], int]
 
 
 def effective_page_size(requested: int) -> int:
@@ -25,6 +32,22 @@ def effective_page_size(requested: int) -> int:
     if requested == 0:
         return DEFAULT_PAGE_SIZE
     return min(requested, MAX_PAGE_SIZE)
+
+
+def fit_page(items: Sequence[T], limit: int, size_of: SizeOf[T] | None = None) -> tuple[list[T], bool]:
+    """The first of `items` that make a page: at most `limit` of them and, when `size_of` measures
+    them, at most PAGE_BUDGET_BYTES together (always at least one). The flag says whether any of
+    `items` were left out, i.e. whether there is a next page."""
+    if size_of is None:
+        return list(items[:limit]), len(items) > limit
+    page: list[T] = []
+    total = 0
+    for item in items[:limit]:
+        total += size_of(item)
+        if page and total > PAGE_BUDGET_BYTES:
+            break
+        page.append(item)
+    return page, len(items) > len(page)
 
 
 class PageTokenCodec:

@@ -9,7 +9,7 @@ from app.auth import Principal
 from app.commands import TemplateKey
 from app.errors import NotFound
 from app.handlers.templates import load_template
-from app.paging import PageTokenCodec, effective_page_size, fingerprint
+from app.paging import PageTokenCodec, SizeOf, effective_page_size, fingerprint, fit_page
 from app.ports import TemplateCursor, TemplateQuery, UnitOfWorkFactory
 from domain.components import TemplateDefinition
 from domain.lint import LintReport, lint
@@ -44,7 +44,12 @@ class TemplateQueries:
             return await load_template(uow, principal, key)
 
     async def list(
-        self, principal: Principal, query: TemplateQuery, page_size: int, page_token: str
+        self,
+        principal: Principal,
+        query: TemplateQuery,
+        page_size: int,
+        page_token: str,
+        size_of: SizeOf[Template] | None = None,
     ) -> TemplatePage:
         """`query.org_id` is replaced by the caller's organization; the cursor comes from the token."""
         principal.require(Role.VIEWER)
@@ -62,12 +67,12 @@ class TemplateQueries:
                 if waba is None or waba.org_id != principal.org_id:
                     raise NotFound("waba", f"wabas/{query.waba_id}")
             found = list(await uow.templates.list(query))
+        page, more = fit_page(found, limit, size_of)
         next_token = ""
-        if len(found) > limit:
-            found = found[:limit]
-            last = found[-1]
+        if more:
+            last = page[-1]
             next_token = self._page_tokens.encode(query_id, [last.display_name, last.language_code, last.id])
-        return TemplatePage(found, next_token)
+        return TemplatePage(page, next_token)
 
     async def render(self, principal: Principal, key: TemplateKey, values: Mapping[str, str]) -> Rendered:
         principal.require(Role.VIEWER)

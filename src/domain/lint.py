@@ -609,6 +609,13 @@ def _rule_failures(
             failures.append(f"does not match its pattern {spec.pattern!r}")
     if ParameterLocation.HEADER in locations and len(value) > HEADER_VALUE_MAX:
         failures.append(f"is {len(value)} characters; a header value may have at most {HEADER_VALUE_MAX}")
+    elif failures:
+        pass  # a value already refused for its length (or anything else) needs no second reason
+    elif ParameterLocation.BODY in locations and len(value) > BODY_MAX:
+        # Whatever its own rules, a value longer than the longest body Meta sends can never be sent.
+        failures.append(f"is {len(value)} characters; a body value may have at most {BODY_MAX}")
+    elif ParameterLocation.BUTTON in locations and len(value) > URL_MAX:
+        failures.append(f"is {len(value)} characters; a URL button value may have at most {URL_MAX}")
     return failures
 
 

@@ -60,8 +60,20 @@ def event_to_proto(record: HistoryRecord) -> hp.TemplateEvent:
         reason=entry.reason,
         occur_time=timestamp(entry.occurred_at),
         receive_time=timestamp(entry.received_at),
-        details_json=json.dumps(entry.details, ensure_ascii=False, default=str),
+        details_json=_bounded_json(entry.details),
     )
+
+
+# History details keep the raw change, which Meta may make as large as a delivery (3 MB); an event
+# must still fit a message a default client accepts (4 MiB), in a list and in the live stream.
+MAX_DETAILS_JSON_CHARS = 1024 * 1024
+
+
+def _bounded_json(details: object) -> str:
+    text = json.dumps(details, ensure_ascii=False, default=str)
+    if len(text) <= MAX_DETAILS_JSON_CHARS:
+        return text
+    return json.dumps({"_truncated": True, "_chars": len(text), "_head": text[: MAX_DETAILS_JSON_CHARS // 2]})
 
 
 def critical_to_proto(critical: CriticalTemplate) -> hp.CriticalTemplate:

@@ -7,6 +7,7 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
 from adapters.grpc.auth import AuthInterceptor
+from adapters.grpc.requests import RequestGuard
 from adapters.grpc.servicers.health import WATCH_POLL_SECONDS, InboxServicer, TemplateHealthServicer
 from adapters.grpc.servicers.templates import TemplateServicer
 from app.auth import Authenticator
@@ -37,7 +38,9 @@ class GrpcServer:
         watch_poll_seconds: float = WATCH_POLL_SECONDS,
     ) -> None:
         self.server = grpc.aio.server(
-            interceptors=[AuthInterceptor(authenticator)],
+            # Authentication first: a caller without a key hears UNAUTHENTICATED before anything
+            # about its request; then the request is read and checked (RequestGuard).
+            interceptors=[AuthInterceptor(authenticator), RequestGuard()],
             options=[("grpc.so_reuseport", 0)],
         )
         templates_pb2_grpc.add_TemplateServiceServicer_to_server(TemplateServicer(bus, queries), self.server)

@@ -221,19 +221,26 @@ class GraphClient:
                 status = response.status
                 raw = await response.read()
                 headers = response.headers
+        # Callers see what happened, never where: the Graph host and port (an internal proxy, say)
+        # and the transport's own words stay in this log. `from None`: aiohttp exceptions carry
+        # request_info, whose headers hold the token.
         except aiohttp.ConnectionTimeoutError:
             # Connecting timed out: nothing reached Meta, so even a send may be repeated.
-            raise MetaUnavailable(f"could not connect to Meta within {self._timeout:g} s ({where})") from None
+            logger.warning("Graph %s: no connection within %g s", where, self._timeout)
+            raise MetaUnavailable(
+                f"Meta's API could not be reached: no connection within {self._timeout:g} s ({where})"
+            ) from None
         except TimeoutError:
             raise self._ambiguous(
                 f"Meta did not answer within {self._timeout:g} s ({where})", idempotent
             ) from None
         except aiohttp.ClientConnectorError as exc:
-            raise MetaUnavailable(f"could not connect to Meta ({where}): {self._describe(exc)}") from None
+            logger.warning("Graph %s: cannot connect: %s", where, self._describe(exc))
+            raise MetaUnavailable(f"Meta's API could not be reached ({where})") from None
         except aiohttp.ClientError as exc:
-            # `from None`: aiohttp exceptions carry request_info, whose headers hold the token.
+            logger.warning("Graph %s: the connection failed: %s", where, self._describe(exc))
             raise self._ambiguous(
-                f"the connection to Meta failed ({where}): {self._describe(exc)}", idempotent
+                f"the connection to Meta's API failed ({where}: {type(exc).__name__})", idempotent
             ) from None
         elapsed_ms = (time.monotonic() - started) * 1000
         logger.debug("Graph %s -> HTTP %d in %.0f ms", where, status, elapsed_ms)

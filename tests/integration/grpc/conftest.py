@@ -74,7 +74,14 @@ async def grpc_world() -> AsyncIterator[GrpcWorld]:
     )
     a = await create_tenant(services.bus, "acme", "100200300")
     b = await create_tenant(services.bus, "globex", "900800700")
-    server = GrpcServer(services.bus, services.queries, services.authenticator, "127.0.0.1:0")
+    server = GrpcServer(
+        services.bus,
+        services.queries,
+        services.authenticator,
+        "127.0.0.1:0",
+        health_queries=services.health_queries,
+        inbox_queries=services.inbox_queries,
+    )
     await server.start()
     channel = grpc.aio.insecure_channel(f"127.0.0.1:{server.port}")
     try:

@@ -775,7 +775,7 @@ async def test_watch_streams_only_the_callers_organization(world: HealthWorld) -
 
 
 @pytest.mark.parametrize(
-    "cursor", ["abc", "-1", "1.5", " 1", "1 ", "0x10", "+1", "1_0", "²", "٣", str(2**63), "9" * 5000]
+    "cursor", ["abc", "-1", "1.5", " 1", "1 ", "0x10", "+1", "1_0", "²", "٣", str(2**63), "9" * 30]
 )
 async def test_watch_rejects_a_bad_cursor(world: HealthWorld, cursor: str) -> None:
     call = world.health.WatchTemplateEvents(

@@ -261,13 +261,20 @@ async def test_an_error_answer_without_an_error_object_is_unavailable(
         await client.get(TEMPLATES)
 
 
-async def test_a_refused_connection_is_unavailable_after_the_attempts(make_client: ClientFactory) -> None:
-    client = make_client(base_url=f"http://127.0.0.1:{free_port()}", max_attempts=2)
+async def test_a_refused_connection_is_unavailable_after_the_attempts(
+    make_client: ClientFactory, caplog: pytest.LogCaptureFixture
+) -> None:
+    port = free_port()
+    client = make_client(base_url=f"http://127.0.0.1:{port}", max_attempts=2)
 
-    with pytest.raises(MetaUnavailable, match="could not connect to Meta") as caught:
+    with pytest.raises(MetaUnavailable, match="Meta's API could not be reached") as caught:
         await client.get(TEMPLATES)
 
     assert caught.value.retryable is True
+    # The caller is not told the internal Graph address; the operator's log has it.
+    assert str(port) not in str(caught.value)
+    assert "127.0.0.1" not in str(caught.value)
+    assert any(str(port) in record.getMessage() for record in caplog.records)
 
 
 async def test_a_redirect_is_not_followed(graph: FakeGraph, client: GraphClient) -> None:

@@ -571,6 +571,18 @@ POSITIVE = [
         id="header-example-over-60",
     ),
     pytest.param(
+        "PARAM_EXAMPLE_INVALID",
+        "template.parameters[0].example",
+        params(spec("first_name", "D" * 1025), spec("order_id"), spec("button.2")),
+        id="body-example-longer-than-any-body",
+    ),
+    pytest.param(
+        "PARAM_EXAMPLE_INVALID",
+        "template.parameters[2].example",
+        params(spec("first_name"), spec("order_id"), spec("button.2", "x" * 2001)),
+        id="url-example-longer-than-any-url",
+    ),
+    pytest.param(
         "PARAM_PATTERN_INVALID",
         "template.parameters[0].pattern",
         params(spec("first_name", pattern="([a-z"), spec("order_id"), spec("button.2")),

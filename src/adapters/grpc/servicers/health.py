@@ -21,6 +21,7 @@ from adapters.grpc.health_mapping import (
     inbox_change_to_proto,
 )
 from adapters.grpc.mapping import invalid, template_key, waba_parent
+from adapters.grpc.paging import ProtoPage
 from app.commands import AcknowledgeAlert, ReplayInboxChange
 from app.health_queries import HealthQueries, InboxQueries
 from app.messagebus import MessageBus
@@ -50,11 +51,12 @@ class TemplateHealthServicer(template_health_pb2_grpc.TemplateHealthServiceServi
         self, request: hp.ListCriticalTemplatesRequest, context: Context
     ) -> hp.ListCriticalTemplatesResponse:
         waba_id = waba_parent(request.parent or "wabas/-", allow_wildcard=True)
+        protos = ProtoPage(critical_to_proto)
         page = await self._queries.critical_templates(
-            current_principal(), waba_id, request.page_size, request.page_token
+            current_principal(), waba_id, request.page_size, request.page_token, protos.size_of
         )
         return hp.ListCriticalTemplatesResponse(
-            templates=[critical_to_proto(c) for c in page.items], next_page_token=page.next_page_token
+            templates=[protos(c) for c in page.items], next_page_token=page.next_page_token
         )
 
     @mapped_errors
@@ -72,11 +74,16 @@ class TemplateHealthServicer(template_health_pb2_grpc.TemplateHealthServiceServi
     async def ListTemplateHistory(
         self, request: hp.ListTemplateHistoryRequest, context: Context
     ) -> hp.ListTemplateHistoryResponse:
+        protos = ProtoPage(event_to_proto)
         _, page = await self._queries.history(
-            current_principal(), template_key(request.name), request.page_size, request.page_token
+            current_principal(),
+            template_key(request.name),
+            request.page_size,
+            request.page_token,
+            protos.size_of,
         )
         return hp.ListTemplateHistoryResponse(
-            events=[event_to_proto(r) for r in page.items], next_page_token=page.next_page_token
+            events=[protos(r) for r in page.items], next_page_token=page.next_page_token
         )
 
     @mapped_errors
@@ -87,11 +94,12 @@ class TemplateHealthServicer(template_health_pb2_grpc.TemplateHealthServiceServi
             severities=frozenset(_enum(SEVERITY_IN, v, "severities") for v in request.severities),
         )
         template = template_key(request.template, "template") if request.template else None
+        protos = ProtoPage(alert_to_proto)
         page = await self._queries.alerts(
-            current_principal(), query, template, request.page_size, request.page_token
+            current_principal(), query, template, request.page_size, request.page_token, protos.size_of
         )
         return hp.ListAlertsResponse(
-            alerts=[alert_to_proto(a) for a in page.items], next_page_token=page.next_page_token
+            alerts=[protos(a) for a in page.items], next_page_token=page.next_page_token
         )
 
     @mapped_errors
@@ -142,9 +150,12 @@ class InboxServicer(template_health_pb2_grpc.InboxServiceServicer):
         self, request: hp.ListInboxChangesRequest, context: Context
     ) -> hp.ListInboxChangesResponse:
         states = frozenset(_enum(CHANGE_STATE_IN, v, "states") for v in request.states)
-        page = await self._queries.changes(current_principal(), states, request.page_size, request.page_token)
+        protos = ProtoPage(inbox_change_to_proto)
+        page = await self._queries.changes(
+            current_principal(), states, request.page_size, request.page_token, protos.size_of
+        )
         return hp.ListInboxChangesResponse(
-            changes=[inbox_change_to_proto(c) for c in page.items], next_page_token=page.next_page_token
+            changes=[protos(c) for c in page.items], next_page_token=page.next_page_token
         )
 
     @mapped_errors

@@ -25,6 +25,7 @@ from adapters.grpc.mapping import (
     violation_to_proto,
     waba_parent,
 )
+from adapters.grpc.paging import ProtoPage
 from app.commands import (
     CreateTemplate,
     DeleteTemplate,
@@ -100,9 +101,12 @@ class TemplateServicer(templates_pb2_grpc.TemplateServiceServicer):
             qualities=qualities_from_proto(request.qualities, "qualities"),
             display_name_prefix=request.display_name_prefix,
         )
-        page = await self._queries.list(current_principal(), query, request.page_size, request.page_token)
+        protos = ProtoPage(template_to_proto)
+        page = await self._queries.list(
+            current_principal(), query, request.page_size, request.page_token, protos.size_of
+        )
         return api.ListTemplatesResponse(
-            templates=[template_to_proto(t) for t in page.templates], next_page_token=page.next_page_token
+            templates=[protos(t) for t in page.templates], next_page_token=page.next_page_token
         )
 
     @mapped_errors
