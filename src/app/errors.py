@@ -84,6 +84,9 @@ class MetaError(AppError):
     """A failure reported by (or while reaching) Meta's Graph API. `code` is Meta's error code."""
 
     retryable = False
+    # True when the request may have reached Meta and been acted on although no answer came back
+    # (a timeout or a connection lost after sending): only a sync can tell what Meta has.
+    outcome_unknown = False
 
     def __init__(
         self,

@@ -289,6 +289,24 @@ class Template:
                 f"template {self.name!r} was already submitted (Meta id {self.meta_template_id}); "
                 "update it to send an edit",
             )
+        if self.needs_sync:
+            raise TemplateLifecycleError(
+                "META_OUTCOME_UNKNOWN",
+                f"an earlier submission of {self.name!r} may have reached Meta, but its answer was never "
+                "recorded; run SyncTemplates to learn the outcome before submitting again",
+            )
+
+    def expect_meta_change(self) -> bool:
+        """Marks, before a change is sent to Meta, that its answer may never be heard (a timeout
+        after sending, a shutdown, a crash): until the answer is recorded or a sync resolves it,
+        this copy may be out of date. Returns the flag as it was, for `meta_change_refused`."""
+        was = self.needs_sync
+        self.needs_sync = True
+        return was
+
+    def meta_change_refused(self, was: bool) -> None:
+        """Meta answered that it did not make the change: this copy is as current as before."""
+        self.needs_sync = was
 
     def mark_submitted(
         self, meta_template_id: str, status: str, category: str, *, now: datetime

@@ -206,6 +206,7 @@ def template_to_proto(template: Template) -> pb.Template:
         create_time=timestamp(template.created_at),
         update_time=timestamp(template.updated_at),
         etag=template.etag,
+        needs_sync=template.needs_sync,
     )
 
 

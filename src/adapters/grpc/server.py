@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
@@ -44,9 +46,10 @@ class GrpcServer:
             options=[("grpc.so_reuseport", 0)],
         )
         templates_pb2_grpc.add_TemplateServiceServicer_to_server(TemplateServicer(bus, queries), self.server)
+        self._stopping = asyncio.Event()
         if health_queries is not None:
             template_health_pb2_grpc.add_TemplateHealthServiceServicer_to_server(
-                TemplateHealthServicer(bus, health_queries, watch_poll_seconds), self.server
+                TemplateHealthServicer(bus, health_queries, watch_poll_seconds, self._stopping), self.server
             )
         if inbox_queries is not None:
             template_health_pb2_grpc.add_InboxServiceServicer_to_server(
@@ -72,5 +75,9 @@ class GrpcServer:
             await self.health.set(name, status)
 
     async def stop(self, grace: float) -> None:
+        """Refuses new calls, ends live streams cleanly, and gives calls in flight `grace` seconds
+        (a submit, edit or delete at Meta cut off after that is marked needs_sync beforehand and
+        resolved by the next SyncTemplates)."""
         await self.set_serving(False)
+        self._stopping.set()
         await self.server.stop(grace)

@@ -277,6 +277,7 @@ class GraphClient:
                 f"{message}; Meta may have processed the request, so it is not repeated automatically"
             )
             error.retryable = False
+        error.outcome_unknown = True
         return error
 
     def _describe(self, exc: BaseException) -> str:

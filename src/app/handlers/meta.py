@@ -28,7 +28,7 @@ from app.errors import (
     NotFound,
 )
 from app.handlers.health import apply_alert_policy
-from app.handlers.templates import load_template, require_waba
+from app.handlers.templates import load_template, meta_change_refused, require_waba
 from app.ports import (
     Clock,
     MessageGateway,
@@ -66,12 +66,21 @@ async def submit_template(
 ) -> Template:
     command.principal.require(Role.OPERATOR)
     gateway = require_gateway(template_gateway)
-    async with uow_factory(read_only=True) as uow:
+    async with uow_factory() as uow:
         template = await load_template(uow, command.principal, command.key)
-    template.require_submittable()
-    # Stored templates passed lint when written; the definition is linted once more by the
-    # aggregate's own rules before anything leaves for Meta.
-    submission = await gateway.create(template.waba_id, template.definition)
+        template.require_submittable()
+        # Recorded before Meta is called: if no answer is ever recorded (a timeout after sending,
+        # a shutdown, a crash), the template says so, refuses a second submission, and the next
+        # SyncTemplates resolves it.
+        template.expect_meta_change()
+        await uow.templates.update(template)
+        await uow.commit()
+    try:
+        submission = await gateway.create(template.waba_id, template.definition)
+    except MetaError as exc:
+        if not exc.outcome_unknown:
+            await meta_change_refused(uow_factory, command.principal, command.key, was=False)
+        raise
     async with uow_factory() as uow:
         template = await load_template(uow, command.principal, command.key)
         entries = template.mark_submitted(
@@ -135,6 +144,12 @@ async def sync_templates(
             else:
                 unchanged.append(template.name)
         for template in local.values():
+            if not template.meta_template_id and template.needs_sync:
+                # A submission whose answer was never recorded did not reach Meta after all.
+                template.needs_sync = False
+                await uow.templates.update(template)
+                updated.append(template.name)
+                continue
             if not template.meta_template_id or template.status is TemplateStatus.DELETED:
                 continue  # drafts were never at Meta
             entry = template.observe(
@@ -147,6 +162,7 @@ async def sync_templates(
                 ),
                 received_at=now,
             )
+            template.needs_sync = False
             await uow.templates.update(template)
             await uow.history.add(template, [entry])
             vanished.append(template.name)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import secrets
 from dataclasses import asdict
@@ -13,6 +12,7 @@ from app.errors import (
     AlreadyExists,
     ConcurrentModification,
     EtagMismatch,
+    MetaError,
     MetaNotConfigured,
     MetaTemplateNotFound,
     NotFound,
@@ -87,19 +87,28 @@ async def update_template(
     if template_gateway is None:
         raise MetaNotConfigured()
     template.check_meta_edit(command.revision, now=clock.now())
+    was_current = await _expect_meta_change(uow_factory, template)
     category_before = template.category
     warnings = template.revise(command.revision, now=clock.now())
-    await template_gateway.edit(
-        template.meta_template_id,
-        template.definition,
-        include_category=template.category is not category_before,
-    )
+    try:
+        await template_gateway.edit(
+            template.meta_template_id,
+            template.definition,
+            include_category=template.category is not category_before,
+        )
+    except MetaError as exc:
+        if not exc.outcome_unknown:
+            await meta_change_refused(uow_factory, command.principal, command.key, was_current)
+        raise
     async with uow_factory() as uow:
         fresh = await load_template(uow, command.principal, command.key)
         if fresh.version != template.version:
-            # Meta has the edit; our copy moved meanwhile. A sync (or the webhook) reconciles it.
+            # Meta has the edit; our copy moved meanwhile. A sync (or the webhook) reconciles it,
+            # and the mark left before the call says so meanwhile.
             raise ConcurrentModification(str(command.key))
         fresh.revise(command.revision, now=clock.now())
+        # Meta now has exactly what this copy has.
+        fresh.needs_sync = False
         entry = fresh.record_meta_edit(now=clock.now())
         await uow.templates.update(fresh)
         await uow.history.add(fresh, [entry])
@@ -122,13 +131,41 @@ async def delete_template(
         template.require_deletable_at_meta()
         if template_gateway is None:
             raise MetaNotConfigured()
-        # Already gone at Meta: deleting here finishes the job.
-        with contextlib.suppress(MetaTemplateNotFound):
+        was_current = await _expect_meta_change(uow_factory, template)
+        try:
             await template_gateway.delete(template.waba_id, template.meta_template_id, template.display_name)
+        except MetaTemplateNotFound:
+            pass  # already gone at Meta: deleting here finishes the job
+        except MetaError as exc:
+            if not exc.outcome_unknown:
+                await meta_change_refused(uow_factory, command.principal, command.key, was_current)
+            raise
     async with uow_factory() as uow:
         template = await load_template(uow, command.principal, command.key)
         _check_etag(template, command.key, command.etag)
         await uow.templates.delete(template)
+        await uow.commit()
+
+
+async def _expect_meta_change(uow_factory: UnitOfWorkFactory, template: Template) -> bool:
+    """Stores, before Meta is called, that this copy may be out of date if no answer is recorded
+    (see Template.expect_meta_change); `template` follows the stored version. Returns the flag as
+    it was."""
+    async with uow_factory() as uow:
+        was = template.expect_meta_change()
+        await uow.templates.update(template)
+        await uow.commit()
+    return was
+
+
+async def meta_change_refused(
+    uow_factory: UnitOfWorkFactory, principal: Principal, key: TemplateKey, was: bool
+) -> None:
+    """Meta answered that it made no change: the mark left before the call goes."""
+    async with uow_factory() as uow:
+        template = await load_template(uow, principal, key)
+        template.meta_change_refused(was)
+        await uow.templates.update(template)
         await uow.commit()
 
 

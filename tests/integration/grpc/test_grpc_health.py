@@ -1024,3 +1024,18 @@ async def test_malformed_requests_are_refused_with_a_client_error(world: HealthW
         grpc.StatusCode.NOT_FOUND,
         grpc.StatusCode.PERMISSION_DENIED,
     )
+
+
+async def test_a_live_stream_ends_cleanly_when_the_server_stops(world: HealthWorld) -> None:
+    watch = await world.watch("0")
+    await world.apply(ACME_WABA, status("mine", "PAUSED"))
+    [event] = await watch.take(1)
+
+    # A grace period far longer than the test: the stream must end on its own, not by being cut.
+    stopping = asyncio.ensure_future(world.server.stop(30))
+    ended = await asyncio.wait_for(watch.queue.get(), TIMEOUT)
+    await asyncio.wait_for(stopping, TIMEOUT)
+
+    assert ended is None  # the stream finished; an error would be the AioRpcError itself
+    assert await watch.call.code() == grpc.StatusCode.OK
+    assert event.to_value == "PAUSED"

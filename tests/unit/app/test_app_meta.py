@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, replace
 from datetime import timedelta
 
@@ -23,9 +24,11 @@ from app.commands import (
 from app.errors import (
     InvalidArgument,
     MetaNotConfigured,
+    MetaRequestRejected,
     MetaTemplateDisabled,
     MetaTemplateNotFound,
     MetaTemplatePaused,
+    MetaUnavailable,
     NotFound,
 )
 from app.messagebus import MessageBus
@@ -454,3 +457,105 @@ async def test_paused_or_disabled_answer_records_evidence_on_the_template(
     # The evidence blocks the next send before it reaches Meta.
     with pytest.raises(TemplateNotSendable):
         await world.bus.handle(SendTemplateMessage(world.principal, KEY, "+15551230000", VALUES))
+
+
+# ---- a Meta call whose answer is never recorded -------------------------------------------------
+
+
+def unknown_outcome() -> MetaUnavailable:
+    error = MetaUnavailable("Meta did not answer within 20 s (POST /v24.0/x/message_templates)")
+    error.outcome_unknown = True
+    return error
+
+
+def meta_state(meta_id: str = "918273645500999", status: str = "PENDING") -> MetaTemplateState:
+    return MetaTemplateState(meta_id, definition(), status, "UTILITY", "UNKNOWN")
+
+
+async def test_a_submission_without_an_answer_is_marked_and_refused_again_until_a_sync() -> None:
+    world = await make_world()
+    world.templates.errors.append(unknown_outcome())
+
+    with pytest.raises(MetaUnavailable):
+        await world.bus.handle(SubmitTemplate(world.principal, KEY))
+
+    stored = await world.template()
+    assert (stored.status, stored.meta_template_id, stored.needs_sync) == (TemplateStatus.DRAFT, "", True)
+    with pytest.raises(TemplateLifecycleError) as refused:
+        await world.bus.handle(SubmitTemplate(world.principal, KEY))
+    assert refused.value.reason == "META_OUTCOME_UNKNOWN"
+    assert world.templates.created == []
+
+    # Meta did create it: the sync links it.
+    world.templates.listed = [meta_state()]
+    report = await world.bus.handle(SyncTemplates(world.principal, WABA))
+    assert report.updated == ("order_ready.en_US",)
+    stored = await world.template()
+    assert (stored.status, stored.meta_template_id, stored.needs_sync) == (
+        TemplateStatus.PENDING,
+        "918273645500999",
+        False,
+    )
+
+
+async def test_a_sync_that_does_not_find_the_unanswered_submission_frees_the_draft() -> None:
+    world = await make_world()
+    world.templates.errors.append(unknown_outcome())
+    with pytest.raises(MetaUnavailable):
+        await world.bus.handle(SubmitTemplate(world.principal, KEY))
+
+    report = await world.bus.handle(SyncTemplates(world.principal, WABA))
+
+    assert report.updated == ("order_ready.en_US",)
+    assert (await world.template()).needs_sync is False
+    submitted = await world.bus.handle(SubmitTemplate(world.principal, KEY))
+    assert submitted.meta_template_id
+
+
+async def test_a_submission_meta_refused_leaves_no_mark() -> None:
+    world = await make_world()
+    world.templates.errors.append(MetaRequestRejected("Invalid parameter", code=100))
+
+    with pytest.raises(MetaRequestRejected):
+        await world.bus.handle(SubmitTemplate(world.principal, KEY))
+
+    assert (await world.template()).needs_sync is False
+    assert (await world.bus.handle(SubmitTemplate(world.principal, KEY))).meta_template_id
+
+
+async def test_a_submission_cut_off_mid_call_stays_marked() -> None:
+    """What a shutdown past its grace period (or a crash) does to a call in flight."""
+    world = await make_world()
+    entered, never = asyncio.Event(), asyncio.Event()
+    create = world.templates.create
+
+    async def hanging_create(waba_id: str, definition: TemplateDefinition) -> object:
+        entered.set()
+        await never.wait()
+        return await create(waba_id, definition)
+
+    world.templates.create = hanging_create  # type: ignore[method-assign]
+    call = asyncio.create_task(world.bus.handle(SubmitTemplate(world.principal, KEY)))
+    await entered.wait()
+    call.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await call
+
+    assert (await world.template()).needs_sync is True
+
+
+@pytest.mark.parametrize("outcome", ["unknown", "refused"])
+async def test_an_edit_or_delete_at_meta_without_an_answer_is_marked(outcome: str) -> None:
+    world = await make_world()
+    await submitted_and(world, "APPROVED")
+    for command in (
+        UpdateTemplate(world.principal, KEY, TemplateRevision(components=NEW_BODY)),
+        DeleteTemplate(world.principal, KEY),
+    ):
+        error = unknown_outcome() if outcome == "unknown" else MetaRequestRejected("no", code=100)
+        world.templates.errors.append(error)
+        with pytest.raises(type(error)):
+            await world.bus.handle(command)  # type: ignore[arg-type]
+        stored = await world.template()
+        assert stored.needs_sync is (outcome == "unknown")
+        assert stored.components == definition().components

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -40,11 +41,18 @@ MAX_CURSOR = 2**63 - 1
 
 class TemplateHealthServicer(template_health_pb2_grpc.TemplateHealthServiceServicer):
     def __init__(
-        self, bus: MessageBus, queries: HealthQueries, poll_seconds: float = WATCH_POLL_SECONDS
+        self,
+        bus: MessageBus,
+        queries: HealthQueries,
+        poll_seconds: float = WATCH_POLL_SECONDS,
+        stopping: asyncio.Event | None = None,
     ) -> None:
         self._bus = bus
         self._queries = queries
         self._poll_seconds = poll_seconds
+        # Set when the server shuts down: live streams then end cleanly (OK) instead of running out
+        # the grace period and being cancelled; a client resumes from its last cursor elsewhere.
+        self._stopping = stopping or asyncio.Event()
 
     @mapped_errors
     async def ListCriticalTemplates(
@@ -128,7 +136,7 @@ class TemplateHealthServicer(template_health_pb2_grpc.TemplateHealthServiceServi
                 )
         except Exception as exc:
             await abort(context, to_rpc_error(exc))
-        while True:
+        while not self._stopping.is_set():
             try:
                 batch = await self._queries.events_after(principal, last, WATCH_BATCH)
             except Exception as exc:
@@ -137,7 +145,8 @@ class TemplateHealthServicer(template_health_pb2_grpc.TemplateHealthServiceServi
                 yield hp.WatchTemplateEventsResponse(event=event_to_proto(record))
                 last = record.seq
             if len(batch) < WATCH_BATCH:
-                await asyncio.sleep(self._poll_seconds)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._stopping.wait(), self._poll_seconds)
 
 
 class InboxServicer(template_health_pb2_grpc.InboxServiceServicer):

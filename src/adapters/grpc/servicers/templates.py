@@ -54,6 +54,7 @@ OUTPUT_ONLY = (
     "create_time",
     "update_time",
     "etag",
+    "needs_sync",
 )
 
 
