@@ -9,7 +9,7 @@ STUBS := src/watemplates/v1/templates_pb2.py
 BUF_VERSION := 1.75.0
 BUF := .buf/node_modules/.bin/buf
 
-.PHONY: setup proto proto-lint run test lint fmt migrate bench clean
+.PHONY: setup proto proto-lint run test fuzz lint fmt migrate bench clean
 
 setup: $(INSTALLED) $(STUBS)
 
@@ -34,6 +34,12 @@ run: setup
 
 test: setup
 	$(BIN)/python -m pytest -q
+
+# The standing fuzz suite (tests/fuzz), long: FUZZ_EXAMPLES cases per test from a fresh random seed,
+# for the webhook and every RPC, on SQLite and PostgreSQL. `make test` runs it bounded and repeatable.
+FUZZ_EXAMPLES ?= 100000
+fuzz: setup
+	WATEMPLATES_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/python -m pytest -q -p no:cacheprovider tests/fuzz
 
 # Buf's STANDARD lint and format check on the protos; buf comes from the npm registry.
 proto-lint:

@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 ERROR_DOMAIN = "watemplates.v1"
 STATUS_DETAILS_KEY = "grpc-status-details-bin"
 
-# /work/shared/docs/meta-platform.md section 5: the send request's `template` object.
+# Meta's send request (the Cloud API reference, "Send a template message"): its `template` object.
 META_DOC_TEMPLATE = json.loads(
     """
     {"name":"order_ready","language":{"code":"en_US"},

@@ -27,7 +27,7 @@ from domain.templates import Template
 from domain.tenancy import Role
 from fakes import FakeUnitOfWorkFactory, FrozenClock
 
-SAMPLES = Path(__file__).resolve().parents[3].parent / "shared" / "samples"
+SAMPLES = Path(__file__).resolve().parents[2] / "fixtures" / "samples"
 WABA = "301122334455667"
 
 
@@ -127,7 +127,6 @@ async def inbox() -> Inbox:
     return Inbox(factory, clock, worker, Principal(org.org_id, Role.OPERATOR, "key1"), bus)
 
 
-@pytest.mark.skipif(not SAMPLES.is_dir(), reason="the shared samples are not beside this checkout")
 async def test_every_sample_is_processed_and_nothing_is_lost(inbox: Inbox) -> None:
     for sample in sorted(SAMPLES.glob("*.json")):
         await inbox.post(sample.read_bytes())

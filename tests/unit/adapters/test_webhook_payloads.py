@@ -1,6 +1,6 @@
 """Meta webhook JSON -> RawChange -> TemplateChange/IgnoredChange (adapters.http.webhook_payloads).
 
-The shared samples (/work/shared/samples, next to this repository) are read at test time; the
+The sample payloads (tests/fixtures/samples, real-shaped Meta deliveries) are read at test time; the
 variants below cover what the fact sheet lists for every template field, and hypothesis feeds both
 steps arbitrary JSON to prove nothing but MalformedDelivery/UntranslatableChange ever escapes.
 """
@@ -32,7 +32,7 @@ from domain.components import Button, ButtonType, Components, Header, HeaderForm
 from domain.history import PARTIAL_COMPONENTS, Aspect, ChangeSource, Observation
 from domain.status import TemplateCategory
 
-SAMPLES_DIR = Path(__file__).parents[3].parent / "shared" / "samples"
+SAMPLES_DIR = Path(__file__).parents[2] / "fixtures" / "samples"
 WABA = "301122334455667"
 ENTRY_TIME = 1764153000
 RECEIVED_AT = datetime(2025, 11, 26, 12, 0, tzinfo=UTC)
@@ -45,12 +45,7 @@ def at(seconds: int) -> datetime:
 
 
 def load_sample(name: str) -> bytes:
-    path = SAMPLES_DIR / name
-    if not path.is_file():
-        pytest.skip(
-            f"shared sample {name} not found at {path} (expected /work/shared/samples beside the repo)"
-        )
-    return path.read_bytes()
+    return (SAMPLES_DIR / name).read_bytes()
 
 
 def envelope(*entries: Any, **extra: Any) -> bytes:
@@ -108,7 +103,7 @@ def untranslatable(field: str, value: Any, **kwargs: Any) -> str:
     return info.value.reason
 
 
-# ---- the shared samples -----------------------------------------------------------------------
+# ---- the sample payloads -----------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
