@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import hashlib
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
@@ -57,11 +58,16 @@ class InboxWorker:
         clock: Clock,
         translator: WebhookTranslator,
         settings: InboxSettings | None = None,
+        transient: Callable[[BaseException], bool] = lambda error: False,
     ) -> None:
+        """`transient` tells a failure of the store itself (connection lost, database locked) from
+        one caused by the delivery or change: the former is retried without counting an attempt,
+        so an outage never parks good deliveries as DEAD."""
         self._uow_factory = uow_factory
         self._clock = clock
         self._translator = translator
         self._settings = settings or InboxSettings()
+        self._transient = transient
         self._wake = asyncio.Event()
         self._wabas: TTLCache[str, Waba] = TTLCache(maxsize=10_000, ttl=60)
 
@@ -151,6 +157,16 @@ class InboxWorker:
 
     async def _delivery_failed(self, claimed: Delivery, error: Exception) -> None:
         now = self._clock.now()
+        if self._transient(error):
+            log.warning(
+                "webhook delivery %s: the store failed, retrying (not counted): %s", claimed.id, error
+            )
+            async with self._uow_factory() as uow:
+                await uow.inbox.save_delivery(
+                    replace(claimed, next_attempt_at=now + self._settings.backoff_initial)
+                )
+                await uow.commit()
+            return
         delivery = replace(claimed, attempts=claimed.attempts + 1, error=_describe(error))
         if delivery.attempts < self._settings.max_attempts:
             delay = self._backoff(delivery.attempts)
@@ -254,6 +270,14 @@ class InboxWorker:
         async with self._uow_factory() as uow:
             change = await uow.inbox.lock_change(change_id)
             if change is None or change.state is not ChangeState.PENDING:
+                return
+            if self._transient(error):
+                log.warning(
+                    "webhook change %s: the store failed, retrying (not counted): %s", change_id, error
+                )
+                change.next_attempt_at = now + self._settings.backoff_initial
+                await uow.inbox.save_change(change)
+                await uow.commit()
                 return
             change.attempts += 1
             change.last_error = _describe(error)

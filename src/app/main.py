@@ -15,6 +15,7 @@ from adapters.http.app import create_app
 from adapters.http.webhook import WebhookConfig
 from adapters.http.webhook_payloads import MetaWebhookTranslator
 from adapters.sql.migrate import upgrade
+from adapters.sql.unit_of_work import is_transient_error
 from app.bootstrap import Services, build_services
 from app.inbox import InboxSettings, InboxWorker
 from app.settings import Settings, split_host_port
@@ -70,6 +71,7 @@ async def serve(settings: Settings, roles: frozenset[str] = frozenset(ROLES)) ->
             services.clock,
             MetaWebhookTranslator(),
             InboxSettings(changes_per_transaction=per_transaction),
+            transient=is_transient_error,
         )
         if "worker" in roles
         else None

@@ -112,6 +112,10 @@ class TemplateRepository(Protocol):
         version on the aggregate; raises app.errors.ConcurrentModification otherwise."""
         ...
 
+    async def save_meta_call(self, template: Template) -> None:
+        """Stores needs_sync and meta_call_started_at alone, leaving the version as it is."""
+        ...
+
     async def delete(self, template: Template) -> None:
         """Deletes if the stored version is still `template.version`; else ConcurrentModification."""
         ...

@@ -31,3 +31,28 @@ def printable(text: str) -> str:
     if text.isascii():
         return text
     return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+def lone_surrogate_in(document: object) -> bool:
+    """Whether any string or key of a parsed JSON document holds a lone surrogate. JSON's \\u escapes
+    can spell one; no UTF-8 text (a gRPC string, a log line, a database text column) can carry it."""
+    stack = [document]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, str):
+            if not node.isascii() and _has_surrogate(node):
+                return True
+        elif isinstance(node, dict):
+            stack.extend(node.keys())
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+    return False
+
+
+def _has_surrogate(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False

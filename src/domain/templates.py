@@ -52,8 +52,10 @@ class Template:
     observed_at: dict[Aspect, datetime] = field(default_factory=dict)
     # When an APPROVED template was edited at Meta (Meta: 1 per 24 h, 10 per 30 days).
     meta_edit_times: tuple[datetime, ...] = ()
-    # Known only from a webhook or a send error: our copy of its content may be incomplete.
+    # Our copy may differ from Meta's: known only from a webhook or a send error, or a change sent
+    # to Meta whose answer was never recorded (then meta_call_started_at says when it was sent).
     needs_sync: bool = False
+    meta_call_started_at: datetime | None = None
 
     @classmethod
     def create(
@@ -289,30 +291,45 @@ class Template:
                 f"template {self.name!r} was already submitted (Meta id {self.meta_template_id}); "
                 "update it to send an edit",
             )
-        if self.needs_sync:
+        self.require_known_submission()
+
+    def require_known_submission(self) -> None:
+        """A draft whose submission may have reached Meta is neither submitted, edited nor deleted
+        here until a sync says what Meta has: Meta could hold a template this copy no longer matches."""
+        if self.needs_sync and not self.meta_template_id:
             raise TemplateLifecycleError(
                 "META_OUTCOME_UNKNOWN",
-                f"an earlier submission of {self.name!r} may have reached Meta, but its answer was never "
-                "recorded; run SyncTemplates to learn the outcome before submitting again",
+                f"a submission of {self.name!r} may have reached Meta, but its answer was never "
+                "recorded; run SyncTemplates to learn the outcome first",
             )
 
-    def expect_meta_change(self) -> bool:
+    def expect_meta_change(self, *, now: datetime) -> bool:
         """Marks, before a change is sent to Meta, that its answer may never be heard (a timeout
         after sending, a shutdown, a crash): until the answer is recorded or a sync resolves it,
         this copy may be out of date. Returns the flag as it was, for `meta_change_refused`."""
         was = self.needs_sync
-        self.needs_sync = True
+        self.needs_sync, self.meta_call_started_at = True, now
         return was
 
     def meta_change_refused(self, was: bool) -> None:
         """Meta answered that it did not make the change: this copy is as current as before."""
-        self.needs_sync = was
+        self.needs_sync, self.meta_call_started_at = was, None
+
+    def meta_change_recorded(self) -> None:
+        """Meta's answer is recorded: this copy is what Meta has."""
+        self.needs_sync, self.meta_call_started_at = False, None
+
+    def unanswered_submission_before(self, moment: datetime) -> bool:
+        """A draft's submission that was sent before `moment` and never answered: a sync whose list
+        was taken at `moment` and does not show it proves it never reached Meta."""
+        started = self.meta_call_started_at
+        return self.needs_sync and not self.meta_template_id and (started is None or started < moment)
 
     def mark_submitted(
         self, meta_template_id: str, status: str, category: str, *, now: datetime
     ) -> list[HistoryEntry]:
         self.meta_template_id = meta_template_id
-        self.needs_sync = False
+        self.meta_change_recorded()
         entries = [
             self.observe(Observation(Aspect.STATUS, status, ChangeSource.SUBMISSION, now), received_at=now)
         ]

@@ -557,10 +557,20 @@ class FakeTemplateRepository:
             observed_at=dict(template.observed_at),
             meta_edit_times=template.meta_edit_times,
             needs_sync=template.needs_sync,
+            meta_call_started_at=template.meta_call_started_at,
             version=stored.version + 1,
         )
         self._session.put(TEMPLATES, template.id, updated)
         template.version += 1
+
+    async def save_meta_call(self, template: Template) -> None:
+        stored = self._session.work.templates.get(template.id)
+        if stored is None or stored.org_id != template.org_id:
+            return
+        updated = replace(
+            stored, needs_sync=template.needs_sync, meta_call_started_at=template.meta_call_started_at
+        )
+        self._session.put(TEMPLATES, template.id, updated)
 
     async def delete(self, template: Template) -> None:
         self._current(template)

@@ -6,6 +6,7 @@ keeps serving."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -21,15 +22,20 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from adapters.grpc.server import GrpcServer
-from app.bootstrap import Services, build_services
+from adapters.meta_graph.client import GraphClient
+from adapters.meta_graph.messages import GraphMessageGateway
+from adapters.meta_graph.templates import GraphTemplateGateway
+from app.bootstrap import MetaGateways, Services, build_services
 from app.commands import AddWaba, CreateApiKey, CreateOrganization, CreateTemplate
 from app.settings import Settings
 from domain.components import Components, ParameterSpec, TemplateDefinition
 from domain.status import TemplateCategory
 from domain.tenancy import Role
+from fakes.graph_server import running_fake_graph
 from watemplates.v1 import template_health_pb2, templates_pb2
 
 WABA = "301122334455667"
+GRAPH_TOKEN = "EAAG-fuzz-token"
 TEMPLATE = f"wabas/{WABA}/templates/order_ready.en_US"
 FORBIDDEN = (grpc.StatusCode.UNKNOWN, grpc.StatusCode.INTERNAL)
 METHODS: list[MethodDescriptor] = [
@@ -168,6 +174,7 @@ class World:
     server: GrpcServer
     channel: grpc.aio.Channel
     keys: dict[str, str]
+    resources: contextlib.AsyncExitStack
 
     def auth(self, role: str) -> tuple[tuple[str, str], ...]:
         return (("authorization", f"Bearer {self.keys[role]}"),) if role in self.keys else ()
@@ -196,8 +203,17 @@ class World:
 @pytest.fixture
 def world(loop: asyncio.Runner, database_url: str) -> Iterator[World]:
     async def start() -> World:
+        resources = contextlib.AsyncExitStack()
+        # Meta is the fake Graph API on loopback, so submit, sync, edit, delete and send run too.
+        graph = await resources.enter_async_context(running_fake_graph(token=GRAPH_TOKEN))
+        client = GraphClient(
+            graph.base_url, graph.version, GRAPH_TOKEN, timeout=2.0, retry_budget_seconds=1.0, max_attempts=1
+        )
+        resources.push_async_callback(client.close)
         settings = Settings(database_url=database_url, page_token_secret="f" * 32, auth_cache_seconds=60)
-        services = await build_services(settings)
+        services = await build_services(
+            settings, meta=MetaGateways(GraphTemplateGateway(client), GraphMessageGateway(client))
+        )
         await services.bus.handle(CreateOrganization("fuzz"))
         keys = {
             role.name.lower(): (await services.bus.handle(CreateApiKey("fuzz", role))).secret
@@ -233,7 +249,7 @@ def world(loop: asyncio.Runner, database_url: str) -> Iterator[World]:
         )
         await server.start()
         await server.set_serving(True)
-        return World(services, server, grpc.aio.insecure_channel(f"127.0.0.1:{server.port}"), keys)
+        return World(services, server, grpc.aio.insecure_channel(f"127.0.0.1:{server.port}"), keys, resources)
 
     world = loop.run(start())
     yield world
@@ -243,6 +259,7 @@ def world(loop: asyncio.Runner, database_url: str) -> Iterator[World]:
         await world.channel.close()
         await world.server.stop(0)
         await world.services.close()
+        await world.resources.aclose()
 
     loop.run(stop())
 

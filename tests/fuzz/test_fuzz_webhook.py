@@ -15,7 +15,7 @@ import hmac
 import json
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -26,6 +26,8 @@ from fuzzing import fuzz_settings
 from hypothesis import given
 from hypothesis import strategies as st
 
+from adapters.grpc.health_mapping import event_to_proto, inbox_change_to_proto
+from adapters.grpc.mapping import template_to_proto
 from adapters.http.app import create_app
 from adapters.http.webhook import PATH, WebhookConfig
 from adapters.http.webhook_payloads import MetaWebhookTranslator
@@ -34,6 +36,7 @@ from adapters.sql.unit_of_work import SqlUnitOfWorkFactory
 from app.bootstrap import build_bus
 from app.commands import AddWaba, CreateOrganization
 from app.inbox import InboxSettings, InboxWorker
+from app.ports import TemplateQuery
 from app.webhooks import ChangeState, DeliveryBacklog
 from domain.status import TemplateStatus
 from fakes import FrozenClock
@@ -44,7 +47,7 @@ SAMPLES = [
     json.loads(path.read_bytes())
     for path in sorted((Path(__file__).parents[1] / "fixtures" / "samples").glob("*.json"))
 ]
-SETTLED = {ChangeState.DONE, ChangeState.SKIPPED, ChangeState.PARKED, ChangeState.DEAD}
+MAX_MESSAGE_BYTES = 4 * 1024 * 1024  # a default gRPC client's limit
 
 # ---- mutations ----------------------------------------------------------------------------------
 
@@ -130,7 +133,8 @@ class World:
     worker: InboxWorker
     org_id: str
     canary_time: int = 1_800_000_000
-    statuses: list[int] = field(default_factory=list)
+    last_change_id: str = ""
+    last_seq: int = 0
 
     async def post(self, body: bytes) -> int:
         signature = "sha256=" + hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()
@@ -151,6 +155,23 @@ class World:
             backlog = await uow.inbox.delivery_backlog()
             pending = await uow.inbox.list_changes(states=frozenset({ChangeState.PENDING}), limit=10)
         return backlog, [f"{c.id}: {c.last_error}" for c in pending]
+
+    async def read_back(self) -> None:
+        """Everything the deliveries left behind reads back through the API's messages: templates,
+        new history events and new inbox changes each serialize, within a default client's limit."""
+        async with self.factory(read_only=True) as uow:
+            templates = await uow.templates.list(TemplateQuery(org_id=self.org_id, limit=10_000))
+            events = await uow.history.list_for_org(self.org_id, after_seq=self.last_seq, limit=10_000)
+            changes = await uow.inbox.list_changes(after_id=self.last_change_id, limit=10_000)
+        messages = [
+            *(template_to_proto(t) for t in templates),
+            *(event_to_proto(e) for e in events),
+            *(inbox_change_to_proto(c) for c in changes),
+        ]
+        for message in messages:
+            assert len(message.SerializeToString()) < MAX_MESSAGE_BYTES
+        self.last_seq = events[-1].seq if events else self.last_seq
+        self.last_change_id = changes[-1].id if changes else self.last_change_id
 
     async def canary(self) -> tuple[str, TemplateStatus | None]:
         """Posts a valid status update for a template of its own; returns the event and the status."""
@@ -227,6 +248,7 @@ def test_mutated_deliveries_never_stop_the_inbox(
         backlog, pending = await world.unsettled()
         assert backlog == DeliveryBacklog(0, 0), backlog
         assert pending == []
+        await world.read_back()
         event, status = await world.canary()
         assert status is TemplateStatus(event)
 

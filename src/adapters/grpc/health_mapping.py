@@ -10,6 +10,7 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from adapters.grpc.mapping import template_to_proto, timestamp
 from app.health_queries import CriticalTemplate, QualityCounts
 from app.ports import HistoryRecord
+from app.text import printable
 from app.webhooks import ChangeState, InboxChange
 from domain.alerts import Alert, AlertState, Severity
 from domain.history import Aspect, ChangeSource, Outcome
@@ -66,14 +67,24 @@ def event_to_proto(record: HistoryRecord) -> hp.TemplateEvent:
 
 # History details keep the raw change, which Meta may make as large as a delivery (3 MB); an event
 # must still fit a message a default client accepts (4 MiB), in a list and in the live stream.
-MAX_DETAILS_JSON_CHARS = 1024 * 1024
+MAX_DETAILS_JSON_BYTES = 1024 * 1024
 
 
 def _bounded_json(details: object) -> str:
-    text = json.dumps(details, ensure_ascii=False, default=str)
-    if len(text) <= MAX_DETAILS_JSON_CHARS:
+    text = _json_text(details)
+    encoded = text.encode("utf-8")
+    if len(encoded) <= MAX_DETAILS_JSON_BYTES:
         return text
-    return json.dumps({"_truncated": True, "_chars": len(text), "_head": text[: MAX_DETAILS_JSON_CHARS // 2]})
+    # The head is escaped again by json.dumps: at most 6 bytes a byte (control characters), so a
+    # quarter of the budget keeps the whole within it.
+    head = encoded[: MAX_DETAILS_JSON_BYTES // 8].decode("utf-8", "ignore")
+    return _json_text({"_truncated": True, "_bytes": len(encoded), "_head": head})
+
+
+def _json_text(document: object) -> str:
+    """JSON as text a protobuf string can carry: stored documents were checked at the door, but a
+    lone surrogate must never turn a read into an error."""
+    return printable(json.dumps(document, ensure_ascii=False, default=str))
 
 
 def critical_to_proto(critical: CriticalTemplate) -> hp.CriticalTemplate:
@@ -99,7 +110,7 @@ def inbox_change_to_proto(change: InboxChange) -> hp.InboxChange:
         attempts=change.attempts,
         last_error=change.last_error,
         receive_time=timestamp(change.received_at),
-        value_json=json.dumps(change.value, ensure_ascii=False, default=str),
+        value_json=_json_text(change.value),
     )
     _set_time(message.entry_time, change.entry_time)
     _set_time(message.next_attempt_time, change.next_attempt_at)

@@ -26,15 +26,18 @@ import grpc
 from google.protobuf.descriptor import Descriptor, FieldDescriptor
 from google.protobuf.message import Message
 
-from adapters.grpc.errors import RpcError, abort
+from adapters.grpc.errors import RpcError, abort, clip
 from app.errors import FieldViolation
-from app.text import text_problem
+from app.text import printable, text_problem
 from watemplates.v1 import field_limits_pb2
 
 DEFAULT_MAX_LENGTH = 4_096
 DEFAULT_MAX_ITEMS = 1_000
 # Enough to fix a request in one round; the error's trailer budget clips the rest anyway.
 MAX_VIOLATIONS = 20
+# What of a caller's text reaches the log: refusals are logged, and must not be a way to fill it.
+MAX_KEY_LABEL = 64
+MAX_LOGGED_CHARS = 500
 
 log = logging.getLogger(__name__)
 Deserializer = Callable[[bytes], Any]
@@ -115,8 +118,9 @@ def _check_message(message: Message, prefix: str, found: list[FieldViolation]) -
                 field.message_type.fields_by_name["value"],
             )
             for key, item in value.items():
-                _check_value(key_field, key, f"{path}[{key}]", found, limits_of=field)
-                _check_value(value_field, item, f"{path}[{key}]", found, limits_of=field)
+                where = f"{path}[{_label(key)}]"
+                _check_value(key_field, key, where, found, limits_of=field)
+                _check_value(value_field, item, where, found, limits_of=field)
         else:
             for index, item in enumerate(value):
                 _check_value(field, item, f"{path}[{index}]", found)
@@ -148,6 +152,15 @@ def _check_value(
         _check_message(value, f"{path}.", found)
 
 
+def _label(key: object) -> str:
+    """A map key as a field path shows it: the caller's own text, but short and printable, since
+    paths end up in logs and error trailers."""
+    text = key if isinstance(key, str) else str(key)
+    if len(text) <= MAX_KEY_LABEL and text.isprintable():
+        return text
+    return repr(text[:MAX_KEY_LABEL]) + ("…" if len(text) > MAX_KEY_LABEL else "")
+
+
 _LIMITS: dict[str, tuple[int, int]] = {}
 
 
@@ -177,7 +190,9 @@ def _guarded(handler: grpc.RpcMethodHandler, method: str) -> grpc.RpcMethodHandl
         return read_request(deserialize, data)
 
     async def refuse(refused: RefusedRequest, context: grpc.aio.ServicerContext[Any, Any]) -> None:
-        log.info("refused a request to %s: %s", method, refused.error.message)
+        log.info(
+            "refused a request to %s: %s", method, clip(printable(refused.error.message), MAX_LOGGED_CHARS)
+        )
         await abort(context, refused.error)
 
     serialize = handler.response_serializer

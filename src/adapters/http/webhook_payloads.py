@@ -23,7 +23,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from app.text import text_problem
+from app.text import lone_surrogate_in, text_problem
 from app.webhooks import (
     IgnoredChange,
     ImpendingCategory,
@@ -120,8 +120,9 @@ def _storable(change: TemplateChange) -> TemplateChange:
 def parse_envelope(body: bytes) -> Mapping[str, Any]:
     """The parsed body if it is a whatsapp_business_account envelope with entries that every store
     can hold; else MalformedDelivery. Shared with the HTTP handler, so a delivery the door accepts is
-    one the worker can split and store: no non-finite numbers (PostgreSQL's JSON has no NaN or
-    Infinity, and 1e999 parses to infinity), nothing nested deeper than MAX_DEPTH."""
+    one the worker can split and store and the API can show: no non-finite numbers (PostgreSQL's JSON
+    has no NaN or Infinity, and 1e999 parses to infinity), nothing nested deeper than MAX_DEPTH, no
+    lone surrogates."""
     try:
         envelope = json.loads(body, parse_constant=_refuse_constant, parse_float=_finite_float)
     except NonFiniteNumber as exc:
@@ -137,6 +138,9 @@ def parse_envelope(body: bytes) -> Mapping[str, Any]:
         raise MalformedDelivery(f"'object' must be {OBJECT!r}, got {_short(kind)}")
     if (depth := nesting_depth(envelope, MAX_DEPTH)) > MAX_DEPTH:
         raise MalformedDelivery(f"the body is nested deeper than {MAX_DEPTH} levels ({depth} or more)")
+    if lone_surrogate_in(envelope):
+        # Valid JSON escapes, but not text: nothing could show or send it back as UTF-8.
+        raise MalformedDelivery("the body holds a lone UTF-16 surrogate (\\ud800-\\udfff), which is not text")
     entries = envelope.get("entry")
     if not isinstance(entries, list):
         raise MalformedDelivery("'entry' must be a list of entries")

@@ -41,6 +41,7 @@ from yarl import URL
 
 from adapters.meta_graph.errors import error_from_response
 from app.errors import MetaError, MetaRateLimited, MetaUnavailable
+from app.text import lone_surrogate_in
 
 logger = logging.getLogger("adapters.meta_graph")
 
@@ -134,10 +135,16 @@ class GraphClient:
         """GET an absolute URL Meta handed out (paging.next), only on the configured Graph origin."""
         url = URL(absolute_url)
         if not url.is_absolute() or url.origin() != self._root.origin():
-            # Whatever the URL says, our bearer token must not reach another host.
+            # Whatever the URL says, our bearer token must not reach another host. The caller is
+            # not told which host is ours (it may be an internal proxy); the log says both.
+            logger.warning(
+                "refused a Graph paging link to %s: only %s is trusted with the access token",
+                _origin(url),
+                self._root.origin(),
+            )
             refused = MetaUnavailable(
-                f"refused to follow a Graph paging link to {_origin(url)}: only "
-                f"{self._root.origin()} is trusted with the access token"
+                "refused to follow a Graph paging link to another host: only the configured Graph API "
+                "is trusted with the access token"
             )
             # Asking again right away would get the same link.
             refused.retryable = False
@@ -181,9 +188,17 @@ class GraphClient:
             before_sleep=lambda state: _log_retry(method, url, state),
             reraise=True,
         )
+        # Once an attempt may have reached Meta unanswered, the call's outcome stays unknown whatever
+        # the later attempts say (a refusal may only mean that the first attempt went through).
+        ambiguous = False
         async for attempt in retrying:
             with attempt:
-                return await self._attempt(method, url, query, body, idempotent=idempotent)
+                try:
+                    return await self._attempt(method, url, query, body, idempotent=idempotent)
+                except MetaError as error:
+                    ambiguous = ambiguous or error.outcome_unknown
+                    error.outcome_unknown = ambiguous
+                    raise
         raise AssertionError("unreachable: tenacity either returns or re-raises")  # pragma: no cover
 
     def _wait(self, state: RetryCallState) -> float:
@@ -255,7 +270,10 @@ class GraphClient:
             error.retryable = False
             raise error
         if not 200 <= status < 300:
-            raise error_from_response(status, raw, headers=headers)
+            error = error_from_response(status, raw, headers=headers)
+            # A server error to a change may come after Meta made it; a GET changes nothing.
+            error.outcome_unknown = status >= 500 and method != "GET"
+            raise error
         try:
             parsed = json.loads(raw)
         except ValueError:
@@ -268,6 +286,13 @@ class GraphClient:
             raise MetaUnavailable(
                 f"Meta answered HTTP {status} with JSON that is not an object ({where})", http_status=status
             )
+        if lone_surrogate_in(parsed):
+            # Stored, it could never be shown or sent again as UTF-8 text; asking again gets the same.
+            unusable = MetaUnavailable(
+                f"Meta answered with text holding a lone UTF-16 surrogate ({where})", http_status=status
+            )
+            unusable.retryable = False
+            raise unusable
         return parsed
 
     def _ambiguous(self, message: str, idempotent: bool) -> MetaUnavailable:

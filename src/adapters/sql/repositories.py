@@ -304,6 +304,16 @@ class SqlTemplateRepository:
             raise ConcurrentModification(_template_name(template))
         template.version += 1
 
+    async def save_meta_call(self, template: Template) -> None:
+        """Stores only whether a Meta call is awaiting its answer: not an edit of the template, so
+        the version (and the etag a caller holds) stays."""
+        t = tables.templates
+        await self._connection.execute(
+            sa.update(t)
+            .where(t.c.id == template.id, t.c.org_id == template.org_id)
+            .values(needs_sync=template.needs_sync, meta_call_started_at=template.meta_call_started_at)
+        )
+
     async def delete(self, template: Template) -> None:
         t = tables.templates
         result = await self._connection.execute(
@@ -479,6 +489,7 @@ def _template_state(template: Template) -> dict[str, Any]:
         },
         "meta_edit_times": [moment.astimezone(UTC).isoformat() for moment in template.meta_edit_times],
         "needs_sync": template.needs_sync,
+        "meta_call_started_at": template.meta_call_started_at,
     }
 
 
@@ -506,6 +517,7 @@ def _template(row: sa.Row[Any]) -> Template:
         },
         meta_edit_times=tuple(datetime.fromisoformat(moment) for moment in (row.meta_edit_times or [])),
         needs_sync=bool(row.needs_sync),
+        meta_call_started_at=row.meta_call_started_at,
         version=row.version,
     )
 

@@ -136,6 +136,8 @@ templates = sa.Table(
     sa.Column("observed_at", _json(), nullable=False, server_default=sa.text("'{}'")),
     sa.Column("meta_edit_times", _json(), nullable=False, server_default=sa.text("'[]'")),
     sa.Column("needs_sync", sa.Boolean(), nullable=False, server_default=sa.false()),
+    # When a change was sent to Meta whose answer is not recorded yet (see Template.needs_sync).
+    sa.Column("meta_call_started_at", UtcDateTime(), nullable=True),
     sa.UniqueConstraint("org_id", "waba_id", "display_name", "language_code"),
     # Webhooks and send errors name templates by Meta's id within a WABA.
     sa.Index("ix_templates_waba_id_meta_template_id", "waba_id", "meta_template_id"),

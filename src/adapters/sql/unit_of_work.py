@@ -7,6 +7,7 @@ import weakref
 from types import TracebackType
 from typing import Self
 
+from sqlalchemy.exc import DBAPIError, DisconnectionError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from adapters.sql.engine import READ_ONLY_OPTION
@@ -42,6 +43,23 @@ _sqlite_writer_locks: weakref.WeakKeyDictionary[AsyncEngine, asyncio.Lock] = wea
 
 class DatabaseBusy(RuntimeError):
     """Other writers held SQLite's write lock for too long; the caller may retry."""
+
+
+def is_transient_error(error: BaseException) -> bool:
+    """A failure of the database itself, not of what was being written: the connection was lost or
+    refused, the server is shutting down, or SQLite's write lock stayed taken. Retrying later can
+    succeed; blaming the data (and parking it as DEAD) would be wrong."""
+    if isinstance(error, DBAPIError) and error.connection_invalidated:
+        return True
+    return isinstance(
+        error,
+        OperationalError
+        | InterfaceError
+        | DisconnectionError
+        | DatabaseBusy
+        | ConnectionError
+        | TimeoutError,
+    )
 
 
 def _sqlite_writer_lock(engine: AsyncEngine) -> asyncio.Lock | None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 import secrets
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TypeVar
 
 from app.auth import Principal
@@ -28,7 +28,7 @@ from app.errors import (
     NotFound,
 )
 from app.handlers.health import apply_alert_policy
-from app.handlers.templates import load_template, meta_change_refused, require_waba
+from app.handlers.templates import expect_meta_change, load_template, meta_change_refused, require_waba
 from app.ports import (
     Clock,
     MessageGateway,
@@ -47,6 +47,9 @@ from domain.tenancy import Role
 # E.164 digits, with an optional leading "+"; Meta also accepts spaces and dashes, which we strip.
 RECIPIENT = re.compile(r"^\+?[0-9]{6,20}$")
 SYNC_PAGE = 500
+# A submission sent this long before a sync's list was taken has had its answer or died: the Graph
+# client gives up well within it (timeouts and retries included).
+SUBMISSION_IN_FLIGHT = timedelta(minutes=5)
 
 
 G = TypeVar("G")
@@ -66,15 +69,13 @@ async def submit_template(
 ) -> Template:
     command.principal.require(Role.OPERATOR)
     gateway = require_gateway(template_gateway)
-    async with uow_factory() as uow:
+    async with uow_factory(read_only=True) as uow:
         template = await load_template(uow, command.principal, command.key)
         template.require_submittable()
-        # Recorded before Meta is called: if no answer is ever recorded (a timeout after sending,
-        # a shutdown, a crash), the template says so, refuses a second submission, and the next
-        # SyncTemplates resolves it.
-        template.expect_meta_change()
-        await uow.templates.update(template)
-        await uow.commit()
+    # Recorded before Meta is called: if no answer is ever recorded (a timeout after sending, a
+    # shutdown, a crash), the template says so, refuses a second submission, and the next
+    # SyncTemplates resolves it.
+    await expect_meta_change(uow_factory, clock, template)
     try:
         submission = await gateway.create(template.waba_id, template.definition)
     except MetaError as exc:
@@ -102,6 +103,7 @@ async def sync_templates(
     gateway = require_gateway(template_gateway)
     async with uow_factory(read_only=True) as uow:
         await require_waba(uow, command.principal, command.waba_id)
+    listed_at = clock.now()
     remote = await gateway.list_all(command.waba_id)
     now = clock.now()
     created: list[str] = []
@@ -134,7 +136,7 @@ async def sync_templates(
                 continue
             linked = template.meta_template_id != state.meta_template_id or template.needs_sync
             template.meta_template_id = state.meta_template_id
-            template.needs_sync = False
+            template.meta_change_recorded()
             entries = [e for e in _observe_state(template, state, now) if e.outcome is Outcome.APPLIED]
             if entries or linked:
                 await uow.templates.update(template)
@@ -144,9 +146,9 @@ async def sync_templates(
             else:
                 unchanged.append(template.name)
         for template in local.values():
-            if not template.meta_template_id and template.needs_sync:
+            if template.unanswered_submission_before(listed_at - SUBMISSION_IN_FLIGHT):
                 # A submission whose answer was never recorded did not reach Meta after all.
-                template.needs_sync = False
+                template.meta_change_recorded()
                 await uow.templates.update(template)
                 updated.append(template.name)
                 continue
@@ -162,7 +164,7 @@ async def sync_templates(
                 ),
                 received_at=now,
             )
-            template.needs_sync = False
+            template.meta_change_recorded()
             await uow.templates.update(template)
             await uow.history.add(template, [entry])
             vanished.append(template.name)

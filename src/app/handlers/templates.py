@@ -80,6 +80,7 @@ async def update_template(
         template = await load_template(uow, command.principal, command.key)
         _check_etag(template, command.key, command.etag)
         if not template.meta_template_id:
+            template.require_known_submission()
             warnings = template.revise(command.revision, now=clock.now())
             await uow.templates.update(template)
             await uow.commit()
@@ -87,7 +88,7 @@ async def update_template(
     if template_gateway is None:
         raise MetaNotConfigured()
     template.check_meta_edit(command.revision, now=clock.now())
-    was_current = await _expect_meta_change(uow_factory, template)
+    was_current = await expect_meta_change(uow_factory, clock, template)
     category_before = template.category
     warnings = template.revise(command.revision, now=clock.now())
     try:
@@ -108,7 +109,7 @@ async def update_template(
             raise ConcurrentModification(str(command.key))
         fresh.revise(command.revision, now=clock.now())
         # Meta now has exactly what this copy has.
-        fresh.needs_sync = False
+        fresh.meta_change_recorded()
         entry = fresh.record_meta_edit(now=clock.now())
         await uow.templates.update(fresh)
         await uow.history.add(fresh, [entry])
@@ -127,11 +128,13 @@ async def delete_template(
     async with uow_factory(read_only=True) as uow:
         template = await load_template(uow, command.principal, command.key)
         _check_etag(template, command.key, command.etag)
-    if template.meta_template_id and template.status is not TemplateStatus.DELETED:
+    if not template.meta_template_id:
+        template.require_known_submission()
+    elif template.status is not TemplateStatus.DELETED:
         template.require_deletable_at_meta()
         if template_gateway is None:
             raise MetaNotConfigured()
-        was_current = await _expect_meta_change(uow_factory, template)
+        was_current = await expect_meta_change(uow_factory, clock, template)
         try:
             await template_gateway.delete(template.waba_id, template.meta_template_id, template.display_name)
         except MetaTemplateNotFound:
@@ -147,13 +150,13 @@ async def delete_template(
         await uow.commit()
 
 
-async def _expect_meta_change(uow_factory: UnitOfWorkFactory, template: Template) -> bool:
+async def expect_meta_change(uow_factory: UnitOfWorkFactory, clock: Clock, template: Template) -> bool:
     """Stores, before Meta is called, that this copy may be out of date if no answer is recorded
-    (see Template.expect_meta_change); `template` follows the stored version. Returns the flag as
+    (see Template.expect_meta_change). Not an edit: the version and etag stay. Returns the flag as
     it was."""
     async with uow_factory() as uow:
-        was = template.expect_meta_change()
-        await uow.templates.update(template)
+        was = template.expect_meta_change(now=clock.now())
+        await uow.templates.save_meta_call(template)
         await uow.commit()
     return was
 
@@ -165,7 +168,7 @@ async def meta_change_refused(
     async with uow_factory() as uow:
         template = await load_template(uow, principal, key)
         template.meta_change_refused(was)
-        await uow.templates.update(template)
+        await uow.templates.save_meta_call(template)
         await uow.commit()
 
 

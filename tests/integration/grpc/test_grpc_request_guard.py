@@ -108,7 +108,7 @@ def nul_cases(world: GrpcWorld) -> list[tuple[str, object, str]]:
         (
             "RenderTemplate",
             api.RenderTemplateRequest(name=name, values={f"first{NUL}": "Dana"}),
-            f"values[first{NUL}]",
+            f"values[{'first' + NUL!r}]",
         ),
         ("DeleteTemplate", api.DeleteTemplateRequest(name=name, etag=f'"{NUL}"'), "etag"),
     ]
@@ -252,3 +252,23 @@ async def test_a_page_of_large_templates_is_cut_to_fit_and_paging_finds_them_all
     assert seen == [f"bulky_{index:03d}" for index in range(60)]
     assert len(sizes) == 2
     assert max(sizes) <= 3 * 1024 * 1024
+
+
+async def test_a_refusal_logs_a_short_printable_line_whatever_the_request_holds(
+    grpc_world: GrpcWorld, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO)
+    name = f"wabas/{grpc_world.a.waba_id}/templates/order_ready.en_US"
+    huge_key = "k\n" * 100_000
+
+    status = await fails(
+        grpc_world.stub.RenderTemplate(
+            api.RenderTemplateRequest(name=name, values={huge_key: "x" * 5_000}),
+            metadata=grpc_world.a.auth("viewer"),
+        )
+    )
+
+    assert status.violations == [(f"values[{huge_key[:64]!r}…]", "FIELD_TOO_LONG")] * 2
+    [record] = [r for r in caplog.records if "refused a request" in r.getMessage()]
+    assert len(record.getMessage()) < 700
+    assert "\n" not in record.getMessage()

@@ -400,3 +400,42 @@ async def test_the_token_never_reaches_logs_or_errors(
     for record in caplog.records:
         assert TOKEN not in record.getMessage()
         assert TOKEN not in repr(record.args)
+
+
+async def test_a_change_whose_first_attempt_timed_out_stays_of_unknown_outcome(
+    graph: FakeGraph, make_client: ClientFactory
+) -> None:
+    # The first attempt may have reached Meta: a refusal of the retry may only mean it went through.
+    client = make_client(timeout=0.15, max_attempts=2)
+    graph.state.delay_next(1.0, n=1)
+    graph.state.fail_next_with_code(100)
+
+    with pytest.raises(MetaError) as caught:
+        await client.post("918273645500100", {"components": []})
+
+    assert caught.value.outcome_unknown is True
+
+
+@pytest.mark.parametrize(("method", "unknown"), [("GET", False), ("POST", True)])
+async def test_a_server_error_leaves_a_change_of_unknown_outcome(
+    graph: FakeGraph, make_client: ClientFactory, method: str, unknown: bool
+) -> None:
+    client = make_client(max_attempts=1)
+    graph.state.fail_next(1, status=500)
+
+    with pytest.raises(MetaUnavailable) as caught:
+        await (
+            client.get(TEMPLATES) if method == "GET" else client.post("918273645500100", {"components": []})
+        )
+
+    assert caught.value.outcome_unknown is unknown
+
+
+async def test_a_refused_change_is_of_known_outcome(graph: FakeGraph, make_client: ClientFactory) -> None:
+    client = make_client(max_attempts=1)
+    graph.state.fail_next_with_code(100)
+
+    with pytest.raises(MetaError) as caught:
+        await client.post("918273645500100", {"components": []})
+
+    assert caught.value.outcome_unknown is False

@@ -169,16 +169,19 @@ async def test_list_all_parses_the_listed_template(graph: FakeGraph, gateway: Gr
 
 
 async def test_paging_next_to_a_foreign_host_is_refused(
-    graph: FakeGraph, gateway: GraphTemplateGateway
+    graph: FakeGraph, gateway: GraphTemplateGateway, caplog: pytest.LogCaptureFixture
 ) -> None:
     for i in range(150):
         graph.state.seed_template(WABA_ID, f"tpl_{i:03d}")
     graph.state.rewrite_next = lambda url: url.replace(graph.base_url, "https://graph.evil.example")
 
-    with pytest.raises(MetaUnavailable, match=r"refused to follow .*graph\.evil\.example") as caught:
+    with pytest.raises(MetaUnavailable, match="refused to follow a Graph paging link") as caught:
         await gateway.list_all(WABA_ID)
 
     assert caught.value.retryable is False
+    # The caller is not told the configured Graph address; the operator's log names both hosts.
+    assert graph.base_url.split("//")[1] not in str(caught.value)
+    assert any("graph.evil.example" in r.getMessage() for r in caplog.records)
 
     # Only the first page was fetched: nothing (and no token) went anywhere else.
     assert len(graph.state.requests) == 1
@@ -322,3 +325,14 @@ async def test_a_page_cap_refuses_to_return_a_partial_list(
 
     with pytest.raises(MetaUnavailable, match="did not end after 2 pages"):
         await GraphTemplateGateway(make_client()).list_all(WABA_ID)
+
+
+async def test_an_answer_holding_a_lone_surrogate_is_refused_not_stored(
+    graph: FakeGraph, gateway: GraphTemplateGateway
+) -> None:
+    graph.state.seed_template(WABA_ID, "order_ready", rejected_reason="bad \ud800 text")
+
+    with pytest.raises(MetaUnavailable, match="lone UTF-16 surrogate") as caught:
+        await gateway.list_all(WABA_ID)
+
+    assert caught.value.retryable is False

@@ -11,10 +11,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import pytest
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.http.webhook_payloads import MetaWebhookTranslator
-from adapters.sql.unit_of_work import SqlUnitOfWorkFactory
+from adapters.sql.unit_of_work import SqlUnitOfWorkFactory, is_transient_error
 from app.bootstrap import build_bus
 from app.commands import AddWaba, CreateOrganization, ReplayInboxChange
 from app.inbox import InboxSettings, InboxWorker
@@ -61,15 +62,16 @@ POISON_MARKER = b"poison_template"
 
 class FlakyTranslator:
     """The real translator, except that splitting a body with the marker fails while `failing`:
-    a delivery the database cannot take, whatever the reason."""
+    a delivery the database cannot take (or, with `error`, a database that is down)."""
 
     def __init__(self) -> None:
         self.real = MetaWebhookTranslator()
         self.failing = True
+        self.error: Exception = RuntimeError("invalid byte sequence for encoding UTF8: 0x00")
 
     def split(self, body: bytes) -> Sequence[RawChange]:
         if self.failing and POISON_MARKER in body:
-            raise RuntimeError("invalid byte sequence for encoding UTF8: 0x00")
+            raise self.error
         return self.real.split(body)
 
     def translate(self, change: RawChange, received_at: datetime) -> TemplateChange | IgnoredChange:
@@ -127,6 +129,7 @@ async def world(sql_engine: AsyncEngine) -> World:
         clock,
         translator,
         InboxSettings(max_attempts=MAX_ATTEMPTS, backoff_initial=timedelta(seconds=1), batch=10),
+        transient=is_transient_error,
     )
     return World(factory, clock, worker, translator, bus, org.org_id)
 
@@ -188,3 +191,19 @@ async def test_column_texts_no_database_can_store_are_dead_at_once_and_stored(wo
     assert len(errors) == 2
     assert any("entry[0].id contains a NUL character" in error for error in errors)
     assert any("message_template_name contains a NUL character" in error for error in errors)
+
+
+async def test_a_store_that_fails_for_a_while_never_makes_a_delivery_dead(world: World) -> None:
+    world.translator.error = OperationalError("INSERT ...", {}, Exception("database is locked"))
+    await world.store(approved("poison_template", 3))
+
+    for _ in range(MAX_ATTEMPTS * 3):
+        world.clock.advance(hours=1)
+        await world.drain()
+
+    assert await world.dead() == []
+    assert await world.backlog() == DeliveryBacklog(pending=1, failing=0)
+    world.translator.failing = False
+    world.clock.advance(hours=1)
+    await world.drain()
+    assert await world.status("poison_template") == TemplateStatus.APPROVED

@@ -728,6 +728,8 @@ def test_every_entry_and_every_change_is_split() -> None:
         (b'{"object": "whatsapp_business_account", "entry": [], "x": NaN}', "NaN"),
         (b'{"object": "whatsapp_business_account", "entry": [], "x": Infinity}', "Infinity"),
         (b'{"object": "whatsapp_business_account", "entry": [], "x": 1e400}', "1e400"),
+        (b'{"object": "whatsapp_business_account", "entry": [{"id": "\\ud800"}]}', "lone UTF-16 surrogate"),
+        (b'{"object": "whatsapp_business_account", "entry": [{"\\udfff": 1}]}', "lone UTF-16 surrogate"),
         (
             b'{"object": "whatsapp_business_account", "entry": [], "x": ' + b"[" * 64 + b"]" * 64 + b"}",
             "deeper",
@@ -1120,10 +1122,9 @@ def test_nesting_depth_counts_objects_and_lists() -> None:
     assert nesting_depth([[[[]]]], 2) == 3  # counts no further than the limit + 1
 
 
-@pytest.mark.parametrize("bad", [r"3011\u0000", r"\ud800"])
-def test_a_waba_id_no_database_can_store_makes_the_entry_unusable(bad: str) -> None:
+def test_a_waba_id_no_database_can_store_makes_the_entry_unusable() -> None:
     body = envelope(entry(change("message_template_status_update", status_value()))).replace(
-        WABA.encode(), bad.encode()
+        WABA.encode(), rb"3011\u0000"
     )
     raw = split_one(body)
 
@@ -1144,7 +1145,6 @@ def test_a_field_no_database_can_store_makes_the_change_unusable() -> None:
     ("overrides", "needle"),
     [
         ({"message_template_name": "order\x00ready"}, "message_template_name contains a NUL"),
-        ({"message_template_language": "en\ud800"}, "message_template_language contains a lone"),
         ({"event": "APPROVED\x00"}, "the status value contains a NUL"),
         ({"reason": "bad\x00reason"}, "the status reason contains a NUL"),
         ({"message_template_id": "91\x00"}, "message_template_id contains a NUL"),

@@ -504,12 +504,32 @@ async def test_a_sync_that_does_not_find_the_unanswered_submission_frees_the_dra
     with pytest.raises(MetaUnavailable):
         await world.bus.handle(SubmitTemplate(world.principal, KEY))
 
+    # A sync right away proves nothing: Meta may still be processing the submission.
+    assert (await world.bus.handle(SyncTemplates(world.principal, WABA))).updated == ()
+    assert (await world.template()).needs_sync is True
+    world.clock.advance(minutes=6)
     report = await world.bus.handle(SyncTemplates(world.principal, WABA))
 
     assert report.updated == ("order_ready.en_US",)
     assert (await world.template()).needs_sync is False
     submitted = await world.bus.handle(SubmitTemplate(world.principal, KEY))
     assert submitted.meta_template_id
+
+
+async def test_a_draft_whose_submission_is_unanswered_is_not_changed_here() -> None:
+    world = await make_world()
+    world.templates.errors.append(unknown_outcome())
+    with pytest.raises(MetaUnavailable):
+        await world.bus.handle(SubmitTemplate(world.principal, KEY))
+
+    for command in (
+        UpdateTemplate(world.principal, KEY, TemplateRevision(category=TemplateCategory.MARKETING)),
+        DeleteTemplate(world.principal, KEY),
+    ):
+        with pytest.raises(TemplateLifecycleError) as refused:
+            await world.bus.handle(command)  # type: ignore[arg-type]
+        assert refused.value.reason == "META_OUTCOME_UNKNOWN"
+    assert await world.exists()
 
 
 async def test_a_submission_meta_refused_leaves_no_mark() -> None:
@@ -548,9 +568,10 @@ async def test_a_submission_cut_off_mid_call_stays_marked() -> None:
 async def test_an_edit_or_delete_at_meta_without_an_answer_is_marked(outcome: str) -> None:
     world = await make_world()
     await submitted_and(world, "APPROVED")
+    etag = (await world.template()).etag
     for command in (
-        UpdateTemplate(world.principal, KEY, TemplateRevision(components=NEW_BODY)),
-        DeleteTemplate(world.principal, KEY),
+        UpdateTemplate(world.principal, KEY, TemplateRevision(components=NEW_BODY), etag=etag),
+        DeleteTemplate(world.principal, KEY, etag=etag),
     ):
         error = unknown_outcome() if outcome == "unknown" else MetaRequestRejected("no", code=100)
         world.templates.errors.append(error)
@@ -559,3 +580,16 @@ async def test_an_edit_or_delete_at_meta_without_an_answer_is_marked(outcome: st
         stored = await world.template()
         assert stored.needs_sync is (outcome == "unknown")
         assert stored.components == definition().components
+        # The mark is not an edit: the etag the caller holds still works.
+        assert stored.etag == etag
+
+
+async def test_a_delete_at_meta_with_an_etag_deletes_here_too() -> None:
+    world = await make_world()
+    await submitted_and(world, "APPROVED")
+    etag = (await world.template()).etag
+
+    await world.bus.handle(DeleteTemplate(world.principal, KEY, etag=etag))
+
+    assert world.templates.deleted
+    assert not await world.exists()
