@@ -62,6 +62,14 @@ class RequestIdReused(AppError):
         super().__init__(f"request_id {request_id!r} was already used for a different request")
 
 
+class StoreUnavailable(AppError):
+    """The database cannot be reached (refused, lost, shutting down, locked too long): nothing
+    about the request is wrong, and the same request can succeed later."""
+
+    def __init__(self) -> None:
+        super().__init__("the database cannot be reached right now; retry later")
+
+
 class Unauthenticated(AppError):
     """No API key, or one that is unknown or revoked."""
 

@@ -34,6 +34,8 @@ from app.webhooks import (
 from domain.tenancy import Waba
 
 log = logging.getLogger(__name__)
+LARGE_BODY_BYTES = 64 * 1024
+MAX_ERROR_CHARS = 500
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,12 +89,21 @@ class InboxWorker:
         self._wake.set()
 
     async def run(self, stop: asyncio.Event) -> None:
+        failing = False
         while not stop.is_set():
             try:
                 busy = await self.run_once()
-            except Exception:  # a database hiccup must not end the worker; the rows stay claimable
-                log.exception("inbox worker round failed; retrying")
-                busy = 0
+            except Exception as exc:  # a database hiccup must not end the worker; the rows stay claimable
+                # Once per outage, not once a second while the database is down.
+                if not failing:
+                    log.exception("inbox worker round failed; retrying until it works")
+                else:
+                    log.debug("inbox worker round failed again: %s", _describe(exc))
+                failing, busy = True, 0
+            else:
+                if failing:
+                    log.info("inbox worker rounds work again")
+                failing = False
             if busy:
                 continue
             self._wake.clear()
@@ -106,35 +117,50 @@ class InboxWorker:
         return split + processed
 
     async def split_deliveries(self) -> int:
-        """Splits due deliveries into changes: a batch in one transaction, and if that fails each
-        delivery on its own, so one that cannot be split or stored only holds up itself; it is
-        retried with backoff and, after max_attempts, parked as DEAD where an operator sees it."""
+        """Splits due deliveries into changes, then stores them: a batch in one transaction, and if
+        that fails each delivery on its own, so one that cannot be split or stored only holds up
+        itself; it is retried with backoff and, after max_attempts, parked as DEAD where an operator
+        sees it. Splitting is done before any transaction, so it never holds a lock."""
         now = self._clock.now()
         async with self._uow_factory() as uow:
             deliveries = await uow.inbox.claim_deliveries(
                 now=now, lease_until=now + self._settings.lease, limit=self._settings.batch
             )
             await uow.commit()
-        if len(deliveries) > 1:
+        splits: list[tuple[Delivery, _Split]] = []
+        for delivery in deliveries:
+            try:
+                # A large body takes a while to split: off the event loop, so the HTTP side and the
+                # API keep answering meanwhile.
+                split = (
+                    await asyncio.to_thread(self._split, delivery)
+                    if len(delivery.body) > LARGE_BODY_BYTES
+                    else self._split(delivery)
+                )
+            except Exception as exc:  # a translator failure is this delivery's, not the batch's
+                await self._delivery_failed(delivery, exc)
+            else:
+                splits.append((delivery, split))
+        if len(splits) > 1:
             try:
                 async with self._uow_factory() as uow:
-                    for delivery in deliveries:
-                        await self._split_in(uow, delivery)
+                    for _, split in splits:
+                        await split.store(uow)
                     await uow.commit()
                 return len(deliveries)
             except Exception:
-                log.debug("a batch of %d deliveries failed; splitting them one by one", len(deliveries))
-        for delivery in deliveries:
+                log.debug("a batch of %d deliveries failed; storing them one by one", len(splits))
+        for delivery, split in splits:
             try:
                 async with self._uow_factory() as uow:
-                    await self._split_in(uow, delivery)
+                    await split.store(uow)
                     await uow.commit()
             except Exception as exc:
                 await self._delivery_failed(delivery, exc)
         return len(deliveries)
 
-    async def _split_in(self, uow: UnitOfWork, claimed: Delivery) -> None:
-        delivery = replace(claimed)  # the claimed copy stays as read, for a retry after a rollback
+    def _split(self, claimed: Delivery) -> _Split:
+        delivery = replace(claimed)  # the claimed copy stays as read, for a retry
         try:
             raw = self._translator.split(delivery.body)
         except MalformedDelivery as exc:
@@ -142,18 +168,14 @@ class InboxWorker:
             delivery.state, delivery.error = DeliveryState.DEAD, note
             log.warning("webhook delivery %s is not usable: %s", delivery.id, note)
             # Shown with the inbox's DEAD changes, so an operator sees it next to the rest.
-            await uow.inbox.add_changes(
-                [_unusable(delivery, f"the delivery is not a Meta webhook: {note}", self._clock.now())]
-            )
-        else:
-            await uow.inbox.add_changes(
-                [
-                    _inbox_change(delivery.id, index, change, delivery.received_at)
-                    for index, change in enumerate(raw)
-                ]
-            )
-            delivery.state, delivery.error = DeliveryState.SPLIT, ""
-        await uow.inbox.save_delivery(delivery)
+            note = f"the delivery is not a Meta webhook: {note}"
+            return _Split(delivery, [_unusable(delivery, note, self._clock.now())])
+        delivery.state, delivery.error = DeliveryState.SPLIT, ""
+        changes = [
+            _inbox_change(delivery.id, index, change, delivery.received_at)
+            for index, change in enumerate(raw)
+        ]
+        return _Split(delivery, changes)
 
     async def _delivery_failed(self, claimed: Delivery, error: Exception) -> None:
         now = self._clock.now()
@@ -284,7 +306,10 @@ class InboxWorker:
             if change.attempts >= self._settings.max_attempts:
                 change.state = ChangeState.DEAD
                 log.error(
-                    "webhook change %s failed %d times; parked as DEAD: %s", change_id, change.attempts, error
+                    "webhook change %s failed %d times; parked as DEAD: %s",
+                    change_id,
+                    change.attempts,
+                    change.last_error,
                 )
             else:
                 delay = self._backoff(change.attempts)
@@ -294,10 +319,22 @@ class InboxWorker:
                     change_id,
                     change.attempts,
                     delay,
-                    error,
+                    change.last_error,
                 )
             await uow.inbox.save_change(change)
             await uow.commit()
+
+
+@dataclass(frozen=True, slots=True)
+class _Split:
+    """A delivery split into its changes, ready to store."""
+
+    delivery: Delivery
+    changes: list[InboxChange]
+
+    async def store(self, uow: UnitOfWork) -> None:
+        await uow.inbox.add_changes(self.changes)
+        await uow.inbox.save_delivery(self.delivery)
 
 
 def _inbox_change(delivery_id: str, index: int, raw: RawChange, received_at: datetime) -> InboxChange:
@@ -331,9 +368,12 @@ def _unusable(delivery: Delivery, note: str, now: datetime) -> InboxChange:
     )
 
 
-def _describe(error: Exception) -> str:
-    """An error as stored beside a change or delivery: it may quote input, so made storable."""
-    return printable(f"{type(error).__name__}: {error}")[:2000]
+def _describe(error: BaseException) -> str:
+    """An error as stored beside a change or delivery (which an organization's admin may read) and
+    logged: its first line only, short and printable. A database error goes on with the statement
+    and its parameters, which are neither the admin's business nor a size fit for a log line."""
+    lines = str(error).strip().splitlines()
+    return printable(f"{type(error).__name__}: {lines[0] if lines else ''}")[:MAX_ERROR_CHARS]
 
 
 def _raw(change: InboxChange) -> RawChange:

@@ -103,7 +103,13 @@ async def serve(settings: Settings, roles: frozenset[str] = frozenset(ROLES)) ->
         if "grpc" in roles
         else None
     )
-    runner = web.AppRunner(create_app(services.probe, webhook=webhook), access_log=None, handle_signals=False)
+    runner = web.AppRunner(
+        create_app(services.probe, webhook=webhook),
+        access_log=None,
+        handle_signals=False,
+        # In-flight HTTP requests get the same grace as gRPC calls (aiohttp's default is 60 s).
+        shutdown_timeout=settings.shutdown_grace_seconds,
+    )
     await runner.setup()
     http_host, http_port = split_host_port(settings.http_addr)
     site = web.TCPSite(runner, http_host, http_port, reuse_address=True)
@@ -119,11 +125,13 @@ async def serve(settings: Settings, roles: frozenset[str] = frozenset(ROLES)) ->
         await stop.wait()
         log.info("shutting down", extra={"graceSeconds": settings.shutdown_grace_seconds})
     finally:
-        # Stop taking webhooks first (Meta retries what we do not acknowledge), then the API,
-        # then let the worker finish the change in hand.
-        await runner.cleanup()
+        # Stop taking webhooks (Meta retries what we do not acknowledge) and API calls together,
+        # each giving what is in flight the grace period, then let the worker finish the change in
+        # hand.
+        stopping = [runner.cleanup()]
         if grpc_server is not None:
-            await grpc_server.stop(settings.shutdown_grace_seconds)
+            stopping.append(grpc_server.stop(settings.shutdown_grace_seconds))
+        await asyncio.gather(*stopping)
         stop.set()
         for task in tasks:
             if not task.done():

@@ -34,8 +34,8 @@ from domain.parameters import (
     formats_used,
     parameter_keys,
 )
-from domain.patterns import MAX_SUBJECT_LENGTH, pattern_problem
-from domain.rendering import HEADER_VALUE_MAX, compile_pattern, forbidden_whitespace
+from domain.patterns import CompiledPattern, PatternRefused, compile_pattern
+from domain.rendering import HEADER_VALUE_MAX, forbidden_whitespace
 
 NAME_MAX = 512
 BODY_MAX = 1024
@@ -531,18 +531,17 @@ def _lint_parameters(
 def _lint_spec(
     spec: ParameterSpec, field: str, locations: tuple[ParameterLocation, ...], out: _Collector
 ) -> None:
-    pattern: re.Pattern[str] | None = None
+    pattern: CompiledPattern | None = None
     if spec.pattern:
-        # A refused pattern is never run, not even against the example: it could stall the server.
-        problem = pattern_problem(spec.pattern)
-        if problem is not None:
+        try:
+            pattern = compile_pattern(spec.pattern)
+        except PatternRefused as refused:
             out.error(
                 "PARAM_PATTERN_INVALID",
                 f"{field}.pattern",
-                f"pattern {_shorten(spec.pattern)!r} of parameter {spec.key!r} is not allowed: {problem}",
+                f"pattern {_shorten(spec.pattern)!r} of parameter {spec.key!r} is not allowed: "
+                f"{refused.reason}",
             )
-        else:
-            pattern = compile_pattern(spec.pattern)
     if spec.max_length < 0:
         out.error(
             "PARAM_MAX_LENGTH_INVALID",
@@ -586,7 +585,7 @@ def _lint_default(
 def _rule_failures(
     value: str,
     spec: ParameterSpec,
-    pattern: re.Pattern[str] | None,
+    pattern: CompiledPattern | None,
     locations: tuple[ParameterLocation, ...],
 ) -> list[str]:
     """Why a sample value (example or default) would be refused at send time, as sentence endings."""
@@ -598,25 +597,27 @@ def _rule_failures(
     over_max_length = spec.max_length > 0 and len(value) > spec.max_length
     if over_max_length:
         failures.append(f"is {len(value)} characters, over its max_length of {spec.max_length}")
-    if pattern is not None:
-        if len(value) > MAX_SUBJECT_LENGTH:
-            if not over_max_length:
-                failures.append(
-                    f"is {len(value)} characters; at most {MAX_SUBJECT_LENGTH} can be checked against "
-                    "its pattern"
-                )
-        elif not pattern.fullmatch(value):
-            failures.append(f"does not match its pattern {spec.pattern!r}")
-    if ParameterLocation.HEADER in locations and len(value) > HEADER_VALUE_MAX:
-        failures.append(f"is {len(value)} characters; a header value may have at most {HEADER_VALUE_MAX}")
-    elif failures:
-        pass  # a value already refused for its length (or anything else) needs no second reason
-    elif ParameterLocation.BODY in locations and len(value) > BODY_MAX:
-        # Whatever its own rules, a value longer than the longest body Meta sends can never be sent.
-        failures.append(f"is {len(value)} characters; a body value may have at most {BODY_MAX}")
-    elif ParameterLocation.BUTTON in locations and len(value) > URL_MAX:
-        failures.append(f"is {len(value)} characters; a URL button value may have at most {URL_MAX}")
+    if pattern is not None and not pattern.fullmatch(value):
+        failures.append(f"does not match its pattern {spec.pattern!r}")
+    # Whatever its own rules, a value longer than the place it goes to can never be sent.
+    where, limit = _longest_value(locations)
+    if limit and len(value) > limit and not (over_max_length and spec.max_length <= limit):
+        failures.append(f"is {len(value)} characters; a {where} value may have at most {limit}")
     return failures
+
+
+def _longest_value(locations: tuple[ParameterLocation, ...]) -> tuple[str, int]:
+    """The tightest of Meta's limits among the places a parameter is used: (place, characters)."""
+    limits = [
+        (place, limit)
+        for location, place, limit in (
+            (ParameterLocation.HEADER, "header", HEADER_VALUE_MAX),
+            (ParameterLocation.BODY, "body", BODY_MAX),
+            (ParameterLocation.BUTTON, "URL button", URL_MAX),
+        )
+        if location in locations
+    ]
+    return min(limits, key=lambda pair: pair[1], default=("", 0))
 
 
 def _distinct(items: Iterable[str]) -> list[str]:

@@ -15,7 +15,6 @@ produced for them and `header_text` is empty.
 from __future__ import annotations
 
 import copy
-import functools
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -38,7 +37,7 @@ from domain.parameters import (
     parameter_keys,
     placeholder_key,
 )
-from domain.patterns import MAX_SUBJECT_LENGTH, pattern_problem
+from domain.patterns import PatternRefused, compile_pattern
 
 HEADER_VALUE_MAX = 60
 BODY_RENDERED_MAX = 1024
@@ -54,17 +53,6 @@ MESSAGE_KEY = ""
 
 def forbidden_whitespace(value: str) -> bool:
     return _FORBIDDEN_WHITESPACE.search(value) is not None
-
-
-@functools.lru_cache(maxsize=512)
-def compile_pattern(pattern: str) -> re.Pattern[str] | None:
-    """The compiled author pattern, or None when it is not a valid regular expression."""
-    try:
-        return re.compile(pattern)
-    except (re.error, OverflowError, RecursionError):
-        # Very large repeat counts raise OverflowError and absurd nesting RecursionError; both
-        # are author mistakes to report, not crashes.
-        return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -190,7 +178,7 @@ def _check_value(
             )
         )
     if spec.pattern:
-        found.extend(_check_pattern(key, value, spec.pattern, too_long_reported=over_max_length))
+        found.extend(_check_pattern(key, value, spec.pattern))
     if ParameterLocation.HEADER in locations and len(value) > HEADER_VALUE_MAX:
         found.append(
             ValueViolation(
@@ -203,43 +191,28 @@ def _check_value(
     return found
 
 
-def _check_pattern(key: str, value: str, pattern: str, *, too_long_reported: bool) -> list[ValueViolation]:
-    """Matches `value` against the author's pattern when that is safe (see domain.patterns).
-
-    Stored templates were linted, so a refused pattern is defence in depth. The regex engine
-    backtracks synchronously, so neither a refused pattern nor a value over MAX_SUBJECT_LENGTH is
-    ever run.
-    """
-    found: list[ValueViolation] = []
-    if len(value) > MAX_SUBJECT_LENGTH and not too_long_reported:
-        found.append(
-            ValueViolation(
-                "VALUE_TOO_LONG",
-                key,
-                f"value for parameter {key!r} is {len(value)} characters; at most {MAX_SUBJECT_LENGTH} "
-                "can be checked against its pattern",
-            )
-        )
-    problem = pattern_problem(pattern)
-    if problem is not None:
-        found.append(
+def _check_pattern(key: str, value: str, pattern: str) -> list[ValueViolation]:
+    """Matches `value` against the author's pattern (linear time, see domain.patterns). Stored
+    templates were linted, so a refused pattern is defence in depth."""
+    try:
+        compiled = compile_pattern(pattern)
+    except PatternRefused as refused:
+        return [
             ValueViolation(
                 "VALUE_PATTERN_MISMATCH",
                 key,
-                f"value for parameter {key!r} cannot be checked: pattern not allowed: {problem}",
+                f"value for parameter {key!r} cannot be checked: pattern not allowed: {refused.reason}",
             )
-        )
-    elif len(value) <= MAX_SUBJECT_LENGTH:
-        compiled = compile_pattern(pattern)
-        if compiled is None or not compiled.fullmatch(value):
-            found.append(
-                ValueViolation(
-                    "VALUE_PATTERN_MISMATCH",
-                    key,
-                    f"value for parameter {key!r} does not match the pattern {pattern!r}",
-                )
+        ]
+    if not compiled.fullmatch(value):
+        return [
+            ValueViolation(
+                "VALUE_PATTERN_MISMATCH",
+                key,
+                f"value for parameter {key!r} does not match the pattern {pattern!r}",
             )
-    return found
+        ]
+    return []
 
 
 def _check_coupon(key: str, value: str) -> list[ValueViolation]:

@@ -300,3 +300,21 @@ async def test_serve_with_meta_sync_send_and_submit(meta_env: dict[str, str], me
     assert server.wait(20) == 0
     # The access token never reaches the logs.
     assert META_TOKEN not in log_path.read_text()
+
+
+async def test_a_half_sent_webhook_does_not_hold_shutdown_past_the_grace(
+    env: dict[str, str], server: subprocess.Popen[str]
+) -> None:
+    """An HTTP request whose body never finishes used to hold the process for aiohttp's own 60 s
+    before the gRPC side even began to stop; now both get the grace period (2 s here), together."""
+    await wait_serving(env["WATEMPLATES_GRPC_ADDR"], server)
+    host, port = env["WATEMPLATES_HTTP_ADDR"].split(":")
+    _reader, writer = await asyncio.open_connection(host, int(port))
+    writer.write(b"POST /webhooks/meta HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{}")
+    await writer.drain()
+
+    server.send_signal(signal.SIGTERM)
+
+    # Bounded well below aiohttp's default 60 s, well above the 2 s grace on a busy machine.
+    assert server.wait(20) == 0
+    writer.close()

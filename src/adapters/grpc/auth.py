@@ -8,7 +8,7 @@ from typing import Any
 
 import grpc
 
-from adapters.grpc.errors import RpcError, abort, to_rpc_error
+from adapters.grpc.errors import RpcError, abort, log_unexpected, to_rpc_error
 from app.auth import Authenticator, Principal
 from app.errors import Unauthenticated
 
@@ -56,7 +56,9 @@ class AuthInterceptor(grpc.aio.ServerInterceptor):
                 )
             principal = await self._authenticator.authenticate(token)
         except Exception as exc:
-            return _refusing(handler, to_rpc_error(exc))
+            error = to_rpc_error(exc)
+            log_unexpected(exc, error, "authentication")
+            return _refusing(handler, error)
         return _with_principal(handler, principal)
 
 

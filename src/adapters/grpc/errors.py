@@ -35,6 +35,7 @@ from app.errors import (
     NotFound,
     PermissionDenied,
     RequestIdReused,
+    StoreUnavailable,
     Unauthenticated,
 )
 from domain.errors import (
@@ -251,6 +252,8 @@ def to_rpc_error(exc: Exception) -> RpcError:
             )
         case ConcurrentModification():
             return RpcError(grpc.StatusCode.ABORTED, str(exc), "CONCURRENT_MODIFICATION", {"name": exc.name})
+        case StoreUnavailable():
+            return RpcError(grpc.StatusCode.UNAVAILABLE, str(exc), "STORE_UNAVAILABLE")
         case Unauthenticated():
             return RpcError(grpc.StatusCode.UNAUTHENTICATED, str(exc), "INVALID_CREDENTIALS")
         case PermissionDenied():
@@ -313,6 +316,16 @@ def _meta_error(exc: MetaError) -> RpcError:
     return RpcError(code, str(exc), reason, metadata, retry_after_seconds=retry_after)
 
 
+def log_unexpected(exc: Exception, error: RpcError, where: str) -> None:
+    """A bug (INTERNAL) with its traceback; the database being away as one line (it is not the
+    caller's fault, and the log must say why calls fail)."""
+    if error.code == grpc.StatusCode.INTERNAL:
+        log.error("unhandled error in %s", where, exc_info=exc)
+    elif isinstance(exc, StoreUnavailable):
+        cause = exc.__cause__
+        log.warning("%s: the database cannot be reached: %s", where, str(cause).split("\n", 1)[0][:300])
+
+
 async def abort(context: grpc.aio.ServicerContext[Any, Any], error: RpcError) -> NoReturn:
     status = rpc_status.to_status(error.to_status())
     await context.abort(status.code, status.details, trailing_metadata=status.trailing_metadata)
@@ -333,8 +346,7 @@ def mapped_errors(method: Method) -> Method:
             if isinstance(exc, grpc.aio.AbortError):
                 raise
             error = to_rpc_error(exc)
-            if error.code == grpc.StatusCode.INTERNAL:
-                log.exception("unhandled error in %s", method.__qualname__)
+            log_unexpected(exc, error, method.__qualname__)
             await abort(context, error)
 
     return wrapper  # type: ignore[return-value]

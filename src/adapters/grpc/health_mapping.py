@@ -65,26 +65,27 @@ def event_to_proto(record: HistoryRecord) -> hp.TemplateEvent:
     )
 
 
-# History details keep the raw change, which Meta may make as large as a delivery (3 MB); an event
-# must still fit a message a default client accepts (4 MiB), in a list and in the live stream.
-MAX_DETAILS_JSON_BYTES = 1024 * 1024
+# History details and inbox values keep Meta's raw change, which may be as large as a delivery
+# (3 MB); each must still fit a message a default client accepts (4 MiB), in a list and in the live
+# stream. Beyond this the document is shown truncated (head and size); the database keeps it whole.
+MAX_DOCUMENT_JSON_BYTES = 1024 * 1024
 
 
-def _bounded_json(details: object) -> str:
-    text = _json_text(details)
+def _bounded_json(document: object) -> str:
+    text = _json_text(document)
     encoded = text.encode("utf-8")
-    if len(encoded) <= MAX_DETAILS_JSON_BYTES:
+    if len(encoded) <= MAX_DOCUMENT_JSON_BYTES:
         return text
-    # The head is escaped again by json.dumps: at most 6 bytes a byte (control characters), so a
-    # quarter of the budget keeps the whole within it.
-    head = encoded[: MAX_DETAILS_JSON_BYTES // 8].decode("utf-8", "ignore")
+    # The head is escaped again by json.dumps: at most 6 bytes a byte (control characters), so an
+    # eighth of the budget keeps the whole within it.
+    head = encoded[: MAX_DOCUMENT_JSON_BYTES // 8].decode("utf-8", "ignore")
     return _json_text({"_truncated": True, "_bytes": len(encoded), "_head": head})
 
 
 def _json_text(document: object) -> str:
-    """JSON as text a protobuf string can carry: stored documents were checked at the door, but a
-    lone surrogate must never turn a read into an error."""
-    return printable(json.dumps(document, ensure_ascii=False, default=str))
+    """Compact JSON as text a protobuf string can carry: stored documents were checked at the door,
+    but a lone surrogate must never turn a read into an error."""
+    return printable(json.dumps(document, ensure_ascii=False, separators=(",", ":"), default=str))
 
 
 def critical_to_proto(critical: CriticalTemplate) -> hp.CriticalTemplate:
@@ -110,7 +111,7 @@ def inbox_change_to_proto(change: InboxChange) -> hp.InboxChange:
         attempts=change.attempts,
         last_error=change.last_error,
         receive_time=timestamp(change.received_at),
-        value_json=_json_text(change.value),
+        value_json=_bounded_json(change.value),
     )
     _set_time(message.entry_time, change.entry_time)
     _set_time(message.next_attempt_time, change.next_attempt_at)

@@ -6,9 +6,12 @@ import asyncio
 import logging
 
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
+from aiohttp.web_protocol import RequestPayloadError
 
 from adapters.http.webhook import WebhookConfig, add_webhook_routes
 from app.ports import HealthProbe
+from app.text import printable
 
 PROBE = web.AppKey("probe", HealthProbe)
 READINESS_TIMEOUT_SECONDS = 2.0
@@ -30,8 +33,33 @@ async def readyz(request: web.Request) -> web.Response:
     return web.json_response({"status": "ready"})
 
 
+class PeerMistakes(logging.Filter):
+    """aiohttp logs every malformed request, and every client that goes away mid-body, at ERROR with
+    a traceback that quotes the request: anyone could fill the log with them. They are the peer's
+    doing, answered (400) or moot (the peer is gone), so they become one short WARNING line."""
+
+    PEER_ERRORS = (HttpProcessingError, RequestPayloadError, ConnectionError)
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        error = record.exc_info[1] if record.exc_info else None
+        if isinstance(error, self.PEER_ERRORS):
+            record.levelno, record.levelname = logging.WARNING, "WARNING"
+            record.msg = "refused a malformed or abandoned HTTP request: %s"
+            detail = getattr(error, "message", None) or str(error)
+            first_line = next((line for line in str(detail).splitlines() if line.strip()), "")
+            record.args = (printable(f"{type(error).__name__}: {first_line.strip()}")[:200],)
+            record.exc_info, record.exc_text = None, None
+        return True
+
+
+_PEER_MISTAKES = PeerMistakes()
+
+
 def create_app(probe: HealthProbe, *, webhook: WebhookConfig | None = None) -> web.Application:
     """`webhook` mounts /webhooks/meta; without it the app serves only the probes (e.g. a worker)."""
+    server_log = logging.getLogger("aiohttp.server")
+    if _PEER_MISTAKES not in server_log.filters:
+        server_log.addFilter(_PEER_MISTAKES)
     # Bodies are read as sent: the webhook signature covers the raw bytes, and aiohttp's automatic
     # decompression would both change them and fail on a broken stream outside any handler.
     app = web.Application(handler_args={"auto_decompress": False})

@@ -13,6 +13,7 @@ logged as an error, so the misconfiguration is loud, and unsigned data is never 
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import logging
@@ -22,6 +23,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from aiohttp import hdrs, web
+from aiohttp.http_exceptions import HttpProcessingError
+from aiohttp.web_protocol import RequestPayloadError
 
 from adapters.http.webhook_payloads import parse_envelope
 from app.ports import Clock, UnitOfWorkFactory
@@ -33,6 +36,8 @@ MAX_BODY_BYTES = 3 * 1024 * 1024
 SIGNATURE_HEADER = "X-Hub-Signature-256"
 SIGNATURE_PREFIX = "sha256="
 _READ_CHUNK_BYTES = 64 * 1024
+LARGE_BODY_BYTES = 64 * 1024
+BODY_READ_TIMEOUT_SECONDS = 30.0
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 log = logging.getLogger(__name__)
@@ -100,7 +105,17 @@ class MetaWebhookEndpoint:
             # first would check it over other bytes (and a broken stream would end as a 500).
             log.warning("webhook POST refused: Content-Encoding %r", encoding[:40])
             return _text(415, "Content-Encoding must be identity: Meta sends webhooks uncompressed")
-        body = await _read_limited(request)
+        try:
+            async with asyncio.timeout(BODY_READ_TIMEOUT_SECONDS):
+                body = await _read_limited(request)
+        except TimeoutError:
+            # A body trickling in holds a connection; Meta sends 3 MB well within this.
+            log.warning("webhook POST refused: the body took over %g s to arrive", BODY_READ_TIMEOUT_SECONDS)
+            return _text(408, f"the body did not arrive within {BODY_READ_TIMEOUT_SECONDS:g} s")
+        except (ConnectionError, RequestPayloadError, HttpProcessingError) as exc:
+            # The peer went away or broke the framing mid-body: nothing to store, nobody to answer.
+            log.warning("webhook POST abandoned while reading the body: %s", type(exc).__name__)
+            return _text(400, "the body could not be read")
         if body is None:
             return _text(413, f"payload larger than {MAX_BODY_BYTES} bytes")
         if self._secret is None:
@@ -115,7 +130,11 @@ class MetaWebhookEndpoint:
             return _text(401, problem)
         try:
             # Parsed only to check the envelope: the inbox keeps the raw bytes, the worker splits them.
-            parse_envelope(body)
+            # A large body takes a while to check: off the event loop, so other requests go on.
+            if len(body) > LARGE_BODY_BYTES:
+                await asyncio.to_thread(parse_envelope, body)
+            else:
+                parse_envelope(body)
         except MalformedDelivery as exc:
             log.warning("webhook POST refused: %s", exc)
             return _text(400, str(exc))

@@ -20,7 +20,7 @@ import hashlib
 import json
 import math
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from app.text import lone_surrogate_in, text_problem
@@ -49,6 +49,14 @@ TEMPLATE_FIELDS = frozenset({STATUS_FIELD, QUALITY_FIELD, CATEGORY_FIELD, COMPON
 # than that is not a Meta payload, and deep enough to exhaust the recursion of JSON encoders.
 MAX_DEPTH = 64
 
+# The longest text a template event may carry where it becomes a column or is linted. Meta's own
+# limits are far below (an id has about 15 digits, a name at most 512 characters, a body 1,024): a
+# change over these is not Meta's, and is refused as DEAD at once.
+WEBHOOK_TEXT_LIMITS = {"id": 64, "name": 512, "code": 128, "text": 4_096}
+# Meta's clock and ours may disagree a little; an event dated further ahead than this cannot be
+# trusted to order events (it would outrank every later one), so it is dated when it arrived.
+MAX_FUTURE_SKEW = timedelta(hours=1)
+
 # Meta's ids are below 2**53 (about 15 digits); a float id beyond that has already lost digits.
 _MAX_EXACT_FLOAT = 2**53
 
@@ -74,7 +82,10 @@ class MetaWebhookTranslator:
             )
         if change.field not in TEMPLATE_FIELDS:
             return IgnoredChange(reason=f"field {change.field!r} is not handled by this version")
-        return _storable(_template_event(change, value, change.entry_time or received_at))
+        occurred_at = change.entry_time or received_at
+        if occurred_at > received_at + MAX_FUTURE_SKEW:
+            occurred_at = received_at
+        return _storable(_template_event(change, value, occurred_at))
 
 
 def _template_event(change: RawChange, value: Mapping[str, Any], occurred_at: datetime) -> TemplateChange:
@@ -97,24 +108,51 @@ def _template_event(change: RawChange, value: Mapping[str, Any], occurred_at: da
 
 
 def _storable(change: TemplateChange) -> TemplateChange:
-    """The change, if every text of it that becomes a column (not the JSON documents, which escape
-    anything) can be stored on every database; else the change is untranslatable, at once, rather
-    than failing in the database attempt after attempt."""
-    texts = {
-        "message_template_id": change.meta_template_id,
-        "message_template_name": change.display_name,
-        "message_template_language": change.language_code,
-        "category": change.category,
-    }
+    """The change, if every text of it that becomes a column or is linted (not the JSON documents,
+    which escape anything) can be stored on every database and is within WEBHOOK_TEXT_LIMITS; else
+    the change is untranslatable, at once, rather than failing attempt after attempt, stalling the
+    worker or bloating what the API shows."""
+    texts = [
+        ("message_template_id", change.meta_template_id, WEBHOOK_TEXT_LIMITS["id"]),
+        ("message_template_name", change.display_name, WEBHOOK_TEXT_LIMITS["name"]),
+        ("message_template_language", change.language_code, WEBHOOK_TEXT_LIMITS["code"]),
+        ("the category", change.category, WEBHOOK_TEXT_LIMITS["code"]),
+    ]
     if change.impending_category is not None:
-        texts["correct_category"] = change.impending_category.raw_upcoming
+        texts.append(
+            ("correct_category", change.impending_category.raw_upcoming, WEBHOOK_TEXT_LIMITS["code"])
+        )
     for observation in change.observations:
-        texts[f"the {observation.aspect.value.lower()} value"] = observation.value
-        texts[f"the {observation.aspect.value.lower()} reason"] = observation.reason
-    for name, text in texts.items():
+        aspect = observation.aspect.value.lower()
+        texts.append((f"the {aspect} value", observation.value, WEBHOOK_TEXT_LIMITS["code"]))
+        texts.append((f"the {aspect} reason", observation.reason, WEBHOOK_TEXT_LIMITS["text"]))
+        if observation.components is not None:
+            texts.extend(_component_texts(observation.components))
+    for name, text, limit in texts:
         if problem := text_problem(text):
             raise UntranslatableChange(f"{name} {problem}")
+        if len(text) > limit:
+            raise UntranslatableChange(
+                f"{name} is {len(text)} characters; a Meta webhook never sends over {limit}"
+            )
     return change
+
+
+def _component_texts(components: Components) -> list[tuple[str, str, int]]:
+    texts = [
+        ("message_template_element", components.body, WEBHOOK_TEXT_LIMITS["text"]),
+        ("message_template_footer", components.footer, WEBHOOK_TEXT_LIMITS["text"]),
+    ]
+    if components.header is not None:
+        texts.append(("message_template_title", components.header.text, WEBHOOK_TEXT_LIMITS["text"]))
+    for index, button in enumerate(components.buttons):
+        where = f"message_template_buttons[{index}]"
+        texts += [
+            (f"{where} text", button.text, WEBHOOK_TEXT_LIMITS["text"]),
+            (f"{where} url", button.url, WEBHOOK_TEXT_LIMITS["text"]),
+            (f"{where} phone number", button.phone_number, WEBHOOK_TEXT_LIMITS["code"]),
+        ]
+    return texts
 
 
 def parse_envelope(body: bytes) -> Mapping[str, Any]:
@@ -233,7 +271,7 @@ def _split_entry(index: int, entry: object) -> list[RawChange]:
     waba_id = _waba_id(entry.get("id"))
     raw_time = entry.get("time")
     entry_time = meta_time(raw_time)
-    if problem := text_problem(waba_id):
+    if problem := text_problem(waba_id) or _too_long(waba_id, WEBHOOK_TEXT_LIMITS["id"]):
         return [_unusable("", raw_time, entry_time, entry, f"entry[{index}].id {problem}")]
     changes = entry.get("changes")
     if not isinstance(changes, list):
@@ -251,7 +289,7 @@ def _split_entry(index: int, entry: object) -> list[RawChange]:
         value = change.get("value")
         if not isinstance(field, str) or not field:
             result.append(_unusable(waba_id, raw_time, entry_time, change, f"{where} has no 'field'"))
-        elif problem := text_problem(field):
+        elif problem := text_problem(field) or _too_long(field, WEBHOOK_TEXT_LIMITS["code"]):
             result.append(_unusable(waba_id, raw_time, entry_time, change, f"{where}.field {problem}"))
         elif not isinstance(value, dict):
             problem = f"{where} ({field}) has no 'value' object"
@@ -260,6 +298,10 @@ def _split_entry(index: int, entry: object) -> list[RawChange]:
             key = idempotency_key(waba_id, field, raw_time, value)
             result.append(RawChange(key, waba_id, field, entry_time, value))
     return result
+
+
+def _too_long(text: str, limit: int) -> str:
+    return f"is {len(text)} characters; a Meta webhook never sends over {limit}" if len(text) > limit else ""
 
 
 def _unusable(

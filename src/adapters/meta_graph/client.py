@@ -41,7 +41,7 @@ from yarl import URL
 
 from adapters.meta_graph.errors import error_from_response
 from app.errors import MetaError, MetaRateLimited, MetaUnavailable
-from app.text import lone_surrogate_in
+from app.text import lone_surrogate_in, printable
 
 logger = logging.getLogger("adapters.meta_graph")
 
@@ -221,7 +221,7 @@ class GraphClient:
         idempotent: bool,
     ) -> dict[str, Any]:
         session = self._ensure_session()
-        where = f"{method} {url.path}"
+        where = f"{method} {self._public_path(url)}"
         started = time.monotonic()
         try:
             async with session.request(
@@ -305,6 +305,13 @@ class GraphClient:
         error.outcome_unknown = True
         return error
 
+    def _public_path(self, url: URL) -> str:
+        """The path as Meta's documentation writes it (/v24.0/...): a base path of the configured
+        Graph URL (an internal proxy's, say) is not the caller's business."""
+        prefix = self._root.path
+        path = url.path
+        return path[len(prefix) :] if prefix and path.startswith(prefix + "/") else path
+
     def _describe(self, exc: BaseException) -> str:
         return f"{type(exc).__name__}: {exc}".replace(self._token, _REDACTED)
 
@@ -320,7 +327,7 @@ def _log_retry(method: str, url: URL, state: RetryCallState) -> None:
         method,
         url.path,
         state.attempt_number,
-        error,
+        printable(str(error))[:500],
         state.upcoming_sleep,
     )
 

@@ -34,6 +34,7 @@ from app.errors import (
     MetaUnavailable,
     MetaWindowClosed,
 )
+from app.text import printable
 
 # Business errors with a dedicated class.
 _BY_CODE: dict[int, type[MetaError]] = {
@@ -72,6 +73,13 @@ RETRYABLE_RATE_LIMIT_CODES = frozenset({130429, 80007, 4, 613, 17, 32})
 TRANSIENT_CODES = frozenset({131000, 131016, 131057, 1, 2})
 
 _SNIPPET_MAX = 120
+_MESSAGE_MAX = 1_000
+_TRACE_ID_MAX = 100
+
+
+def _quoted(text: str, limit: int) -> str:
+    text = printable(text)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def error_from_response(
@@ -104,9 +112,10 @@ def error_from_response(
     raw_code = _int(error.get("code"))
     code = raw_code if raw_code is not None else 0
     subcode = _int(error.get("error_subcode")) or 0
-    meta_message = str(error.get("message") or "").strip()
-    fbtrace_id = str(error.get("fbtrace_id") or "")
-    details = _details(error)
+    # Meta's words are quoted to callers and logs: printable and short, whatever came back.
+    meta_message = _quoted(str(error.get("message") or "").strip(), _MESSAGE_MAX)
+    fbtrace_id = _quoted(str(error.get("fbtrace_id") or ""), _TRACE_ID_MAX)
+    details = _quoted(_details(error), _MESSAGE_MAX)
     fields: dict[str, Any] = {
         "code": code,
         "subcode": subcode,
@@ -248,5 +257,4 @@ def _snippet(body: object) -> str:
         text = bytes(body[: _SNIPPET_MAX * 4]).decode("utf-8", "replace")
     else:
         text = str(body)
-    text = " ".join(text.split())
-    return text if len(text) <= _SNIPPET_MAX else text[: _SNIPPET_MAX - 1] + "…"
+    return _quoted(" ".join(text.split()), _SNIPPET_MAX)

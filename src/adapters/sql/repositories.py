@@ -587,6 +587,10 @@ def _for_update(connection: AsyncConnection, statement: sa.Select[Any], *, skip_
     return statement
 
 
+# Rows per multi-row INSERT: 15 columns each stays far below SQLite's 32,766 bound parameters.
+_ROWS_PER_INSERT = 500
+
+
 class SqlInboxRepository:
     """The webhook inbox. Claims lease rows (lease_until) rather than holding locks across
     transactions: the claiming transaction commits at once, and a crashed worker's rows become
@@ -650,27 +654,31 @@ class SqlInboxRepository:
     async def add_changes(self, changes: Sequence[InboxChange]) -> int:
         c = tables.webhook_changes
         added = 0
-        # One statement per row: rowcount of a multi-row INSERT ... ON CONFLICT is not reliable
-        # across drivers, and a delivery holds a handful of changes. The conflict target is the
-        # key alone, so a clash on the generated id still fails loudly.
-        for change in changes:
-            result = await self._connection.execute(
-                _insert(self._connection, c)
-                .values(
-                    id=change.id,
-                    delivery_id=change.delivery_id,
-                    key=change.key,
-                    waba_id=change.waba_id,
-                    field=change.field,
-                    entry_time=change.entry_time,
-                    value=dict(change.value),
-                    received_at=change.received_at,
-                    lease_until=None,
+        # Batched INSERTs (SQLAlchemy's "insertmanyvalues"): a delivery may hold thousands of changes,
+        # and on SQLite the write lock, which webhook POSTs wait for, is held while they go in.
+        # RETURNING counts what was inserted (rowcount of a batch is not reliable across drivers).
+        # The conflict target is the key alone, so a clash on the generated id still fails loudly.
+        for start in range(0, len(changes), _ROWS_PER_INSERT):
+            rows = [
+                {
+                    "id": change.id,
+                    "delivery_id": change.delivery_id,
+                    "key": change.key,
+                    "waba_id": change.waba_id,
+                    "field": change.field,
+                    "entry_time": change.entry_time,
+                    "value": dict(change.value),
+                    "received_at": change.received_at,
+                    "lease_until": None,
                     **_change_state(change),
-                )
-                .on_conflict_do_nothing(index_elements=["key"])
+                }
+                for change in changes[start : start + _ROWS_PER_INSERT]
+            ]
+            result = await self._connection.execute(
+                _insert(self._connection, c).on_conflict_do_nothing(index_elements=["key"]).returning(c.c.id),
+                rows,
             )
-            added += result.rowcount
+            added += len(result.all())
         return added
 
     async def claim_changes(

@@ -22,6 +22,7 @@ from adapters.sql.repositories import (
     SqlTemplateRepository,
     SqlWabaRepository,
 )
+from app.errors import StoreUnavailable
 from app.ports import (
     AlertRepository,
     ApiKeyRepository,
@@ -53,7 +54,8 @@ def is_transient_error(error: BaseException) -> bool:
         return True
     return isinstance(
         error,
-        OperationalError
+        StoreUnavailable
+        | OperationalError
         | InterfaceError
         | DisconnectionError
         | DatabaseBusy
@@ -111,8 +113,10 @@ class SqlUnitOfWork:
                 ) from None
         try:
             connection = await self._engine.connect()
-        except BaseException:
+        except BaseException as exc:
             self._release_writer()
+            if isinstance(exc, Exception) and is_transient_error(exc):
+                raise StoreUnavailable() from exc
             raise
         try:
             if self._read_only:
@@ -144,11 +148,22 @@ class SqlUnitOfWork:
         try:
             if connection.in_transaction():
                 await connection.rollback()
+        except Exception:
+            if exc is None:
+                raise
+            # The connection is broken too; the error that got us here says more.
         finally:
             try:
                 await connection.close()
+            except Exception:
+                if exc is None:
+                    raise
             finally:
                 self._release_writer()
+        if isinstance(exc, Exception) and not isinstance(exc, StoreUnavailable) and is_transient_error(exc):
+            # Callers (the API, the inbox) tell "the database is down" from "this input is bad"
+            # without knowing the driver's exceptions.
+            raise StoreUnavailable() from exc
 
     def _release_writer(self) -> None:
         if self._writer_lock is not None:

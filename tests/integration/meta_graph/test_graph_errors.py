@@ -115,3 +115,23 @@ def test_an_unreadable_retry_after_falls_back_to_the_default() -> None:
     error = error_from_response(429, {"error": {"code": 130429}}, headers={"Retry-After": "soon"})
     assert isinstance(error, MetaRateLimited)
     assert error.retry_after_seconds == 1.0
+
+
+def test_a_hostile_error_body_is_quoted_short_and_printable() -> None:
+    body = json.dumps(
+        {
+            "error": {
+                "message": "x" * 100_000 + "\x00",
+                "code": 131000,
+                "fbtrace_id": "y" * 100_000,
+                "error_data": {"details": "bad \x00 \ud800 text"},
+            }
+        }
+    ).encode()
+
+    error = error_from_response(400, body)
+
+    for text in (str(error), error.fbtrace_id, error.details):
+        assert len(text) <= 1_200
+        assert "\x00" not in text
+        assert text.encode("utf-8")  # no lone surrogate left: it must travel in gRPC trailers

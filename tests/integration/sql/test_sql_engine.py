@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import socket
 from datetime import datetime
 from pathlib import Path
 
@@ -13,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from adapters.sql import tables
 from adapters.sql.engine import SqlHealthProbe, create_engine
 from adapters.sql.unit_of_work import SqlUnitOfWorkFactory
+from app.errors import StoreUnavailable
 
 
 async def test_sqlite_engine_creates_the_directory_and_sets_pragmas(tmp_path: Path) -> None:
@@ -102,3 +104,16 @@ async def test_concurrent_read_then_write_units_of_work_all_commit(sql_engine: A
             await connection.execute(sa.select(sa.func.count()).select_from(tables.service_secrets))
         ).scalar_one()
     assert count == 10
+
+
+async def test_an_unreachable_database_is_store_unavailable_not_a_driver_error() -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    engine = create_engine(f"postgresql+asyncpg://nobody@127.0.0.1:{port}/nothing")
+    try:
+        with pytest.raises(StoreUnavailable):
+            async with SqlUnitOfWorkFactory(engine)(read_only=True):
+                pass
+    finally:
+        await engine.dispose()

@@ -7,6 +7,7 @@ stand-in below with the same two things these tests touch (`store.deliveries` an
 
 from __future__ import annotations
 
+import asyncio
 import gzip
 import hashlib
 import hmac
@@ -23,6 +24,7 @@ from typing import Any, Protocol, Self, cast
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
+from adapters.http import webhook as webhook_module
 from adapters.http.app import create_app
 from adapters.http.webhook import MAX_BODY_BYTES, PATH, WebhookConfig
 from app.ports import UnitOfWorkFactory
@@ -514,3 +516,69 @@ async def test_a_compressed_body_is_refused_without_a_server_error(
 async def test_identity_encoding_is_accepted(make_webhook: MakeWebhook) -> None:
     webhook = await make_webhook()
     assert await webhook.post(BODY, {**signed(BODY), "Content-Encoding": "identity"}) == (200, "OK")
+
+
+# ---- peers that misbehave on the wire ---------------------------------------------------------------
+
+
+async def _raw_exchange(webhook: Webhook, request: bytes, *, then_close: bool) -> bytes:
+    reader, writer = await asyncio.open_connection("127.0.0.1", webhook.client.server.port)
+    writer.write(request)
+    await writer.drain()
+    if then_close:
+        writer.close()
+        await asyncio.sleep(0.2)  # let the server notice
+        return b""
+    answer = await asyncio.wait_for(reader.read(1000), 5)
+    writer.close()
+    return answer
+
+
+def _errors(caplog: pytest.LogCaptureFixture) -> list[logging.LogRecord]:
+    return [r for r in caplog.records if r.levelno >= logging.ERROR or r.exc_info]
+
+
+async def test_a_peer_that_goes_away_mid_body_leaves_one_warning_and_no_traceback(
+    make_webhook: MakeWebhook, caplog: pytest.LogCaptureFixture
+) -> None:
+    webhook = await make_webhook()
+    head = f"POST {PATH} HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n".encode()
+
+    await _raw_exchange(webhook, head + b"{}", then_close=True)
+
+    assert _errors(caplog) == []
+    assert stored(webhook.factory) == []
+
+
+@pytest.mark.parametrize(
+    "request_bytes",
+    [
+        b"POST /webhooks/meta HTTP/1.1\r\nHost: x\r\nX-Bad: a\x00b\r\nContent-Length: 0\r\n\r\n",
+        b"POST /webhooks/meta HTTP/1.1\r\nHost: x\r\n folded: header\r\n\r\n",
+        b"GARBAGE\x01\x02 / HTTP/1.1\r\n\r\n",
+        b"POST /webhooks/meta HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\nzz\r\n",
+    ],
+    ids=["nul-in-header", "folded-header", "bad-request-line", "bad-chunk-size"],
+)
+async def test_a_malformed_request_is_answered_400_without_a_traceback(
+    make_webhook: MakeWebhook, caplog: pytest.LogCaptureFixture, request_bytes: bytes
+) -> None:
+    webhook = await make_webhook()
+
+    answer = await _raw_exchange(webhook, request_bytes, then_close=False)
+
+    assert answer.split(b"\r\n")[0].split(b" ")[1] == b"400"
+    assert _errors(caplog) == []
+
+
+async def test_a_body_that_trickles_in_is_refused_408(
+    make_webhook: MakeWebhook, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(webhook_module, "BODY_READ_TIMEOUT_SECONDS", 0.3)
+    webhook = await make_webhook()
+    head = f"POST {PATH} HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n".encode()
+
+    answer = await _raw_exchange(webhook, head + b"{", then_close=False)
+
+    assert answer.split(b"\r\n")[0].split(b" ")[1] == b"408"
+    assert stored(webhook.factory) == []

@@ -35,7 +35,7 @@ from domain.status import TemplateCategory
 SAMPLES_DIR = Path(__file__).parents[2] / "fixtures" / "samples"
 WABA = "301122334455667"
 ENTRY_TIME = 1764153000
-RECEIVED_AT = datetime(2025, 11, 26, 12, 0, tzinfo=UTC)
+RECEIVED_AT = datetime(2025, 11, 26, 16, 0, tzinfo=UTC)  # after every entry time used below
 T = MetaWebhookTranslator()
 _TRANSLATOR: WebhookTranslator = T  # the adapter satisfies the port (checked by a type checker)
 
@@ -1160,3 +1160,57 @@ def test_nul_inside_documents_is_kept_verbatim() -> None:
     # JSON documents escape it (\u0000), which both databases store: nothing is lost.
     result = translate_one("message_template_status_update", status_value(other_info={"title": "a\x00b"}))
     assert only_observation(result).details["other_info"] == {"title": "a\x00b"}
+
+
+# ---- what a Meta webhook never sends is refused before it can stall or bloat anything -------------
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "needle"),
+    [
+        (
+            "message_template_status_update",
+            status_value(message_template_name="n" * 513),
+            "message_template_name is 513 characters",
+        ),
+        (
+            "message_template_status_update",
+            status_value(message_template_id="9" * 65),
+            "message_template_id is 65",
+        ),
+        (
+            "message_template_status_update",
+            status_value(event="E" * 129),
+            "the status value is 129 characters",
+        ),
+        ("message_template_status_update", status_value(reason="r" * 4097), "the status reason is 4097"),
+        (
+            "message_template_components_update",
+            {
+                "message_template_id": 1,
+                "message_template_name": "order_ready",
+                "message_template_language": "en_US",
+                "message_template_element": "{{1}} " * 700,
+            },
+            "message_template_element is 4200 characters",
+        ),
+    ],
+)
+def test_texts_longer_than_meta_ever_sends_are_untranslatable(
+    field: str, value: dict[str, Any], needle: str
+) -> None:
+    assert needle in untranslatable(field, value)
+
+
+def test_an_entry_id_longer_than_any_waba_id_makes_the_entry_unusable() -> None:
+    raw = split_one(envelope(entry(change("messages", {}), waba="3" * 65)))
+    assert (raw.waba_id, raw.field) == ("", "")
+    assert "entry[0].id is 65 characters" in str(raw.value["_problem"])
+
+
+@pytest.mark.parametrize(("ahead", "trusted"), [(timedelta(minutes=30), True), (timedelta(hours=2), False)])
+def test_an_event_dated_far_in_the_future_is_dated_when_it_arrived(ahead: timedelta, trusted: bool) -> None:
+    entry_time = int((RECEIVED_AT + ahead).timestamp())
+    result = translate_one("message_template_status_update", status_value("DISABLED"), time=entry_time)
+    expected = RECEIVED_AT + ahead if trusted else RECEIVED_AT
+    assert only_observation(result).occurred_at == expected

@@ -10,7 +10,7 @@ from typing import Any
 import grpc
 
 from adapters.grpc.auth import current_principal
-from adapters.grpc.errors import abort, mapped_errors, to_rpc_error
+from adapters.grpc.errors import abort, log_unexpected, mapped_errors, to_rpc_error
 from adapters.grpc.health_mapping import (
     ALERT_STATE_IN,
     CHANGE_STATE_IN,
@@ -135,12 +135,18 @@ class TemplateHealthServicer(template_health_pb2_grpc.TemplateHealthServiceServi
                     "cursor", f"{request.cursor!r} is not a cursor from a TemplateEvent", "INVALID_CURSOR"
                 )
         except Exception as exc:
-            await abort(context, to_rpc_error(exc))
+            error = to_rpc_error(exc)
+            log_unexpected(exc, error, "WatchTemplateEvents")
+            await abort(context, error)
         while not self._stopping.is_set():
             try:
-                batch = await self._queries.events_after(principal, last, WATCH_BATCH)
+                # Shielded: a client that goes away mid-read cancels this stream, and a database read
+                # cut in half leaves a connection the pool must then throw away noisily.
+                batch = await asyncio.shield(self._queries.events_after(principal, last, WATCH_BATCH))
             except Exception as exc:
-                await abort(context, to_rpc_error(exc))
+                error = to_rpc_error(exc)
+                log_unexpected(exc, error, "WatchTemplateEvents")
+                await abort(context, error)
             for record in batch:
                 yield hp.WatchTemplateEventsResponse(event=event_to_proto(record))
                 last = record.seq
