@@ -12,10 +12,11 @@ from typing import Any
 
 from adapters.meta_graph.payloads import PayloadError, definition_from_meta
 from adapters.sql.migrate import upgrade
+from adapters.sql.unit_of_work import is_transient_error
 from app import commands
 from app.auth import Principal
 from app.bootstrap import Services, build_services
-from app.errors import AppError, NotFound
+from app.errors import AppError, NotFound, StoreUnavailable
 from app.paging import MAX_PAGE_SIZE
 from app.settings import Settings
 from app.webhooks import ChangeState
@@ -32,9 +33,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         result: int = args.run(args)
     except AppError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {exc}{_cause(exc)}", file=sys.stderr)
         return 1
     return result
+
+
+def _cause(error: AppError) -> str:
+    """Why the database is away (a wrong host, a refused port, an unreadable file): the operator at
+    the terminal needs it; API callers are only told to retry."""
+    if not isinstance(error, StoreUnavailable) or error.__cause__ is None:
+        return ""
+    lines = str(error.__cause__).strip().splitlines()
+    return f" ({lines[0]})" if lines else f" ({type(error.__cause__).__name__})"
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -147,7 +157,12 @@ def _admin(
 
         async def go() -> int:
             if settings.migrate_on_start:
-                await asyncio.to_thread(upgrade, settings.database_url)
+                try:
+                    await asyncio.to_thread(upgrade, settings.database_url)
+                except Exception as exc:
+                    if is_transient_error(exc):
+                        raise StoreUnavailable() from exc
+                    raise
             services = await build_services(settings)
             try:
                 return await action(services, args)

@@ -66,8 +66,8 @@ class StoreUnavailable(AppError):
     """The database cannot be reached (refused, lost, shutting down, locked too long): nothing
     about the request is wrong, and the same request can succeed later."""
 
-    def __init__(self) -> None:
-        super().__init__("the database cannot be reached right now; retry later")
+    def __init__(self, message: str = "the database cannot be reached right now; retry later") -> None:
+        super().__init__(message)
 
 
 class Unauthenticated(AppError):

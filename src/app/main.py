@@ -18,6 +18,7 @@ from adapters.sql.migrate import upgrade
 from adapters.sql.unit_of_work import is_transient_error
 from app.bootstrap import Services, build_services
 from app.inbox import InboxSettings, InboxWorker
+from app.log_throttle import LogThrottle
 from app.settings import Settings, split_host_port
 
 log = logging.getLogger("watemplates")
@@ -36,6 +37,9 @@ def configure_logging(settings: Settings) -> None:
         )
     else:
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)-7s %(name)s: %(message)s"))
+    # Peers can make the service log (malformed requests, refused webhooks, calls while the database
+    # is away): each kind of line at most 20 times per 10 s, with a count of the rest.
+    handler.addFilter(LogThrottle())
     logging.basicConfig(level=settings.log_level.upper(), handlers=[handler], force=True)
 
 
@@ -107,8 +111,9 @@ async def serve(settings: Settings, roles: frozenset[str] = frozenset(ROLES)) ->
         create_app(services.probe, webhook=webhook),
         access_log=None,
         handle_signals=False,
-        # In-flight HTTP requests get the same grace as gRPC calls (aiohttp's default is 60 s).
-        shutdown_timeout=settings.shutdown_grace_seconds,
+        # In-flight HTTP requests get the grace gRPC calls get (aiohttp's default is 60 s). aiohttp
+        # waits this long, then cancels and waits as long again: half the grace each.
+        shutdown_timeout=settings.shutdown_grace_seconds / 2,
     )
     await runner.setup()
     http_host, http_port = split_host_port(settings.http_addr)
@@ -125,14 +130,16 @@ async def serve(settings: Settings, roles: frozenset[str] = frozenset(ROLES)) ->
         await stop.wait()
         log.info("shutting down", extra={"graceSeconds": settings.shutdown_grace_seconds})
     finally:
-        # Stop taking webhooks (Meta retries what we do not acknowledge) and API calls together,
-        # each giving what is in flight the grace period, then let the worker finish the change in
-        # hand.
+        # The worker stops claiming new work now and finishes the change in hand; webhooks (Meta
+        # retries what we do not acknowledge) and API calls stop together, giving what is in flight
+        # the grace period. One failing to stop must not keep the rest from stopping.
+        stop.set()
         stopping = [runner.cleanup()]
         if grpc_server is not None:
             stopping.append(grpc_server.stop(settings.shutdown_grace_seconds))
-        await asyncio.gather(*stopping)
-        stop.set()
+        for failed in await asyncio.gather(*stopping, return_exceptions=True):
+            if isinstance(failed, Exception):
+                log.error("stopping a server failed", exc_info=failed)
         for task in tasks:
             if not task.done():
                 task.cancel()

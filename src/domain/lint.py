@@ -34,8 +34,8 @@ from domain.parameters import (
     formats_used,
     parameter_keys,
 )
-from domain.patterns import CompiledPattern, PatternRefused, compile_pattern
-from domain.rendering import HEADER_VALUE_MAX, forbidden_whitespace
+from domain.patterns import PATTERN_WORK_BUDGET, CompiledPattern, PatternRefused, compile_pattern
+from domain.rendering import HEADER_VALUE_MAX, forbidden_whitespace, longest_value, patterns_work
 
 NAME_MAX = 512
 BODY_MAX = 1024
@@ -494,6 +494,18 @@ def _lint_parameters(
     out: _Collector,
 ) -> tuple[ParameterSpec, ...]:
     first: dict[str, int] = {}
+    # RE2 makes every match linear, but a template's patterns together are bounded too, so that no
+    # render of it (and no lint) can cost more than PATTERN_WORK_BUDGET; over it, none is run here.
+    work, _ = patterns_work({spec.key: spec for spec in reversed(declared)}, keys)
+    within_budget = work <= PATTERN_WORK_BUDGET
+    if not within_budget:
+        out.error(
+            "PARAM_PATTERNS_TOO_COSTLY",
+            PARAMETERS,
+            f"the parameters' patterns together could cost {work:,} steps per send, over "
+            f"{PATTERN_WORK_BUDGET:,}: use simpler patterns (smaller repeat counts, fewer Unicode "
+            "classes) or give the parameters a max_length",
+        )
     for position, spec in enumerate(declared):
         field = f"{PARAMETERS}[{position}]"
         if spec.key in first:
@@ -511,7 +523,7 @@ def _lint_parameters(
                 f"parameter {spec.key!r} is declared but the template does not use it"
                 f"{_known_keys_hint(keys)}",
             )
-        _lint_spec(spec, field, keys.get(spec.key, ()), out)
+        _lint_spec(spec, field, keys.get(spec.key, ()), out, run_pattern=within_budget and spec.key in keys)
 
     merged: list[ParameterSpec] = []
     for key, locations in keys.items():
@@ -529,12 +541,18 @@ def _lint_parameters(
 
 
 def _lint_spec(
-    spec: ParameterSpec, field: str, locations: tuple[ParameterLocation, ...], out: _Collector
+    spec: ParameterSpec,
+    field: str,
+    locations: tuple[ParameterLocation, ...],
+    out: _Collector,
+    *,
+    run_pattern: bool,
 ) -> None:
     pattern: CompiledPattern | None = None
     if spec.pattern:
         try:
-            pattern = compile_pattern(spec.pattern)
+            compiled = compile_pattern(spec.pattern)
+            pattern = compiled if run_pattern else None
         except PatternRefused as refused:
             out.error(
                 "PARAM_PATTERN_INVALID",
@@ -597,27 +615,25 @@ def _rule_failures(
     over_max_length = spec.max_length > 0 and len(value) > spec.max_length
     if over_max_length:
         failures.append(f"is {len(value)} characters, over its max_length of {spec.max_length}")
-    if pattern is not None and not pattern.fullmatch(value):
+    # A value longer than its place allows fails on its length below; its pattern is not run.
+    if pattern is not None and len(value) <= longest_value(spec, locations) and not pattern.fullmatch(value):
         failures.append(f"does not match its pattern {spec.pattern!r}")
     # Whatever its own rules, a value longer than the place it goes to can never be sent.
-    where, limit = _longest_value(locations)
+    limit = longest_value(replace(spec, max_length=0), locations)
     if limit and len(value) > limit and not (over_max_length and spec.max_length <= limit):
-        failures.append(f"is {len(value)} characters; a {where} value may have at most {limit}")
+        failures.append(
+            f"is {len(value)} characters; a {_place(locations, limit)} value may have at most {limit}"
+        )
     return failures
 
 
-def _longest_value(locations: tuple[ParameterLocation, ...]) -> tuple[str, int]:
-    """The tightest of Meta's limits among the places a parameter is used: (place, characters)."""
-    limits = [
-        (place, limit)
-        for location, place, limit in (
-            (ParameterLocation.HEADER, "header", HEADER_VALUE_MAX),
-            (ParameterLocation.BODY, "body", BODY_MAX),
-            (ParameterLocation.BUTTON, "URL button", URL_MAX),
-        )
-        if location in locations
-    ]
-    return min(limits, key=lambda pair: pair[1], default=("", 0))
+def _place(locations: tuple[ParameterLocation, ...], limit: int) -> str:
+    """Where the tightest limit `limit` comes from, for a message."""
+    if ParameterLocation.HEADER in locations and limit == HEADER_VALUE_MAX:
+        return "header"
+    if ParameterLocation.BODY in locations and limit == BODY_MAX:
+        return "body"
+    return "URL button"
 
 
 def _distinct(items: Iterable[str]) -> list[str]:

@@ -29,7 +29,7 @@ from domain.components import (
     ParameterSpec,
     TemplateDefinition,
 )
-from domain.errors import InvalidParameterValues
+from domain.errors import InvalidParameterValues, TemplateLifecycleError
 from domain.parameters import (
     button_key,
     detect_format,
@@ -37,10 +37,18 @@ from domain.parameters import (
     parameter_keys,
     placeholder_key,
 )
-from domain.patterns import PatternRefused, compile_pattern
+from domain.patterns import (
+    PATTERN_WORK_BUDGET,
+    PatternRefused,
+    compile_pattern,
+    pattern_problem,
+    pattern_work,
+)
 
 HEADER_VALUE_MAX = 60
 BODY_RENDERED_MAX = 1024
+# A URL button's variable is the end of a URL, and Meta's URLs have at most 2,000 characters.
+URL_VALUE_MAX = 2000
 HEADER_RENDERED_MAX = 60
 # Meta's copy-code limit; the same bound applies to the example given at creation.
 COUPON_CODE_MAX = 15
@@ -106,6 +114,7 @@ def render_definition(definition: TemplateDefinition, values: Mapping[str, str])
         button_key(i) for i, button in enumerate(components.buttons) if button.type is ButtonType.COPY_CODE
     ]
 
+    _require_runnable_patterns(keys, specs)
     violations: list[ValueViolation] = []
     resolved: dict[str, str] = {}
     for key, locations in keys.items():
@@ -177,7 +186,9 @@ def _check_value(
                 f"{spec.max_length}",
             )
         )
-    if spec.pattern:
+    # A value longer than its place allows fails on its length (here or on the rendered text); its
+    # pattern is not run, so lint's bound on pattern work holds for every render.
+    if spec.pattern and len(value) <= longest_value(spec, locations):
         found.extend(_check_pattern(key, value, spec.pattern))
     if ParameterLocation.HEADER in locations and len(value) > HEADER_VALUE_MAX:
         found.append(
@@ -192,27 +203,71 @@ def _check_value(
 
 
 def _check_pattern(key: str, value: str, pattern: str) -> list[ValueViolation]:
-    """Matches `value` against the author's pattern (linear time, see domain.patterns). Stored
-    templates were linted, so a refused pattern is defence in depth."""
-    try:
-        compiled = compile_pattern(pattern)
-    except PatternRefused as refused:
-        return [
-            ValueViolation(
-                "VALUE_PATTERN_MISMATCH",
-                key,
-                f"value for parameter {key!r} cannot be checked: pattern not allowed: {refused.reason}",
-            )
-        ]
-    if not compiled.fullmatch(value):
-        return [
-            ValueViolation(
-                "VALUE_PATTERN_MISMATCH",
-                key,
-                f"value for parameter {key!r} does not match the pattern {pattern!r}",
-            )
-        ]
-    return []
+    """Matches `value` against the author's pattern (linear time, see domain.patterns)."""
+    if compile_pattern(pattern).fullmatch(value):
+        return []
+    return [
+        ValueViolation(
+            "VALUE_PATTERN_MISMATCH",
+            key,
+            f"value for parameter {key!r} does not match the pattern {pattern!r}",
+        )
+    ]
+
+
+def longest_value(spec: ParameterSpec, locations: tuple[ParameterLocation, ...]) -> int:
+    """The longest value the parameter can be sent with: its max_length, and the tightest of Meta's
+    limits for the places it is used in (0 when it is used nowhere)."""
+    limits = [
+        limit
+        for location, limit in (
+            (ParameterLocation.HEADER, HEADER_VALUE_MAX),
+            (ParameterLocation.BODY, BODY_RENDERED_MAX),
+            (ParameterLocation.BUTTON, URL_VALUE_MAX),
+        )
+        if location in locations
+    ]
+    if spec.max_length > 0:
+        limits.append(spec.max_length)
+    return min(limits, default=0)
+
+
+def patterns_work(
+    specs: Mapping[str, ParameterSpec], keys: Mapping[str, tuple[ParameterLocation, ...]]
+) -> tuple[int, list[str]]:
+    """What matching every used parameter's longest value against its pattern can cost at most
+    (see domain.patterns), and the keys of the parameters whose pattern cannot be run at all."""
+    work, refused = 0, []
+    for key, locations in keys.items():
+        spec = specs.get(key)
+        if spec is None or not spec.pattern:
+            continue
+        try:
+            work += pattern_work(compile_pattern(spec.pattern), longest_value(spec, locations))
+        except PatternRefused:
+            refused.append(key)
+    return work, refused
+
+
+def _require_runnable_patterns(
+    keys: Mapping[str, tuple[ParameterLocation, ...]], specs: Mapping[str, ParameterSpec]
+) -> None:
+    """Lint refuses these, so only a template stored under older rules can hold them: the template
+    is at fault, not the caller's values."""
+    work, refused = patterns_work(specs, keys)
+    if refused:
+        key = refused[0]
+        raise TemplateLifecycleError(
+            "PATTERN_UNSUPPORTED",
+            f"the pattern of parameter {key!r} cannot be run ({pattern_problem(specs[key].pattern)}); "
+            "update the template",
+        )
+    if work > PATTERN_WORK_BUDGET:
+        raise TemplateLifecycleError(
+            "PATTERNS_TOO_COSTLY",
+            "the template's patterns together are too costly to check on every send; update the template "
+            "(simpler patterns, or a max_length on the parameters)",
+        )
 
 
 def _check_coupon(key: str, value: str) -> list[ValueViolation]:

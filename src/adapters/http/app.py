@@ -43,7 +43,8 @@ class PeerMistakes(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         error = record.exc_info[1] if record.exc_info else None
         if isinstance(error, self.PEER_ERRORS):
-            record.levelno, record.levelname = logging.WARNING, "WARNING"
+            if record.levelno > logging.WARNING:  # never raised: aiohttp logs some at DEBUG on purpose
+                record.levelno, record.levelname = logging.WARNING, "WARNING"
             record.msg = "refused a malformed or abandoned HTTP request: %s"
             detail = getattr(error, "message", None) or str(error)
             first_line = next((line for line in str(detail).splitlines() if line.strip()), "")

@@ -27,6 +27,7 @@ from aiohttp.http_exceptions import HttpProcessingError
 from aiohttp.web_protocol import RequestPayloadError
 
 from adapters.http.webhook_payloads import parse_envelope
+from app.errors import StoreUnavailable
 from app.ports import Clock, UnitOfWorkFactory
 from app.webhooks import Delivery, MalformedDelivery
 
@@ -38,6 +39,9 @@ SIGNATURE_PREFIX = "sha256="
 _READ_CHUNK_BYTES = 64 * 1024
 LARGE_BODY_BYTES = 64 * 1024
 BODY_READ_TIMEOUT_SECONDS = 30.0
+# Bytes of bodies being read at once, across requests: room for about 20 deliveries of Meta's
+# largest size, far more than its traffic needs at once.
+MAX_BODIES_IN_FLIGHT = 64 * 1024 * 1024
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 log = logging.getLogger(__name__)
@@ -73,6 +77,7 @@ def add_webhook_routes(
 class MetaWebhookEndpoint:
     def __init__(self, config: WebhookConfig) -> None:
         self._config = config
+        self._in_flight = 0
         self._secret = config.app_secret.encode() if config.app_secret else None
         self._verify_token = config.verify_token.encode() if config.verify_token else None
         if self._secret is None:
@@ -107,7 +112,12 @@ class MetaWebhookEndpoint:
             return _text(415, "Content-Encoding must be identity: Meta sends webhooks uncompressed")
         try:
             async with asyncio.timeout(BODY_READ_TIMEOUT_SECONDS):
-                body = await _read_limited(request)
+                body = await self._read(request)
+        except BodiesInFlightFull:
+            # Bodies are held whole until the signature can be checked; many large ones at once
+            # (signed or not) must not exhaust memory. Meta retries a 503.
+            log.warning("webhook POST refused: %d bytes of bodies already in flight", MAX_BODIES_IN_FLIGHT)
+            return _text(503, "too many deliveries arriving at once; retry later")
         except TimeoutError:
             # A body trickling in holds a connection; Meta sends 3 MB well within this.
             log.warning("webhook POST refused: the body took over %g s to arrive", BODY_READ_TIMEOUT_SECONDS)
@@ -144,11 +154,37 @@ class MetaWebhookEndpoint:
             async with self._config.uow_factory() as uow:
                 await uow.inbox.add_delivery(delivery)
                 await uow.commit()
-        except Exception:  # any storage failure: not stored, so never 200; Meta retries a 503
-            log.exception("webhook delivery could not be stored; answered 503 so Meta retries")
+        except Exception as exc:  # any storage failure: not stored, so never 200; Meta retries a 503
+            if isinstance(exc, StoreUnavailable):
+                # One line: during an outage every delivery fails the same way.
+                cause = str(exc.__cause__ or exc).split("\n", 1)[0][:300]
+                log.warning("webhook delivery not stored, answered 503 (Meta retries): %s", cause)
+            else:
+                log.exception("webhook delivery could not be stored; answered 503 so Meta retries")
             return _text(503, "delivery could not be stored; retry later")
         self._wake_worker()
         return _text(200, "OK")
+
+    async def _read(self, request: web.Request) -> bytes | None:
+        """The raw body, or None once it exceeds MAX_BODY_BYTES (the declared length is checked
+        first, so an honest oversized request is refused without reading it). What is read counts
+        against MAX_BODIES_IN_FLIGHT until this returns; BodiesInFlightFull when it cannot take more."""
+        if request.content_length is not None and request.content_length > MAX_BODY_BYTES:
+            return None
+        claimed = 0
+        try:
+            body = bytearray()
+            async for chunk in request.content.iter_chunked(_READ_CHUNK_BYTES):
+                if self._in_flight + len(chunk) > MAX_BODIES_IN_FLIGHT:
+                    raise BodiesInFlightFull
+                self._in_flight += len(chunk)
+                claimed += len(chunk)
+                body += chunk
+                if len(body) > MAX_BODY_BYTES:
+                    return None
+            return bytes(body)
+        finally:
+            self._in_flight -= claimed
 
     def _wake_worker(self) -> None:
         if self._config.on_delivery is None:
@@ -159,17 +195,8 @@ class MetaWebhookEndpoint:
             log.exception("waking the inbox worker failed")
 
 
-async def _read_limited(request: web.Request) -> bytes | None:
-    """The raw body, or None once it exceeds MAX_BODY_BYTES (the declared length is checked first,
-    so an honest oversized request is refused without reading it)."""
-    if request.content_length is not None and request.content_length > MAX_BODY_BYTES:
-        return None
-    body = bytearray()
-    async for chunk in request.content.iter_chunked(_READ_CHUNK_BYTES):
-        body += chunk
-        if len(body) > MAX_BODY_BYTES:
-            return None
-    return bytes(body)
+class BodiesInFlightFull(Exception):
+    """The bodies being read at once would exceed MAX_BODIES_IN_FLIGHT."""
 
 
 def _signature_problem(secret: bytes, body: bytes, header: str | None) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +36,16 @@ def create_engine(url: str) -> AsyncEngine:
     )
 
 
+# The webhook inbox inserts changes with RETURNING, which SQLite has since 3.35 (2021).
+MIN_SQLITE_VERSION = (3, 35)
+
+
 def _create_sqlite_engine(url: URL) -> AsyncEngine:
+    if sqlite3.sqlite_version_info < MIN_SQLITE_VERSION:
+        raise RuntimeError(
+            f"SQLite {sqlite3.sqlite_version} is too old: this service needs "
+            f"{'.'.join(map(str, MIN_SQLITE_VERSION))} or newer (or use PostgreSQL)"
+        )
     if _is_file_database(url):
         Path(url.database or "").expanduser().parent.mkdir(parents=True, exist_ok=True)
     engine = create_async_engine(url)

@@ -7,7 +7,8 @@ import weakref
 from types import TracebackType
 from typing import Self
 
-from sqlalchemy.exc import DBAPIError, DisconnectionError, InterfaceError, OperationalError
+from sqlalchemy.exc import DBAPIError, DisconnectionError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from adapters.sql.engine import READ_ONLY_OPTION
@@ -42,26 +43,50 @@ SQLITE_WRITER_WAIT_SECONDS = 5.0
 _sqlite_writer_locks: weakref.WeakKeyDictionary[AsyncEngine, asyncio.Lock] = weakref.WeakKeyDictionary()
 
 
-class DatabaseBusy(RuntimeError):
+class DatabaseBusy(StoreUnavailable):
     """Other writers held SQLite's write lock for too long; the caller may retry."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            f"the database stayed busy with other writers for {SQLITE_WRITER_WAIT_SECONDS:g} s; retry later"
+        )
+
+
+# What the database says when it is away or busy, as opposed to refusing what was written: SQLite's
+# lock and file errors, and PostgreSQL's start-up, shut-down and connection-limit answers.
+_UNAVAILABLE_MESSAGES = (
+    "database is locked",
+    "database table is locked",
+    "unable to open database",
+    "disk i/o error",
+    "the database system is starting up",
+    "the database system is shutting down",
+    "the database system is in recovery mode",
+    "terminating connection",
+    "too many connections",
+    "remaining connection slots are reserved",
+    "connection is closed",
+    "connection was closed",
+    "cannot connect now",
+)
 
 
 def is_transient_error(error: BaseException) -> bool:
-    """A failure of the database itself, not of what was being written: the connection was lost or
-    refused, the server is shutting down, or SQLite's write lock stayed taken. Retrying later can
-    succeed; blaming the data (and parking it as DEAD) would be wrong."""
-    if isinstance(error, DBAPIError) and error.connection_invalidated:
+    """A failure of the database itself, not of what was being written: the connection was refused
+    or lost, the server is starting or stopping, the pool ran dry, or SQLite's write lock stayed
+    taken. Retrying later can succeed; blaming the data (and parking it as DEAD) would be wrong. A
+    statement the database refuses (bad data, a constraint, a syntax error) is not transient, even
+    where the driver files it under OperationalError."""
+    if isinstance(
+        error, StoreUnavailable | ConnectionError | TimeoutError | PoolTimeout | DisconnectionError
+    ):
         return True
-    return isinstance(
-        error,
-        StoreUnavailable
-        | OperationalError
-        | InterfaceError
-        | DisconnectionError
-        | DatabaseBusy
-        | ConnectionError
-        | TimeoutError,
-    )
+    if isinstance(error, DBAPIError):
+        if error.connection_invalidated or isinstance(error.orig, ConnectionError | TimeoutError):
+            return True
+        text = str(error.orig).lower()
+        return any(message in text for message in _UNAVAILABLE_MESSAGES)
+    return False
 
 
 def _sqlite_writer_lock(engine: AsyncEngine) -> asyncio.Lock | None:
@@ -108,9 +133,7 @@ class SqlUnitOfWork:
                 await asyncio.wait_for(self._writer_lock.acquire(), SQLITE_WRITER_WAIT_SECONDS)
             except TimeoutError:
                 self._writer_lock = None
-                raise DatabaseBusy(
-                    f"the database stayed locked by other writers for {SQLITE_WRITER_WAIT_SECONDS:g} s"
-                ) from None
+                raise DatabaseBusy() from None
         try:
             connection = await self._engine.connect()
         except BaseException as exc:
@@ -121,10 +144,13 @@ class SqlUnitOfWork:
         try:
             if self._read_only:
                 await connection.execution_options(**{READ_ONLY_OPTION: True})
+            # On SQLite, BEGIN IMMEDIATE is where another process's write lock is met.
             await connection.begin()
-        except BaseException:
+        except BaseException as exc:
             await connection.close()
             self._release_writer()
+            if isinstance(exc, Exception) and is_transient_error(exc):
+                raise StoreUnavailable() from exc
             raise
         self._connection = connection
         self.organizations = SqlOrganizationRepository(connection)
@@ -148,16 +174,20 @@ class SqlUnitOfWork:
         try:
             if connection.in_transaction():
                 await connection.rollback()
-        except Exception:
+        except Exception as cleanup_error:
             if exc is None:
-                raise
-            # The connection is broken too; the error that got us here says more.
+                # Ending a transaction that raised nothing failed: the connection went away.
+                exc = cleanup_error
+                if not is_transient_error(exc):
+                    raise
+            # Otherwise the connection is broken too; the error that got us here says more.
         finally:
             try:
                 await connection.close()
-            except Exception:
-                if exc is None:
+            except Exception as close_error:
+                if exc is None and not is_transient_error(close_error):
                     raise
+                exc = exc or close_error
             finally:
                 self._release_writer()
         if isinstance(exc, Exception) and not isinstance(exc, StoreUnavailable) and is_transient_error(exc):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import socket
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -167,3 +168,20 @@ def test_inbox_list_refuses_a_limit_below_one(capsys: pytest.CaptureFixture[str]
     with pytest.raises(SystemExit):
         main(["inbox", "list", "--limit", "0"])
     assert "must be at least 1" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("migrate", ["true", "false"])
+def test_an_unreachable_database_is_one_clear_line_with_its_cause(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], migrate: str
+) -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    monkeypatch.setenv("WATEMPLATES_DATABASE_URL", f"postgresql+asyncpg://nobody@127.0.0.1:{port}/nothing")
+    monkeypatch.setenv("WATEMPLATES_MIGRATE_ON_START", migrate)
+
+    assert main(["org", "list"]) == 1
+
+    error = capsys.readouterr().err
+    assert "the database cannot be reached" in error
+    assert "Connect call failed" in error or "refused" in error.lower()

@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import asyncio
 import socket
+import sqlite3
 from datetime import datetime
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from sqlalchemy.exc import DataError, IntegrityError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.sql import tables
 from adapters.sql.engine import SqlHealthProbe, create_engine
-from adapters.sql.unit_of_work import SqlUnitOfWorkFactory
+from adapters.sql.unit_of_work import DatabaseBusy, SqlUnitOfWorkFactory, is_transient_error
 from app.errors import StoreUnavailable
 
 
@@ -117,3 +120,23 @@ async def test_an_unreachable_database_is_store_unavailable_not_a_driver_error()
                 pass
     finally:
         await engine.dispose()
+
+
+@pytest.mark.parametrize(
+    ("error", "transient"),
+    [
+        (OperationalError("BEGIN IMMEDIATE", {}, sqlite3.OperationalError("database is locked")), True),
+        (OperationalError("SELECT", {}, sqlite3.OperationalError("unable to open database file")), True),
+        (OperationalError("SELEC", {}, sqlite3.OperationalError('near "SELEC": syntax error')), False),
+        (OperationalError("SELECT", {}, sqlite3.OperationalError("no such table: templates")), False),
+        (DataError("INSERT", {}, Exception("invalid byte sequence for encoding UTF8: 0x00")), False),
+        (IntegrityError("INSERT", {}, Exception("duplicate key value")), False),
+        (ConnectionRefusedError(111, "Connect call failed"), True),
+        (PoolTimeout("QueuePool limit of size 10 overflow 10 reached"), True),
+        (DatabaseBusy(), True),
+        (RecursionError("maximum recursion depth exceeded"), False),
+    ],
+    ids=lambda value: type(value).__name__ if isinstance(value, Exception) else str(value),
+)
+def test_only_the_database_being_away_is_transient(error: Exception, transient: bool) -> None:
+    assert is_transient_error(error) is transient

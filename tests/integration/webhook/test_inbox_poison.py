@@ -18,7 +18,7 @@ from adapters.http.webhook_payloads import MetaWebhookTranslator
 from adapters.sql.unit_of_work import SqlUnitOfWorkFactory, is_transient_error
 from app.bootstrap import build_bus
 from app.commands import AddWaba, CreateOrganization, ReplayInboxChange
-from app.inbox import InboxSettings, InboxWorker
+from app.inbox import LARGE_BODY_BYTES, InboxSettings, InboxWorker
 from app.webhooks import ChangeState, Delivery, DeliveryBacklog, IgnoredChange, RawChange, TemplateChange
 from domain.status import TemplateStatus
 from fakes import FrozenClock
@@ -97,7 +97,7 @@ class World:
             await uow.commit()
 
     async def drain(self) -> None:
-        for _ in range(50):
+        for _ in range(1_000):
             if not await self.worker.run_once():
                 return
         raise AssertionError("the worker did not settle")
@@ -207,3 +207,19 @@ async def test_a_store_that_fails_for_a_while_never_makes_a_delivery_dead(world:
     world.clock.advance(hours=1)
     await world.drain()
     assert await world.status("poison_template") == TemplateStatus.APPROVED
+
+
+async def test_a_large_delivery_is_split_off_the_event_loop_and_stored_whole(world: World) -> None:
+    changes = [{"field": "messages", "value": {"i": n, "pad": "x" * 100}} for n in range(1_000)]
+    body = json.dumps(
+        {"object": "whatsapp_business_account", "entry": [{"id": WABA, "changes": changes}]}
+    ).encode()
+    assert len(body) > LARGE_BODY_BYTES
+    await world.store(body)
+
+    await world.drain()
+
+    async with world.factory(read_only=True) as uow:
+        counts = await uow.inbox.count_changes()
+    assert counts[ChangeState.SKIPPED] == 1_000
+    assert await world.backlog() == DeliveryBacklog(pending=0, failing=0)

@@ -582,3 +582,28 @@ async def test_a_body_that_trickles_in_is_refused_408(
 
     assert answer.split(b"\r\n")[0].split(b" ")[1] == b"408"
     assert stored(webhook.factory) == []
+
+
+async def test_bodies_beyond_the_in_flight_budget_are_refused_503(
+    make_webhook: MakeWebhook, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(webhook_module, "MAX_BODIES_IN_FLIGHT", 100)
+    webhook = await make_webhook()
+
+    assert (await webhook.post(BODY))[0] == 503
+    monkeypatch.setattr(webhook_module, "MAX_BODIES_IN_FLIGHT", 10 * len(BODY))
+    assert await webhook.post(BODY) == (200, "OK")
+
+
+async def test_a_large_delivery_is_checked_off_the_event_loop_and_stored(make_webhook: MakeWebhook) -> None:
+    changes = [{"field": "messages", "value": {"i": n, "pad": "x" * 40}} for n in range(2_000)]
+    body = json.dumps(
+        {"object": "whatsapp_business_account", "entry": [{"id": "301122334455667", "changes": changes}]}
+    ).encode()
+    assert len(body) > webhook_module.LARGE_BODY_BYTES
+    webhook = await make_webhook()
+
+    assert await webhook.post(body) == (200, "OK")
+    assert [d.body for d in stored(webhook.factory)] == [body]
+    bad = body.replace(b'"i": 0,', b'"i": NaN,')
+    assert (await webhook.post(bad))[0] == 400
