@@ -11,18 +11,14 @@ from sqlalchemy.exc import DBAPIError, DisconnectionError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from adapters.sql.alerts import SqlAlertRepository
 from adapters.sql.engine import READ_ONLY_OPTION
-from adapters.sql.repositories import (
-    SqlAlertRepository,
-    SqlApiKeyRepository,
-    SqlHistoryRepository,
-    SqlIdempotencyRepository,
-    SqlInboxRepository,
-    SqlOrganizationRepository,
-    SqlSecretRepository,
-    SqlTemplateRepository,
-    SqlWabaRepository,
-)
+from adapters.sql.history import SqlHistoryRepository
+from adapters.sql.idempotency import SqlIdempotencyRepository
+from adapters.sql.inbox import SqlInboxRepository
+from adapters.sql.service_secrets import SqlSecretRepository
+from adapters.sql.templates import SqlTemplateRepository
+from adapters.sql.tenancy import SqlApiKeyRepository, SqlOrganizationRepository, SqlWabaRepository
 from app.errors import StoreUnavailable
 from app.ports import (
     AlertRepository,
