@@ -26,7 +26,8 @@ import grpc
 from google.protobuf.descriptor import Descriptor, FieldDescriptor
 from google.protobuf.message import Message
 
-from adapters.grpc.errors import RpcError, abort, clip
+from adapters.grpc.errors import RpcError, abort
+from adapters.grpc.trailers import clip
 from app.errors import FieldViolation
 from app.text import printable, text_problem
 from watemplates.v1 import field_limits_pb2

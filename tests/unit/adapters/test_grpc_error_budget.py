@@ -15,7 +15,8 @@ from grpc_status import rpc_status
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from adapters.grpc.errors import (
+from adapters.grpc.errors import RpcError
+from adapters.grpc.trailers import (
     MAX_DESCRIPTION_CHARS,
     MAX_FIELD_CHARS,
     MAX_MESSAGE_CHARS,
@@ -23,7 +24,6 @@ from adapters.grpc.errors import (
     MAX_METADATA_CHARS,
     OMITTED_VIOLATIONS_KEY,
     TRAILER_BUDGET,
-    RpcError,
     clip,
     grpc_message_wire_size,
 )
