@@ -12,8 +12,8 @@ from aiohttp import web
 
 from adapters.grpc.server import GrpcServer
 from adapters.http.app import create_app
-from adapters.http.webhook import WebhookConfig
-from adapters.http.webhook_payloads import MetaWebhookTranslator
+from adapters.http.webhook.endpoint import WebhookConfig
+from adapters.http.webhook.translators import MetaWebhookTranslator
 from adapters.sql.migrate import upgrade
 from adapters.sql.unit_of_work import is_transient_error
 from app.bootstrap import Services, build_services

@@ -33,7 +33,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from adapters.http.webhook_payloads import MetaWebhookTranslator
+from adapters.http.webhook.translators import MetaWebhookTranslator
 from adapters.sql import tables
 from adapters.sql.engine import READ_ONLY_OPTION, create_engine
 from adapters.sql.migrate import upgrade

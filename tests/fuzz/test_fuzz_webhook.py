@@ -29,8 +29,8 @@ from hypothesis import strategies as st
 from adapters.grpc.health_mapping import event_to_proto, inbox_change_to_proto
 from adapters.grpc.mapping import template_to_proto
 from adapters.http.app import create_app
-from adapters.http.webhook import PATH, WebhookConfig
-from adapters.http.webhook_payloads import MetaWebhookTranslator
+from adapters.http.webhook.endpoint import PATH, WebhookConfig
+from adapters.http.webhook.translators import MetaWebhookTranslator
 from adapters.sql.engine import SqlHealthProbe, create_engine
 from adapters.sql.unit_of_work import SqlUnitOfWorkFactory
 from app.bootstrap import build_bus

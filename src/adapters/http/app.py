@@ -9,7 +9,7 @@ from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
 from aiohttp.web_protocol import RequestPayloadError
 
-from adapters.http.webhook import WebhookConfig, add_webhook_routes
+from adapters.http.webhook.endpoint import WebhookConfig, add_webhook_routes
 from app.ports import HealthProbe
 from app.text import printable
 

@@ -22,7 +22,7 @@ import pytest
 from test_grpc_templates import fails
 
 from adapters.grpc.server import GrpcServer
-from adapters.http.webhook_payloads import MetaWebhookTranslator
+from adapters.http.webhook.translators import MetaWebhookTranslator
 from app.bootstrap import Services, build_services
 from app.commands import AddWaba, CreateApiKey, CreateOrganization
 from app.inbox import InboxSettings, InboxWorker

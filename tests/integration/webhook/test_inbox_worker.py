@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from adapters.http.webhook_payloads import MetaWebhookTranslator
+from adapters.http.webhook.translators import MetaWebhookTranslator
 from app.auth import Principal
 from app.bootstrap import build_bus
 from app.commands import AcknowledgeAlert, AddWaba, CreateOrganization, ReplayInboxChange

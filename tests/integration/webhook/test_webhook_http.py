@@ -24,9 +24,9 @@ from typing import Any, Protocol, Self, cast
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
-from adapters.http import webhook as webhook_module
 from adapters.http.app import create_app
-from adapters.http.webhook import MAX_BODY_BYTES, PATH, WebhookConfig
+from adapters.http.webhook import endpoint as webhook_module
+from adapters.http.webhook.endpoint import MAX_BODY_BYTES, PATH, WebhookConfig
 from app.ports import UnitOfWorkFactory
 from app.webhooks import Delivery
 from fakes import FakeHealthProbe, FakeUnitOfWorkFactory, FrozenClock

@@ -1,33 +1,35 @@
-"""Meta's webhook JSON -> inbox changes -> template changes (implements app.ports.WebhookTranslator).
+"""Per-field translators: one inbox change -> a TemplateChange (or IgnoredChange); implements
+app.ports.WebhookTranslator together with the splitter.
 
-`split` turns one delivery into one RawChange per `entry[].changes[]` element, over every entry and
-every change (popular SDKs read only `entry[0].changes[0]` and lose the rest of a batch). Nothing is
-dropped: an entry or change that is not shaped like one still becomes a RawChange (field "", value
-`{"_raw": <what arrived>, "_problem": <why>}`), so that `translate` parks it as DEAD with a reason
-where an operator can see and replay it.
-
-`translate` routes on `field` *and* on the shape of `value`, because Meta's own reference labels
-quality updates `message_template_status_update`. Shape routing applies only to the four template
-fields: other fields have look-alike keys (`account_update` and `phone_number_quality_update` carry
-an `event` too) and are not template events. Values are taken verbatim wherever the domain parses
-them liberally; only types are checked, so an unknown status event survives to the domain, which
-keeps it as OTHER.
+Routes on `field` *and* on the shape of `value`, because Meta's own reference labels quality updates
+`message_template_status_update`. Shape routing applies only to the four template fields: other
+fields have look-alike keys (`account_update` and `phone_number_quality_update` carry an `event` too)
+and are not template events. Values are taken verbatim wherever the domain parses them liberally;
+only types are checked, so an unknown status event survives to the domain, which keeps it as OTHER.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
-import math
-from collections.abc import Iterable, Mapping, Sequence
-from datetime import UTC, datetime, timedelta
+from collections.abc import Mapping, Sequence
+from datetime import datetime
 from typing import Any
 
-from app.text import lone_surrogate_in, text_problem
+from adapters.http.webhook.envelope import (
+    CATEGORY_FIELD,
+    COMPONENTS_FIELD,
+    MAX_FUTURE_SKEW,
+    QUALITY_FIELD,
+    STATUS_FIELD,
+    TEMPLATE_FIELDS,
+    WEBHOOK_TEXT_LIMITS,
+    short,
+    type_name,
+)
+from adapters.http.webhook.splitter import meta_time, split
+from app.text import text_problem
 from app.webhooks import (
     IgnoredChange,
     ImpendingCategory,
-    MalformedDelivery,
     RawChange,
     TemplateChange,
     UntranslatableChange,
@@ -37,26 +39,6 @@ from domain.history import PARTIAL_COMPONENTS, Aspect, ChangeSource, Observation
 from domain.status import TemplateCategory
 from domain.templates import components_summary
 
-OBJECT = "whatsapp_business_account"
-
-STATUS_FIELD = "message_template_status_update"
-QUALITY_FIELD = "message_template_quality_update"
-CATEGORY_FIELD = "template_category_update"
-COMPONENTS_FIELD = "message_template_components_update"
-TEMPLATE_FIELDS = frozenset({STATUS_FIELD, QUALITY_FIELD, CATEGORY_FIELD, COMPONENTS_FIELD})
-
-# Meta's payloads nest about eight levels deep (entry, changes, value, statuses, pricing...); far more
-# than that is not a Meta payload, and deep enough to exhaust the recursion of JSON encoders.
-MAX_DEPTH = 64
-
-# The longest text a template event may carry where it becomes a column or is linted. Meta's own
-# limits are far below (an id has about 15 digits, a name at most 512 characters, a body 1,024): a
-# change over these is not Meta's, and is refused as DEAD at once.
-WEBHOOK_TEXT_LIMITS = {"id": 64, "name": 512, "code": 128, "text": 4_096}
-# Meta's clock and ours may disagree a little; an event dated further ahead than this cannot be
-# trusted to order events (it would outrank every later one), so it is dated when it arrived.
-MAX_FUTURE_SKEW = timedelta(hours=1)
-
 # Meta's ids are below 2**53 (about 15 digits); a float id beyond that has already lost digits.
 _MAX_EXACT_FLOAT = 2**53
 
@@ -65,16 +47,12 @@ class MetaWebhookTranslator:
     """app.ports.WebhookTranslator for Meta's WhatsApp Business Account webhooks. Stateless."""
 
     def split(self, body: bytes) -> list[RawChange]:
-        entries = parse_envelope(body)["entry"]
-        changes: list[RawChange] = []
-        for index, entry in enumerate(entries):
-            changes.extend(_split_entry(index, entry))
-        return changes
+        return split(body)
 
     def translate(self, change: RawChange, received_at: datetime) -> TemplateChange | IgnoredChange:
         value = change.value
         if not isinstance(value, Mapping):
-            raise UntranslatableChange(f"change value must be an object, got {_type_name(value)}")
+            raise UntranslatableChange(f"change value must be an object, got {type_name(value)}")
         if not change.field:
             problem = value.get("_problem")
             raise UntranslatableChange(
@@ -155,181 +133,13 @@ def _component_texts(components: Components) -> list[tuple[str, str, int]]:
     return texts
 
 
-def parse_envelope(body: bytes) -> Mapping[str, Any]:
-    """The parsed body if it is a whatsapp_business_account envelope with entries that every store
-    can hold; else MalformedDelivery. Shared with the HTTP handler, so a delivery the door accepts is
-    one the worker can split and store and the API can show: no non-finite numbers (PostgreSQL's JSON
-    has no NaN or Infinity, and 1e999 parses to infinity), nothing nested deeper than MAX_DEPTH, no
-    lone surrogates."""
-    try:
-        envelope = json.loads(body, parse_constant=_refuse_constant, parse_float=_finite_float)
-    except NonFiniteNumber as exc:
-        raise MalformedDelivery(str(exc)) from None
-    except RecursionError:
-        raise MalformedDelivery(f"the body is nested deeper than {MAX_DEPTH} levels") from None
-    except ValueError as exc:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
-        raise MalformedDelivery(f"body is not JSON: {exc}"[:300]) from None
-    if not isinstance(envelope, dict):
-        raise MalformedDelivery(f"body must be a JSON object, got {_type_name(envelope)}")
-    kind = envelope.get("object")
-    if kind != OBJECT:
-        raise MalformedDelivery(f"'object' must be {OBJECT!r}, got {_short(kind)}")
-    if (depth := nesting_depth(envelope, MAX_DEPTH)) > MAX_DEPTH:
-        raise MalformedDelivery(f"the body is nested deeper than {MAX_DEPTH} levels ({depth} or more)")
-    if lone_surrogate_in(envelope):
-        # Valid JSON escapes, but not text: nothing could show or send it back as UTF-8.
-        raise MalformedDelivery("the body holds a lone UTF-16 surrogate (\\ud800-\\udfff), which is not text")
-    entries = envelope.get("entry")
-    if not isinstance(entries, list):
-        raise MalformedDelivery("'entry' must be a list of entries")
-    if not entries:
-        raise MalformedDelivery("'entry' is empty: the delivery carries no changes")
-    return envelope
-
-
-class NonFiniteNumber(ValueError):
-    """A JSON number no database can store (NaN, Infinity, or one beyond a double's range)."""
-
-
-def _refuse_constant(name: str) -> float:
-    raise NonFiniteNumber(f"body holds {name}, which is not a JSON number and cannot be stored")
-
-
-def _finite_float(text: str) -> float:
-    number = float(text)
-    if not math.isfinite(number):
-        raise NonFiniteNumber(f"body holds the number {text[:40]}, beyond what can be stored")
-    return number
-
-
-def nesting_depth(document: object, limit: int) -> int:
-    """How deeply objects and lists nest in `document` (a scalar is 0), counting no further than
-    limit + 1. Iterative: the depth of attacker-controlled input must not be the stack's."""
-    deepest = 0
-    stack: list[tuple[object, int]] = [(document, 0)]
-    while stack:
-        node, depth = stack.pop()
-        if isinstance(node, dict):
-            children: Iterable[object] = node.values()
-        elif isinstance(node, list):
-            children = node
-        else:
-            continue
-        depth += 1
-        if depth > limit:
-            return depth
-        deepest = max(deepest, depth)
-        stack.extend((child, depth) for child in children)
-    return deepest
-
-
-def idempotency_key(waba_id: str, field: str, time: object, value: object) -> str:
-    """The same change delivered twice hashes the same. Template webhooks carry no event id, so
-    the whole change plus Meta's entry time identifies it; a `messages` change contains its wamid
-    and status, which makes its hash unique the same way."""
-    canonical = json.dumps(
-        {"waba": waba_id, "field": field, "time": time, "value": value},
-        sort_keys=True,
-        separators=(",", ":"),
-        # ASCII output keeps lone surrogates (valid in JSON escapes) encodable.
-        ensure_ascii=True,
-    )
-    return hashlib.sha256(canonical.encode("ascii")).hexdigest()
-
-
-def meta_time(raw: object) -> datetime | None:
-    """Unix seconds (number or numeric string) -> aware UTC datetime; None when absent or garbage."""
-    if isinstance(raw, bool):
-        return None
-    seconds: float
-    if isinstance(raw, int | float):
-        seconds = raw
-    elif isinstance(raw, str):
-        try:
-            seconds = int(raw.strip())
-        except ValueError:
-            try:
-                seconds = float(raw.strip())
-            except ValueError:
-                return None
-    else:
-        return None
-    try:
-        if not math.isfinite(seconds) or seconds <= 0:
-            return None
-        return datetime.fromtimestamp(seconds, UTC)
-    except (OverflowError, OSError, ValueError):  # beyond what a datetime (or a float) can hold
-        return None
-
-
-# ---- split ------------------------------------------------------------------------------------
-
-
-def _split_entry(index: int, entry: object) -> list[RawChange]:
-    if not isinstance(entry, dict):
-        return [_unusable("", "", None, entry, f"entry[{index}] is not an object")]
-    waba_id = _waba_id(entry.get("id"))
-    raw_time = entry.get("time")
-    entry_time = meta_time(raw_time)
-    if problem := text_problem(waba_id) or _too_long(waba_id, WEBHOOK_TEXT_LIMITS["id"]):
-        return [_unusable("", raw_time, entry_time, entry, f"entry[{index}].id {problem}")]
-    changes = entry.get("changes")
-    if not isinstance(changes, list):
-        return [_unusable(waba_id, raw_time, entry_time, entry, f"entry[{index}] has no 'changes' list")]
-    if not changes:
-        # Meta never sends this; keeping it visible costs little and explains an empty delivery.
-        return [_unusable(waba_id, raw_time, entry_time, entry, f"entry[{index}] has an empty 'changes'")]
-    result: list[RawChange] = []
-    for c_index, change in enumerate(changes):
-        where = f"entry[{index}].changes[{c_index}]"
-        if not isinstance(change, dict):
-            result.append(_unusable(waba_id, raw_time, entry_time, change, f"{where} is not an object"))
-            continue
-        field = change.get("field")
-        value = change.get("value")
-        if not isinstance(field, str) or not field:
-            result.append(_unusable(waba_id, raw_time, entry_time, change, f"{where} has no 'field'"))
-        elif problem := text_problem(field) or _too_long(field, WEBHOOK_TEXT_LIMITS["code"]):
-            result.append(_unusable(waba_id, raw_time, entry_time, change, f"{where}.field {problem}"))
-        elif not isinstance(value, dict):
-            problem = f"{where} ({field}) has no 'value' object"
-            result.append(_unusable(waba_id, raw_time, entry_time, change, problem))
-        else:
-            key = idempotency_key(waba_id, field, raw_time, value)
-            result.append(RawChange(key, waba_id, field, entry_time, value))
-    return result
-
-
-def _too_long(text: str, limit: int) -> str:
-    return f"is {len(text)} characters; a Meta webhook never sends over {limit}" if len(text) > limit else ""
-
-
-def _unusable(
-    waba_id: str, raw_time: object, entry_time: datetime | None, raw: object, problem: str
-) -> RawChange:
-    value = {"_raw": raw, "_problem": problem}
-    return RawChange(idempotency_key(waba_id, "", raw_time, value), waba_id, "", entry_time, value)
-
-
-def _waba_id(raw: object) -> str:
-    if isinstance(raw, str):
-        return raw.strip()
-    if isinstance(raw, int) and not isinstance(raw, bool):
-        return str(raw)
-    # Missing or odd: translate() refuses template changes without a WABA.
-    return ""
-
-
-# ---- translate --------------------------------------------------------------------------------
-
-
 def _status_update(change: RawChange, value: Mapping[str, Any], occurred_at: datetime) -> TemplateChange:
     event = value.get("event")
     if not isinstance(event, str) or not event.strip():
-        raise UntranslatableChange(f"status update 'event' must be a non-empty string, got {_short(event)}")
+        raise UntranslatableChange(f"status update 'event' must be a non-empty string, got {short(event)}")
     reason = value.get("reason")
     if reason is not None and not isinstance(reason, str):
-        raise UntranslatableChange(f"status update 'reason' must be a string or null, got {_short(reason)}")
+        raise UntranslatableChange(f"status update 'reason' must be a string or null, got {short(reason)}")
     details: dict[str, object] = {
         key: value[key] for key in ("other_info", "rejection_info", "disable_info") if key in value
     }
@@ -353,7 +163,7 @@ def _quality_update(change: RawChange, value: Mapping[str, Any], occurred_at: da
     score = value.get("new_quality_score")
     if not isinstance(score, str) or not score.strip():
         raise UntranslatableChange(
-            f"quality update 'new_quality_score' must be a non-empty string, got {_short(score)}"
+            f"quality update 'new_quality_score' must be a non-empty string, got {short(score)}"
         )
     details = {"previous": value.get("previous_quality_score"), "raw": dict(value)}
     observation = Observation(Aspect.QUALITY, score, ChangeSource.WEBHOOK, occurred_at, details=details)
@@ -364,7 +174,7 @@ def _category_update(change: RawChange, value: Mapping[str, Any], occurred_at: d
     new_category = value.get("new_category")
     if new_category is not None and not isinstance(new_category, str):
         raise UntranslatableChange(
-            f"category update 'new_category' must be a string, got {_short(new_category)}"
+            f"category update 'new_category' must be a string, got {short(new_category)}"
         )
     if "correct_category" in value:
         # Impending: `new_category` is the category now, `correct_category` the one about 24 h ahead.
@@ -373,7 +183,7 @@ def _category_update(change: RawChange, value: Mapping[str, Any], occurred_at: d
         if not isinstance(upcoming, str) or not upcoming.strip():
             raise UntranslatableChange(
                 f"impending category update 'correct_category' must be a non-empty string, "
-                f"got {_short(upcoming)}"
+                f"got {short(upcoming)}"
             )
         impending = ImpendingCategory(
             current=_category(new_category),
@@ -395,7 +205,7 @@ def _components_update(change: RawChange, value: Mapping[str, Any], occurred_at:
     body = value.get("message_template_element")
     if not isinstance(body, str):
         raise UntranslatableChange(
-            f"components update 'message_template_element' must be a string, got {_short(body)}"
+            f"components update 'message_template_element' must be a string, got {short(body)}"
         )
     # Optional parts are checked strictly: these components replace the template's, so a part we
     # could not read must not silently become "no header" or "no footer".
@@ -404,7 +214,7 @@ def _components_update(change: RawChange, value: Mapping[str, Any], occurred_at:
     raw_buttons = value.get("message_template_buttons")
     if raw_buttons is not None and not isinstance(raw_buttons, list):
         raise UntranslatableChange(
-            f"components update 'message_template_buttons' must be a list, got {_short(raw_buttons)}"
+            f"components update 'message_template_buttons' must be a list, got {short(raw_buttons)}"
         )
     buttons, skipped = _buttons(raw_buttons or [])
     components = Components(
@@ -498,7 +308,7 @@ def _template_id(raw: object) -> str:
     if raw is None:
         return ""
     if isinstance(raw, bool):
-        raise UntranslatableChange(f"message_template_id must be a number or a string, got {_short(raw)}")
+        raise UntranslatableChange(f"message_template_id must be a number or a string, got {short(raw)}")
     if isinstance(raw, int):
         if raw < 0:
             raise UntranslatableChange(f"message_template_id must not be negative, got {raw}")
@@ -514,7 +324,7 @@ def _template_id(raw: object) -> str:
         return str(int(raw))
     if isinstance(raw, str):
         return raw.strip()
-    raise UntranslatableChange(f"message_template_id must be a number or a string, got {_type_name(raw)}")
+    raise UntranslatableChange(f"message_template_id must be a number or a string, got {type_name(raw)}")
 
 
 def _identity_string(value: Mapping[str, Any], key: str) -> str:
@@ -522,7 +332,7 @@ def _identity_string(value: Mapping[str, Any], key: str) -> str:
     if raw is None:
         return ""
     if not isinstance(raw, str):
-        raise UntranslatableChange(f"{key} must be a string, got {_short(raw)}")
+        raise UntranslatableChange(f"{key} must be a string, got {short(raw)}")
     return raw.strip()
 
 
@@ -531,7 +341,7 @@ def _optional_string(value: Mapping[str, Any], key: str) -> str:
     if raw is None:
         return ""
     if not isinstance(raw, str):
-        raise UntranslatableChange(f"components update {key!r} must be a string, got {_short(raw)}")
+        raise UntranslatableChange(f"components update {key!r} must be a string, got {short(raw)}")
     return raw
 
 
@@ -543,22 +353,3 @@ def _category(raw: str | None) -> TemplateCategory | None:
         return TemplateCategory.from_meta(raw)
     except ValueError:
         return None
-
-
-def _type_name(value: object) -> str:
-    if value is None:
-        return "null"
-    return {dict: "an object", list: "a list", str: "a string", bool: "a boolean"}.get(
-        type(value), type(value).__name__
-    )
-
-
-def _short(value: object) -> str:
-    """A value for an error message: its repr, cut short (it may be a whole nested object)."""
-    if isinstance(value, dict | list):
-        return _type_name(value)
-    try:
-        text = repr(value)
-    except ValueError:  # an int beyond Python's int-to-str digit limit
-        return _type_name(value)
-    return text if len(text) <= 80 else text[:77] + "..."

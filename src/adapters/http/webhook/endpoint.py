@@ -26,7 +26,7 @@ from aiohttp import hdrs, web
 from aiohttp.http_exceptions import HttpProcessingError
 from aiohttp.web_protocol import RequestPayloadError
 
-from adapters.http.webhook_payloads import parse_envelope
+from adapters.http.webhook.envelope import parse_envelope
 from app.errors import StoreUnavailable
 from app.ports import Clock, UnitOfWorkFactory
 from app.webhooks import Delivery, MalformedDelivery

@@ -1,4 +1,4 @@
-"""Meta webhook JSON -> RawChange -> TemplateChange/IgnoredChange (adapters.http.webhook_payloads).
+"""Meta webhook JSON -> RawChange -> TemplateChange/IgnoredChange (adapters.http.webhook).
 
 The sample payloads (tests/fixtures/samples, real-shaped Meta deliveries) are read at test time; the
 variants below cover what the fact sheet lists for every template field, and hypothesis feeds both
@@ -18,7 +18,9 @@ import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from adapters.http.webhook_payloads import MetaWebhookTranslator, idempotency_key, meta_time, nesting_depth
+from adapters.http.webhook.envelope import nesting_depth
+from adapters.http.webhook.splitter import idempotency_key, meta_time
+from adapters.http.webhook.translators import MetaWebhookTranslator
 from app.ports import WebhookTranslator
 from app.webhooks import (
     IgnoredChange,
