@@ -18,6 +18,7 @@ from app.auth import Principal
 from app.bootstrap import Services, build_services
 from app.errors import AppError, NotFound, StoreUnavailable
 from app.paging import MAX_PAGE_SIZE
+from app.resource_names import qualified_template_name
 from app.settings import Settings
 from app.webhooks import ChangeState
 from domain.lint import LintReport, lint
@@ -250,7 +251,7 @@ async def _templates_sync(services: Services, args: argparse.Namespace) -> int:
         ("vanished", report.vanished),
     ):
         for name in names:
-            print(f"{label}\twabas/{args.waba}/templates/{name}")
+            print(f"{label}\t{qualified_template_name(args.waba, name)}")
     print(
         f"synced WABA {args.waba}: {len(report.created)} created, {len(report.updated)} updated, "
         f"{len(report.unchanged)} unchanged, {len(report.vanished)} vanished from Meta",

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Generic, TypeVar
 
 from app.auth import Principal
+from app.resource_names import TemplateKey
 from app.webhooks import InboxChange
 from domain.alerts import Alert
 from domain.components import TemplateDefinition
@@ -19,18 +20,6 @@ R = TypeVar("R")
 
 class Command(Generic[R]):
     """Marker base; R is what the handler returns."""
-
-
-@dataclass(frozen=True, slots=True)
-class TemplateKey:
-    """A template's natural identity: one (WABA, Meta name, language)."""
-
-    waba_id: str
-    display_name: str
-    language_code: str
-
-    def __str__(self) -> str:
-        return f"wabas/{self.waba_id}/templates/{self.display_name}.{self.language_code}"
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,11 +9,11 @@ from datetime import datetime
 from typing import Generic, TypeVar
 
 from app.auth import Principal
-from app.commands import TemplateKey
 from app.errors import NotFound
 from app.handlers.templates import load_template
 from app.paging import PageTokenCodec, SizeOf, effective_page_size, fingerprint, fit_page
 from app.ports import AlertQuery, HistoryRecord, TemplateCursor, TemplateQuery, UnitOfWork, UnitOfWorkFactory
+from app.resource_names import TemplateKey, waba_name
 from app.webhooks import ChangeState, DeliveryBacklog, InboxChange
 from domain.alerts import Alert
 from domain.templates import Template
@@ -237,4 +237,4 @@ async def _check_waba(uow: UnitOfWork, principal: Principal, waba_id: str | None
         return
     waba = await uow.wabas.get(waba_id)
     if waba is None or waba.org_id != principal.org_id:
-        raise NotFound("waba", f"wabas/{waba_id}")
+        raise NotFound("waba", waba_name(waba_id))

@@ -6,11 +6,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields, replace
 
 from app.auth import Principal
-from app.commands import TemplateKey
 from app.errors import NotFound
 from app.handlers.templates import load_template
 from app.paging import PageTokenCodec, SizeOf, effective_page_size, fingerprint, fit_page
 from app.ports import TemplateCursor, TemplateQuery, UnitOfWorkFactory
+from app.resource_names import TemplateKey, waba_name
 from domain.components import TemplateDefinition
 from domain.lint import LintReport, lint
 from domain.rendering import RenderedMessage
@@ -65,7 +65,7 @@ class TemplateQueries:
             if query.waba_id is not None:
                 waba = await uow.wabas.get(query.waba_id)
                 if waba is None or waba.org_id != principal.org_id:
-                    raise NotFound("waba", f"wabas/{query.waba_id}")
+                    raise NotFound("waba", waba_name(query.waba_id))
             found = list(await uow.templates.list(query))
         page, more = fit_page(found, limit, size_of)
         next_token = ""

@@ -10,6 +10,7 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from adapters.grpc.mapping import template_to_proto, timestamp
 from app.health_queries import CriticalTemplate, QualityCounts
 from app.ports import HistoryRecord
+from app.resource_names import alert_name, inbox_change_name, qualified_template_name
 from app.text import printable
 from app.webhooks import ChangeState, InboxChange
 from domain.alerts import Alert, AlertState, Severity
@@ -27,14 +28,10 @@ CHANGE_STATE = {s: getattr(hp, f"INBOX_CHANGE_STATE_{s.value}") for s in ChangeS
 CHANGE_STATE_IN = {v: k for k, v in CHANGE_STATE.items()}
 
 
-def template_resource(waba_id: str, template_name: str) -> str:
-    return f"wabas/{waba_id}/templates/{template_name}"
-
-
 def alert_to_proto(alert: Alert) -> hp.Alert:
     message = hp.Alert(
-        name=f"alerts/{alert.id}",
-        template=template_resource(alert.waba_id, alert.template_name),
+        name=alert_name(alert.id),
+        template=qualified_template_name(alert.waba_id, alert.template_name),
         kind=getattr(hp, f"ALERT_KIND_{alert.kind.value}"),
         severity=SEVERITY[alert.severity],
         state=ALERT_STATE[alert.state],
@@ -52,7 +49,7 @@ def event_to_proto(record: HistoryRecord) -> hp.TemplateEvent:
     entry = record.entry
     return hp.TemplateEvent(
         cursor=str(record.seq),
-        template=template_resource(record.waba_id, record.template_name),
+        template=qualified_template_name(record.waba_id, record.template_name),
         aspect=ASPECT[entry.aspect],
         source=SOURCE[entry.source],
         outcome=OUTCOME[entry.outcome],
@@ -104,7 +101,7 @@ def counts_to_proto(counts: QualityCounts) -> hp.QualityCounts:
 
 def inbox_change_to_proto(change: InboxChange) -> hp.InboxChange:
     message = hp.InboxChange(
-        name=f"inboxChanges/{change.id}",
+        name=inbox_change_name(change.id),
         waba_id=change.waba_id,
         field=change.field,
         state=CHANGE_STATE[change.state],

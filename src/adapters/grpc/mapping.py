@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Iterable
 from datetime import datetime
 from typing import TypeVar
@@ -12,7 +11,7 @@ import grpc
 from google.protobuf import timestamp_pb2
 
 from adapters.grpc.errors import RpcError
-from app.commands import TemplateKey
+from app import resource_names
 from app.errors import FieldViolation
 from domain.components import (
     Button,
@@ -35,8 +34,6 @@ from watemplates.v1 import templates_pb2 as api
 K = TypeVar("K")
 V = TypeVar("V")
 
-TEMPLATE_NAME = re.compile(r"^wabas/(?P<waba>[0-9]{1,32})/templates/(?P<name>[^./]+)\.(?P<lang>[^./]+)$")
-WABA_PARENT = re.compile(r"^wabas/(?P<waba>[0-9]{1,32}|-)$")
 
 _STATUS = {s: getattr(pb, f"TEMPLATE_STATUS_{s.value}") for s in TemplateStatus}
 _CATEGORY = {c: getattr(pb, f"TEMPLATE_CATEGORY_{c.value}") for c in TemplateCategory}
@@ -73,28 +70,8 @@ def invalid(field: str, description: str, reason: str = "INVALID_ARGUMENT") -> R
 # ---- resource names ---------------------------------------------------------------------------
 
 
-def template_key(name: str, field: str = "name") -> TemplateKey:
-    match = TEMPLATE_NAME.fullmatch(name)
-    if match is None:
-        raise invalid(
-            field,
-            f"{name!r} is not a template name; expected wabas/{{waba_id}}/templates/{{name}}.{{language}}",
-            "INVALID_RESOURCE_NAME",
-        )
-    return TemplateKey(match["waba"], match["name"], match["lang"])
-
-
 def template_name(template: Template) -> str:
-    return str(TemplateKey(template.waba_id, template.display_name, template.language_code))
-
-
-def waba_parent(parent: str, *, allow_wildcard: bool) -> str | None:
-    """`wabas/{id}` -> id; `wabas/-` -> None (every WABA of the caller) where allowed."""
-    match = WABA_PARENT.fullmatch(parent)
-    if match is None or (match["waba"] == "-" and not allow_wildcard):
-        expected = "wabas/{waba_id}" + (" or wabas/-" if allow_wildcard else "")
-        raise invalid("parent", f"{parent!r} is not a WABA; expected {expected}", "INVALID_RESOURCE_NAME")
-    return None if match["waba"] == "-" else match["waba"]
+    return resource_names.template_name(template.waba_id, template.display_name, template.language_code)
 
 
 # ---- proto -> domain --------------------------------------------------------------------------

@@ -11,6 +11,7 @@ from datetime import datetime
 from app.commands import AcknowledgeAlert, ReplayInboxChange
 from app.errors import NotFound
 from app.ports import Clock, UnitOfWork, UnitOfWorkFactory
+from app.resource_names import alert_name, inbox_change_name
 from app.webhooks import (
     DELIVERY_KEY_PREFIX,
     ChangeState,
@@ -144,7 +145,7 @@ async def acknowledge_alert(command: AcknowledgeAlert, uow_factory: UnitOfWorkFa
     async with uow_factory() as uow:
         alert = await uow.alerts.get(command.principal.org_id, command.alert_id)
         if alert is None:
-            raise NotFound("alert", f"alerts/{command.alert_id}")
+            raise NotFound("alert", alert_name(command.alert_id))
         if alert.acknowledge(command.principal.label, clock.now()):
             await uow.alerts.save(alert)
             await uow.commit()
@@ -157,7 +158,7 @@ async def replay_inbox_change(
     async with uow_factory() as uow:
         change = await uow.inbox.lock_change(command.change_id)
         if change is None or not await _visible(uow, command.org_id, change.waba_id):
-            raise NotFound("inbox change", f"inboxChanges/{command.change_id}")
+            raise NotFound("inbox change", inbox_change_name(command.change_id))
         if change.state not in REPLAYABLE:
             raise TemplateLifecycleError(
                 "CHANGE_NOT_REPLAYABLE",
@@ -170,7 +171,7 @@ async def replay_inbox_change(
             # It stands for a delivery that could not be split: split that again instead. Its
             # changes take the ids from position 0 on, so this stand-in makes room for them.
             if not await uow.inbox.requeue_delivery(change.delivery_id):
-                raise NotFound("inbox change", f"inboxChanges/{command.change_id}")
+                raise NotFound("inbox change", inbox_change_name(command.change_id))
             await uow.inbox.delete_change(change.id)
         else:
             await uow.inbox.save_change(change)

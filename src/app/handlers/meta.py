@@ -16,7 +16,6 @@ from app.commands import (
     SubmitTemplate,
     SyncReport,
     SyncTemplates,
-    TemplateKey,
 )
 from app.errors import (
     FieldViolation,
@@ -39,6 +38,7 @@ from app.ports import (
     UnitOfWork,
     UnitOfWorkFactory,
 )
+from app.resource_names import TemplateKey
 from domain.history import Aspect, ChangeSource, HistoryEntry, Observation, Outcome
 from domain.status import TemplateStatus
 from domain.templates import Template

@@ -7,7 +7,7 @@ import secrets
 from dataclasses import asdict
 
 from app.auth import Principal
-from app.commands import CreateTemplate, DeleteTemplate, TemplateKey, TemplateWritten, UpdateTemplate
+from app.commands import CreateTemplate, DeleteTemplate, TemplateWritten, UpdateTemplate
 from app.errors import (
     AlreadyExists,
     ConcurrentModification,
@@ -19,6 +19,7 @@ from app.errors import (
     RequestIdReused,
 )
 from app.ports import Clock, IdempotencyRecord, TemplateGateway, UnitOfWork, UnitOfWorkFactory
+from app.resource_names import TemplateKey, waba_name
 from domain.lint import lint
 from domain.status import TemplateStatus
 from domain.templates import Template
@@ -176,7 +177,7 @@ async def require_waba(uow: UnitOfWork, principal: Principal, waba_id: str) -> N
     waba = await uow.wabas.get(waba_id)
     # Another organization's WABA is reported exactly like a missing one.
     if waba is None or waba.org_id != principal.org_id:
-        raise NotFound("waba", f"wabas/{waba_id}")
+        raise NotFound("waba", waba_name(waba_id))
 
 
 async def load_template(uow: UnitOfWork, principal: Principal, key: TemplateKey) -> Template:

@@ -18,7 +18,6 @@ from app.commands import (
     SendTemplateMessage,
     SubmitTemplate,
     SyncTemplates,
-    TemplateKey,
     UpdateTemplate,
 )
 from app.errors import (
@@ -33,6 +32,7 @@ from app.errors import (
 )
 from app.messagebus import MessageBus
 from app.ports import MetaTemplateState
+from app.resource_names import TemplateKey
 from domain.components import Components, ParameterFormat, ParameterSpec, TemplateDefinition
 from domain.errors import InvalidParameterValues, MetaEditRefused, TemplateLifecycleError, TemplateNotSendable
 from domain.history import Aspect, ChangeSource, Outcome

@@ -16,7 +16,6 @@ from app.commands import (
     CreateOrganization,
     CreateTemplate,
     DeleteTemplate,
-    TemplateKey,
     TemplateWritten,
     UpdateTemplate,
 )
@@ -33,6 +32,7 @@ from app.messagebus import MessageBus
 from app.paging import MAX_PAGE_SIZE, PageTokenCodec
 from app.ports import TemplateQuery
 from app.queries import TemplateQueries, lint_definition
+from app.resource_names import TemplateKey
 from domain.components import (
     Button,
     ButtonType,

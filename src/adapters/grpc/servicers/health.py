@@ -21,12 +21,20 @@ from adapters.grpc.health_mapping import (
     event_to_proto,
     inbox_change_to_proto,
 )
-from adapters.grpc.mapping import invalid, template_key, waba_parent
+from adapters.grpc.mapping import invalid
 from adapters.grpc.paging import ProtoPage
 from app.commands import AcknowledgeAlert, ReplayInboxChange
 from app.health_queries import HealthQueries, InboxQueries
 from app.messagebus import MessageBus
 from app.ports import AlertQuery
+from app.resource_names import (
+    WILDCARD,
+    parse_alert_name,
+    parse_inbox_change_name,
+    parse_template_name,
+    parse_waba_name,
+    waba_name,
+)
 from domain.tenancy import Role
 from watemplates.v1 import template_health_pb2 as hp
 from watemplates.v1 import template_health_pb2_grpc
@@ -58,7 +66,7 @@ class TemplateHealthServicer(template_health_pb2_grpc.TemplateHealthServiceServi
     async def ListCriticalTemplates(
         self, request: hp.ListCriticalTemplatesRequest, context: Context
     ) -> hp.ListCriticalTemplatesResponse:
-        waba_id = waba_parent(request.parent or "wabas/-", allow_wildcard=True)
+        waba_id = parse_waba_name(request.parent or waba_name(WILDCARD), allow_wildcard=True)
         protos = ProtoPage(critical_to_proto)
         page = await self._queries.critical_templates(
             current_principal(), waba_id, request.page_size, request.page_token, protos.size_of
@@ -71,7 +79,7 @@ class TemplateHealthServicer(template_health_pb2_grpc.TemplateHealthServiceServi
     async def GetQualitySummary(
         self, request: hp.GetQualitySummaryRequest, context: Context
     ) -> hp.GetQualitySummaryResponse:
-        waba_id = waba_parent(request.parent or "wabas/-", allow_wildcard=True)
+        waba_id = parse_waba_name(request.parent or waba_name(WILDCARD), allow_wildcard=True)
         summary = await self._queries.quality_summary(current_principal(), waba_id)
         return hp.GetQualitySummaryResponse(
             total=counts_to_proto(summary.total),
@@ -85,7 +93,7 @@ class TemplateHealthServicer(template_health_pb2_grpc.TemplateHealthServiceServi
         protos = ProtoPage(event_to_proto)
         _, page = await self._queries.history(
             current_principal(),
-            template_key(request.name),
+            parse_template_name(request.name),
             request.page_size,
             request.page_token,
             protos.size_of,
@@ -101,7 +109,7 @@ class TemplateHealthServicer(template_health_pb2_grpc.TemplateHealthServiceServi
             states=frozenset(_enum(ALERT_STATE_IN, v, "states") for v in request.states),
             severities=frozenset(_enum(SEVERITY_IN, v, "severities") for v in request.severities),
         )
-        template = template_key(request.template, "template") if request.template else None
+        template = parse_template_name(request.template, "template") if request.template else None
         protos = ProtoPage(alert_to_proto)
         page = await self._queries.alerts(
             current_principal(), query, template, request.page_size, request.page_token, protos.size_of
@@ -114,7 +122,7 @@ class TemplateHealthServicer(template_health_pb2_grpc.TemplateHealthServiceServi
     async def AcknowledgeAlert(
         self, request: hp.AcknowledgeAlertRequest, context: Context
     ) -> hp.AcknowledgeAlertResponse:
-        alert_id = _alert_id(request.name)
+        alert_id = parse_alert_name(request.name)
         alert = await self._bus.handle(AcknowledgeAlert(current_principal(), alert_id))
         return hp.AcknowledgeAlertResponse(alert=alert_to_proto(alert))
 
@@ -179,15 +187,8 @@ class InboxServicer(template_health_pb2_grpc.InboxServiceServicer):
     ) -> hp.ReplayInboxChangeResponse:
         principal = current_principal()
         principal.require(Role.ADMIN)
-        prefix = "inboxChanges/"
-        if not request.name.startswith(prefix) or len(request.name) == len(prefix):
-            raise invalid(
-                "name",
-                f"{request.name!r} is not an inbox change name (inboxChanges/{{id}})",
-                "INVALID_RESOURCE_NAME",
-            )
         change = await self._bus.handle(
-            ReplayInboxChange(principal.org_id, request.name.removeprefix(prefix))
+            ReplayInboxChange(principal.org_id, parse_inbox_change_name(request.name))
         )
         return hp.ReplayInboxChangeResponse(change=inbox_change_to_proto(change))
 
@@ -196,13 +197,6 @@ def _is_cursor(text: str) -> bool:
     """ASCII digits within a BIGINT: str.isdigit() alone admits "²" (int() refuses it) and numbers
     the database cannot compare with, both of which ended as INTERNAL."""
     return text.isascii() and text.isdigit() and len(text) <= 19 and int(text) <= MAX_CURSOR
-
-
-def _alert_id(name: str) -> str:
-    prefix = "alerts/"
-    if not name.startswith(prefix) or len(name) == len(prefix) or "/" in name[len(prefix) :]:
-        raise invalid("name", f"{name!r} is not an alert name (alerts/{{id}})", "INVALID_RESOURCE_NAME")
-    return name.removeprefix(prefix)
 
 
 def _enum(table: dict[int, Any], value: int, field: str) -> Any:

@@ -20,10 +20,8 @@ from adapters.grpc.mapping import (
     qualities_from_proto,
     rendered_to_proto,
     statuses_from_proto,
-    template_key,
     template_to_proto,
     violation_to_proto,
-    waba_parent,
 )
 from adapters.grpc.paging import ProtoPage
 from app.commands import (
@@ -37,6 +35,11 @@ from app.commands import (
 from app.messagebus import MessageBus
 from app.ports import TemplateQuery
 from app.queries import TemplateQueries, lint_definition
+from app.resource_names import (
+    parse_template_name,
+    parse_waba_name,
+    qualified_template_name,
+)
 from domain.errors import TemplateImmutableField
 from domain.templates import TemplateRevision
 from watemplates.v1 import templates_pb2 as api
@@ -67,7 +70,7 @@ class TemplateServicer(templates_pb2_grpc.TemplateServiceServicer):
     async def CreateTemplate(
         self, request: api.CreateTemplateRequest, context: Context
     ) -> api.CreateTemplateResponse:
-        waba_id = waba_parent(request.parent, allow_wildcard=False)
+        waba_id = parse_waba_name(request.parent, allow_wildcard=False)
         assert waba_id is not None
         if not request.HasField("template"):
             raise invalid("template", "the template to create is required")
@@ -86,7 +89,7 @@ class TemplateServicer(templates_pb2_grpc.TemplateServiceServicer):
 
     @mapped_errors
     async def GetTemplate(self, request: api.GetTemplateRequest, context: Context) -> api.GetTemplateResponse:
-        template = await self._queries.get(current_principal(), template_key(request.name))
+        template = await self._queries.get(current_principal(), parse_template_name(request.name))
         return api.GetTemplateResponse(template=template_to_proto(template))
 
     @mapped_errors
@@ -95,7 +98,7 @@ class TemplateServicer(templates_pb2_grpc.TemplateServiceServicer):
     ) -> api.ListTemplatesResponse:
         query = TemplateQuery(
             org_id="",
-            waba_id=waba_parent(request.parent, allow_wildcard=True),
+            waba_id=parse_waba_name(request.parent, allow_wildcard=True),
             statuses=statuses_from_proto(request.statuses, "statuses"),
             categories=categories_from_proto(request.categories, "categories"),
             language_codes=frozenset(request.language_codes),
@@ -117,7 +120,7 @@ class TemplateServicer(templates_pb2_grpc.TemplateServiceServicer):
         if not request.HasField("template"):
             raise invalid("template", "the template to update is required")
         message = request.template
-        key = template_key(message.name, "template.name")
+        key = parse_template_name(message.name, "template.name")
         paths = _mask_paths(request)
         revision = TemplateRevision(
             category=category_from_proto(message.category, "template.category")
@@ -149,7 +152,9 @@ class TemplateServicer(templates_pb2_grpc.TemplateServiceServicer):
         self, request: api.DeleteTemplateRequest, context: Context
     ) -> api.DeleteTemplateResponse:
         await self._bus.handle(
-            DeleteTemplate(principal=current_principal(), key=template_key(request.name), etag=request.etag)
+            DeleteTemplate(
+                principal=current_principal(), key=parse_template_name(request.name), etag=request.etag
+            )
         )
         return api.DeleteTemplateResponse()
 
@@ -165,7 +170,7 @@ class TemplateServicer(templates_pb2_grpc.TemplateServiceServicer):
         self, request: api.RenderTemplateRequest, context: Context
     ) -> api.RenderTemplateResponse:
         rendered = await self._queries.render(
-            current_principal(), template_key(request.name), dict(request.values)
+            current_principal(), parse_template_name(request.name), dict(request.values)
         )
         return rendered_to_proto(rendered.template, rendered.message)
 
@@ -173,19 +178,21 @@ class TemplateServicer(templates_pb2_grpc.TemplateServiceServicer):
     async def SubmitTemplate(
         self, request: api.SubmitTemplateRequest, context: Context
     ) -> api.SubmitTemplateResponse:
-        template = await self._bus.handle(SubmitTemplate(current_principal(), template_key(request.name)))
+        template = await self._bus.handle(
+            SubmitTemplate(current_principal(), parse_template_name(request.name))
+        )
         return api.SubmitTemplateResponse(template=template_to_proto(template))
 
     @mapped_errors
     async def SyncTemplates(
         self, request: api.SyncTemplatesRequest, context: Context
     ) -> api.SyncTemplatesResponse:
-        waba_id = waba_parent(request.parent, allow_wildcard=False)
+        waba_id = parse_waba_name(request.parent, allow_wildcard=False)
         assert waba_id is not None
         report = await self._bus.handle(SyncTemplates(current_principal(), waba_id))
 
         def names(found: tuple[str, ...]) -> list[str]:
-            return [f"wabas/{waba_id}/templates/{name}" for name in found]
+            return [qualified_template_name(waba_id, name) for name in found]
 
         return api.SyncTemplatesResponse(
             created=names(report.created),
@@ -203,7 +210,7 @@ class TemplateServicer(templates_pb2_grpc.TemplateServiceServicer):
         sent = await self._bus.handle(
             SendTemplateMessage(
                 principal=current_principal(),
-                key=template_key(request.name),
+                key=parse_template_name(request.name),
                 to=request.to,
                 values=dict(request.values),
                 phone_number_id=request.phone_number_id,
