@@ -24,6 +24,23 @@ from domain.components import (
     ParameterSpec,
     TemplateDefinition,
 )
+from domain.meta_rules import (
+    BODY_MAX,
+    BUTTON_TEXT_MAX,
+    BUTTONS_MAX,
+    COPY_CODE_BUTTONS_MAX,
+    COUPON_CODE_MAX,
+    FOOTER_MAX,
+    HEADER_MAX,
+    NAME_MAX,
+    PHONE_BUTTONS_MAX,
+    PHONE_NUMBER_MAX,
+    QUICK_REPLIES_MAX,
+    URL_BUTTONS_MAX,
+    URL_MAX,
+    patterns_work,
+    value_problems,
+)
 from domain.parameters import (
     NAME_TOKEN,
     Placeholder,
@@ -35,21 +52,7 @@ from domain.parameters import (
     parameter_keys,
 )
 from domain.patterns import PATTERN_WORK_BUDGET, CompiledPattern, PatternRefused, compile_pattern
-from domain.rendering import HEADER_VALUE_MAX, forbidden_whitespace, longest_value, patterns_work
 
-NAME_MAX = 512
-BODY_MAX = 1024
-HEADER_MAX = 60
-FOOTER_MAX = 60
-BUTTONS_MAX = 10
-QUICK_REPLIES_MAX = 10
-URL_BUTTONS_MAX = 2
-PHONE_BUTTONS_MAX = 1
-COPY_CODE_BUTTONS_MAX = 1
-BUTTON_TEXT_MAX = 25
-URL_MAX = 2000
-PHONE_NUMBER_MAX = 20
-COPY_CODE_EXAMPLE_MAX = 15
 # V12: Meta publishes no ratio for "too many variables for its length" (subcode 2388293). The
 # fact sheet's suggestion is about three words of fixed text per placeholder; it is only a warning.
 MIN_WORDS_PER_PLACEHOLDER = 2
@@ -427,12 +430,11 @@ def _lint_button(index: int, button: Button, out: _Collector) -> None:
                 f"{field}.example",
                 f"{label} needs an example code for Meta's review",
             )
-        elif len(button.example) > COPY_CODE_EXAMPLE_MAX:
+        elif len(button.example) > COUPON_CODE_MAX:
             out.error(
                 "COPY_CODE_EXAMPLE_TOO_LONG",
                 f"{field}.example",
-                f"{label} example is {len(button.example)} characters; Meta allows at most "
-                f"{COPY_CODE_EXAMPLE_MAX}",
+                f"{label} example is {len(button.example)} characters; Meta allows at most {COUPON_CODE_MAX}",
             )
 
 
@@ -569,7 +571,8 @@ def _lint_spec(
         )
 
     def rule_failures(value: str) -> list[str]:
-        return _rule_failures(value, spec, pattern, locations)
+        """Why a sample value (example or default) would be refused at send time."""
+        return [problem.detail for problem in value_problems(value, spec, locations, pattern)]
 
     if spec.example:
         for failure in rule_failures(spec.example):
@@ -598,42 +601,6 @@ def _lint_default(
                 f"{field}.default_value",
                 f"default value {_shorten(spec.default_value)!r} of parameter {spec.key!r} {failure}",
             )
-
-
-def _rule_failures(
-    value: str,
-    spec: ParameterSpec,
-    pattern: CompiledPattern | None,
-    locations: tuple[ParameterLocation, ...],
-) -> list[str]:
-    """Why a sample value (example or default) would be refused at send time, as sentence endings."""
-    failures: list[str] = []
-    if not value.strip():
-        failures.append("is blank")
-    if forbidden_whitespace(value):
-        failures.append("contains a newline, a tab or more than 4 consecutive spaces, which Meta refuses")
-    over_max_length = spec.max_length > 0 and len(value) > spec.max_length
-    if over_max_length:
-        failures.append(f"is {len(value)} characters, over its max_length of {spec.max_length}")
-    # A value longer than its place allows fails on its length below; its pattern is not run.
-    if pattern is not None and len(value) <= longest_value(spec, locations) and not pattern.fullmatch(value):
-        failures.append(f"does not match its pattern {spec.pattern!r}")
-    # Whatever its own rules, a value longer than the place it goes to can never be sent.
-    limit = longest_value(replace(spec, max_length=0), locations)
-    if limit and len(value) > limit and not (over_max_length and spec.max_length <= limit):
-        failures.append(
-            f"is {len(value)} characters; a {_place(locations, limit)} value may have at most {limit}"
-        )
-    return failures
-
-
-def _place(locations: tuple[ParameterLocation, ...], limit: int) -> str:
-    """Where the tightest limit `limit` comes from, for a message."""
-    if ParameterLocation.HEADER in locations and limit == HEADER_VALUE_MAX:
-        return "header"
-    if ParameterLocation.BODY in locations and limit == BODY_MAX:
-        return "body"
-    return "URL button"
 
 
 def _distinct(items: Iterable[str]) -> list[str]:

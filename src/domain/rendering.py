@@ -15,7 +15,6 @@ produced for them and `header_text` is empty.
 from __future__ import annotations
 
 import copy
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -30,6 +29,13 @@ from domain.components import (
     TemplateDefinition,
 )
 from domain.errors import InvalidParameterValues, TemplateLifecycleError
+from domain.meta_rules import (
+    BODY_MAX,
+    HEADER_MAX,
+    coupon_code_problems,
+    patterns_work,
+    value_problems,
+)
 from domain.parameters import (
     button_key,
     detect_format,
@@ -37,30 +43,10 @@ from domain.parameters import (
     parameter_keys,
     placeholder_key,
 )
-from domain.patterns import (
-    PATTERN_WORK_BUDGET,
-    PatternRefused,
-    compile_pattern,
-    pattern_problem,
-    pattern_work,
-)
-
-HEADER_VALUE_MAX = 60
-BODY_RENDERED_MAX = 1024
-# A URL button's variable is the end of a URL, and Meta's URLs have at most 2,000 characters.
-URL_VALUE_MAX = 2000
-HEADER_RENDERED_MAX = 60
-# Meta's copy-code limit; the same bound applies to the example given at creation.
-COUPON_CODE_MAX = 15
-# V16: "Param text cannot have new-line/tab characters or more than 4 consecutive spaces".
-_FORBIDDEN_WHITESPACE = re.compile(r"[\r\n\t]| {5,}")
+from domain.patterns import PATTERN_WORK_BUDGET, compile_pattern, pattern_problem
 
 # The key of a violation about the whole rendered message rather than one value.
 MESSAGE_KEY = ""
-
-
-def forbidden_whitespace(value: str) -> bool:
-    return _FORBIDDEN_WHITESPACE.search(value) is not None
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,22 +131,21 @@ def render_definition(definition: TemplateDefinition, values: Mapping[str, str])
         raise InvalidParameterValues(violations)
 
     message = _render(components, fmt, resolved)
-    if len(message.header_text) > HEADER_RENDERED_MAX:
+    if len(message.header_text) > HEADER_MAX:
         violations.append(
             ValueViolation(
                 "HEADER_TOO_LONG_AFTER_RENDER",
                 MESSAGE_KEY,
-                f"rendered header is {len(message.header_text)} characters; Meta allows at most "
-                f"{HEADER_RENDERED_MAX}",
+                f"rendered header is {len(message.header_text)} characters; Meta allows at most {HEADER_MAX}",
             )
         )
-    if len(message.body_text) > BODY_RENDERED_MAX:
+    if len(message.body_text) > BODY_MAX:
         violations.append(
             ValueViolation(
                 "BODY_TOO_LONG_AFTER_RENDER",
                 MESSAGE_KEY,
                 f"rendered body is {len(message.body_text)} characters; Meta allows at most "
-                f"{BODY_RENDERED_MAX} (error 132005)",
+                f"{BODY_MAX} (error 132005)",
             )
         )
     if violations:
@@ -171,82 +156,11 @@ def render_definition(definition: TemplateDefinition, values: Mapping[str, str])
 def _check_value(
     key: str, value: str, spec: ParameterSpec, locations: tuple[ParameterLocation, ...]
 ) -> list[ValueViolation]:
-    if not value.strip():
-        return [ValueViolation("VALUE_EMPTY", key, f"value for parameter {key!r} is empty")]
-    found: list[ValueViolation] = []
-    if forbidden_whitespace(value):
-        found.append(_whitespace_violation(key))
-    over_max_length = spec.max_length > 0 and len(value) > spec.max_length
-    if over_max_length:
-        found.append(
-            ValueViolation(
-                "VALUE_TOO_LONG",
-                key,
-                f"value for parameter {key!r} is {len(value)} characters; its max_length is "
-                f"{spec.max_length}",
-            )
-        )
-    # A value longer than its place allows fails on its length (here or on the rendered text); its
-    # pattern is not run, so lint's bound on pattern work holds for every render.
-    if spec.pattern and len(value) <= longest_value(spec, locations):
-        found.extend(_check_pattern(key, value, spec.pattern))
-    if ParameterLocation.HEADER in locations and len(value) > HEADER_VALUE_MAX:
-        found.append(
-            ValueViolation(
-                "HEADER_VALUE_TOO_LONG",
-                key,
-                f"value for header parameter {key!r} is {len(value)} characters; Meta allows at most "
-                f"{HEADER_VALUE_MAX}",
-            )
-        )
-    return found
-
-
-def _check_pattern(key: str, value: str, pattern: str) -> list[ValueViolation]:
-    """Matches `value` against the author's pattern (linear time, see domain.patterns)."""
-    if compile_pattern(pattern).fullmatch(value):
-        return []
+    pattern = compile_pattern(spec.pattern) if spec.pattern else None
     return [
-        ValueViolation(
-            "VALUE_PATTERN_MISMATCH",
-            key,
-            f"value for parameter {key!r} does not match the pattern {pattern!r}",
-        )
+        ValueViolation(problem.code, key, f"value for parameter {key!r} {problem.detail}")
+        for problem in value_problems(value, spec, locations, pattern)
     ]
-
-
-def longest_value(spec: ParameterSpec, locations: tuple[ParameterLocation, ...]) -> int:
-    """The longest value the parameter can be sent with: its max_length, and the tightest of Meta's
-    limits for the places it is used in (0 when it is used nowhere)."""
-    limits = [
-        limit
-        for location, limit in (
-            (ParameterLocation.HEADER, HEADER_VALUE_MAX),
-            (ParameterLocation.BODY, BODY_RENDERED_MAX),
-            (ParameterLocation.BUTTON, URL_VALUE_MAX),
-        )
-        if location in locations
-    ]
-    if spec.max_length > 0:
-        limits.append(spec.max_length)
-    return min(limits, default=0)
-
-
-def patterns_work(
-    specs: Mapping[str, ParameterSpec], keys: Mapping[str, tuple[ParameterLocation, ...]]
-) -> tuple[int, list[str]]:
-    """What matching every used parameter's longest value against its pattern can cost at most
-    (see domain.patterns), and the keys of the parameters whose pattern cannot be run at all."""
-    work, refused = 0, []
-    for key, locations in keys.items():
-        spec = specs.get(key)
-        if spec is None or not spec.pattern:
-            continue
-        try:
-            work += pattern_work(compile_pattern(spec.pattern), longest_value(spec, locations))
-        except PatternRefused:
-            refused.append(key)
-    return work, refused
 
 
 def _require_runnable_patterns(
@@ -271,30 +185,10 @@ def _require_runnable_patterns(
 
 
 def _check_coupon(key: str, value: str) -> list[ValueViolation]:
-    if not value.strip():
-        return [ValueViolation("VALUE_EMPTY", key, f"value for parameter {key!r} is empty")]
-    found: list[ValueViolation] = []
-    if forbidden_whitespace(value):
-        found.append(_whitespace_violation(key))
-    if len(value) > COUPON_CODE_MAX:
-        found.append(
-            ValueViolation(
-                "VALUE_TOO_LONG",
-                key,
-                f"coupon code for parameter {key!r} is {len(value)} characters; Meta allows at most "
-                f"{COUPON_CODE_MAX}",
-            )
-        )
-    return found
-
-
-def _whitespace_violation(key: str) -> ValueViolation:
-    return ValueViolation(
-        "VALUE_FORBIDDEN_WHITESPACE",
-        key,
-        f"value for parameter {key!r} contains a newline, a tab or more than 4 consecutive spaces, "
-        "which Meta refuses",
-    )
+    return [
+        ValueViolation(problem.code, key, f"coupon code for parameter {key!r} {problem.detail}")
+        for problem in coupon_code_problems(value)
+    ]
 
 
 def _expected_hint(keys: Mapping[str, object]) -> str:

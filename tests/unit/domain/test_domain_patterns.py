@@ -165,7 +165,7 @@ def test_lint_checks_the_example_against_the_pattern() -> None:
     report = lint(_with_spec(pattern=r"[A-Z][a-z]+", example="dana"))
 
     assert [v.code for v in report.errors] == ["PARAM_EXAMPLE_INVALID"]
-    assert "does not match its pattern" in report.errors[0].message
+    assert "does not match the pattern" in report.errors[0].message
 
 
 def many_patterned_parameters(pattern: str, count: int, **spec: object) -> TemplateDefinition:
