@@ -11,7 +11,7 @@ from datetime import datetime
 from enum import IntEnum, StrEnum
 
 from domain.history import Aspect, HistoryEntry, Outcome
-from domain.status import TemplateCategory
+from domain.status import TemplateCategory, status_event
 
 
 class AlertKind(StrEnum):
@@ -109,7 +109,7 @@ def decide(entry: HistoryEntry) -> AlertDecision:
         return _impending_category(entry)
     if entry.outcome is not Outcome.APPLIED:
         return AlertDecision()
-    value = entry.to_value.strip().upper()
+    value = status_event(entry.to_value) if entry.aspect is Aspect.STATUS else entry.to_value.strip().upper()
     match entry.aspect:
         case Aspect.STATUS:
             kind = _STATUS_ALERTS.get(value)
@@ -135,10 +135,8 @@ def decide(entry: HistoryEntry) -> AlertDecision:
                 return AlertDecision(resolve=_QUALITY_KINDS)
             return AlertDecision()
         case Aspect.CATEGORY:
-            try:
-                before = TemplateCategory.from_meta(entry.from_value) if entry.from_value else None
-                after = TemplateCategory.from_meta(value)
-            except ValueError:
+            before, after = TemplateCategory.parse(entry.from_value), TemplateCategory.parse(value)
+            if after is None:
                 return AlertDecision()
             if before is not None and _PRICE_RANK[after] > _PRICE_RANK[before]:
                 return AlertDecision(
@@ -159,14 +157,9 @@ def is_pricier(before: TemplateCategory | None, after: TemplateCategory | None) 
 
 
 def _impending_category(entry: HistoryEntry) -> AlertDecision:
-    try:
-        before = TemplateCategory.from_meta(entry.from_value) if entry.from_value else None
-        after = TemplateCategory.from_meta(entry.to_value)
-    except ValueError:
+    before, after = TemplateCategory.parse(entry.from_value), TemplateCategory.parse(entry.to_value)
+    if before is None or after is None or not is_pricier(before, after):
         return AlertDecision()
-    if not is_pricier(before, after):
-        return AlertDecision()
-    assert before is not None
     return AlertDecision(
         open=(
             (

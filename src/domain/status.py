@@ -24,11 +24,10 @@ class TemplateStatus(StrEnum):
 
     @classmethod
     def from_meta(cls, raw: str) -> TemplateStatus:
-        """Liberal parse: unknown values map to OTHER rather than failing."""
-        try:
-            return cls(raw.strip().upper())
-        except ValueError:
-            return cls.OTHER
+        """The status a Meta status value or event leaves the template in; liberal: a value this
+        version does not know is OTHER (the raw value is kept beside it), never an error."""
+        event = status_event(raw)
+        return _STATUS_AFTER_EVENT.get(event) or cls.__members__.get(event, cls.OTHER)
 
 
 class TemplateQuality(StrEnum):
@@ -52,4 +51,21 @@ class TemplateCategory(StrEnum):
 
     @classmethod
     def from_meta(cls, raw: str) -> TemplateCategory:
+        """Strict: a value that is not a category raises ValueError (for input that must be one)."""
         return cls(raw.strip().upper())
+
+    @classmethod
+    def parse(cls, raw: str | None) -> TemplateCategory | None:
+        """Liberal: None when absent or unknown (Meta adds categories; the raw text is kept elsewhere)."""
+        if not raw:
+            return None
+        return cls.__members__.get(raw.strip().upper())
+
+
+def status_event(raw: str) -> str:
+    """A status value or event as Meta means it, whatever its case and spacing: what history keeps."""
+    return raw.strip().upper()
+
+
+# Events whose resulting state is another status: a reinstated or unpaused template is sendable again.
+_STATUS_AFTER_EVENT = {"REINSTATED": TemplateStatus.APPROVED, "UNPAUSED": TemplateStatus.APPROVED}

@@ -24,7 +24,7 @@ from domain.errors import InvalidTemplate, MetaEditRefused, TemplateLifecycleErr
 from domain.history import PARTIAL_COMPONENTS, Aspect, ChangeSource, HistoryEntry, Observation, Outcome
 from domain.lint import LintReport, Violation, lint
 from domain.rendering import RenderedMessage, render_definition
-from domain.status import TemplateCategory, TemplateQuality, TemplateStatus
+from domain.status import TemplateCategory, TemplateQuality, TemplateStatus, status_event
 
 
 @dataclass(slots=True)
@@ -247,9 +247,8 @@ class Template:
                 self.quality = quality
                 return changed
             case Aspect.CATEGORY:
-                try:
-                    category = TemplateCategory.from_meta(observation.value)
-                except ValueError:
+                category = TemplateCategory.parse(observation.value)
+                if category is None:
                     return False  # an unknown category is kept in history only
                 changed = category is not self.category
                 self.category = category
@@ -266,8 +265,8 @@ class Template:
                 return True
 
     def _apply_status(self, observation: Observation) -> bool:
-        raw = observation.value.strip().upper()
-        status = STATUS_AFTER_EVENT.get(raw) or TemplateStatus.from_meta(raw)
+        raw = status_event(observation.value)
+        status = TemplateStatus.from_meta(raw)
         reason = observation.reason if observation.reason.upper() not in ("", "NONE") else ""
         rejection = reason if status is TemplateStatus.REJECTED else ""
         changed = (status, raw, rejection) != (self.status, self.raw_status, self.rejection_reason)
@@ -407,8 +406,6 @@ class TemplateRevision:
 
 SENDABLE = frozenset({TemplateStatus.APPROVED, TemplateStatus.FLAGGED})
 META_EDITABLE = frozenset({TemplateStatus.APPROVED, TemplateStatus.REJECTED, TemplateStatus.PAUSED})
-# Events whose resulting state is another status: a reinstated or unpaused template is sendable again.
-STATUS_AFTER_EVENT = {"REINSTATED": TemplateStatus.APPROVED, "UNPAUSED": TemplateStatus.APPROVED}
 EDIT_DAY = timedelta(hours=24)
 EDIT_MONTH = timedelta(days=30)
 EDITS_PER_MONTH = 10

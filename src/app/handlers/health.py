@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import secrets
 from collections.abc import Sequence
 from datetime import datetime
@@ -35,10 +34,9 @@ async def apply_template_change(
     records every observation in history and moves alerts. The caller commits."""
     template, created = await _find_or_create(uow, waba, change, now)
     entries: list[HistoryEntry] = []
-    if change.category and template.category is None:
+    if template.category is None:
         # A status event names the category; a template first seen through a webhook learns it here.
-        with contextlib.suppress(ValueError):
-            template.category = TemplateCategory.from_meta(change.category)
+        template.category = TemplateCategory.parse(change.category)
     entries.extend(template.observe(observation, received_at=now) for observation in change.observations)
     if change.impending_category is not None:
         impending = change.impending_category
@@ -119,12 +117,7 @@ async def _find_or_create(
             f"template {change.meta_template_id!r} is unknown here and the event names no "
             "template name and language"
         )
-    category = None
-    if change.category:
-        try:
-            category = TemplateCategory.from_meta(change.category)
-        except ValueError:
-            category = None
+    category = TemplateCategory.parse(change.category)
     # Only the name, language and category are known: flag it so a sync fetches the rest.
     template = Template.imported(
         template_id=secrets.token_hex(16),

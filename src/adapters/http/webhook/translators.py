@@ -36,7 +36,7 @@ from app.webhooks import (
 )
 from domain.components import Button, ButtonType, Components, Header, HeaderFormat
 from domain.history import PARTIAL_COMPONENTS, Aspect, ChangeSource, Observation
-from domain.status import TemplateCategory
+from domain.status import TemplateCategory, status_event
 from domain.templates import components_summary
 
 # Meta's ids are below 2**53 (about 15 digits); a float id beyond that has already lost digits.
@@ -147,8 +147,8 @@ def _status_update(change: RawChange, value: Mapping[str, Any], occurred_at: dat
     category = value.get("message_template_category")
     observation = Observation(
         Aspect.STATUS,
-        # Verbatim but uppercased: the domain maps values it does not know to OTHER and keeps this.
-        event.strip().upper(),
+        # Verbatim but normalized: the domain maps values it does not know to OTHER and keeps this.
+        status_event(event),
         ChangeSource.WEBHOOK,
         occurred_at,
         reason=reason or "",
@@ -186,8 +186,8 @@ def _category_update(change: RawChange, value: Mapping[str, Any], occurred_at: d
                 f"got {short(upcoming)}"
             )
         impending = ImpendingCategory(
-            current=_category(new_category),
-            upcoming=_category(upcoming),
+            current=TemplateCategory.parse(new_category),
+            upcoming=TemplateCategory.parse(upcoming),
             raw_upcoming=upcoming,
             effective_at=meta_time(value.get("category_update_timestamp")),
         )
@@ -343,13 +343,3 @@ def _optional_string(value: Mapping[str, Any], key: str) -> str:
     if not isinstance(raw, str):
         raise UntranslatableChange(f"components update {key!r} must be a string, got {short(raw)}")
     return raw
-
-
-def _category(raw: str | None) -> TemplateCategory | None:
-    """Liberal: a category this version does not know is None (the raw text is kept beside it)."""
-    if raw is None:
-        return None
-    try:
-        return TemplateCategory.from_meta(raw)
-    except ValueError:
-        return None
