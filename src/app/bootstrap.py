@@ -10,6 +10,7 @@ from typing import Any
 
 from adapters.meta_graph.client import GraphClient
 from adapters.meta_graph.messages import GraphMessageGateway
+from adapters.meta_graph.send_payloads import MetaSendPayloads
 from adapters.meta_graph.templates import GraphTemplateGateway
 from adapters.sql.engine import SqlHealthProbe, create_engine
 from adapters.sql.unit_of_work import SqlUnitOfWorkFactory
@@ -121,7 +122,7 @@ async def build_services(
     page_tokens = await page_token_codec(settings, uow_factory)
     return Services(
         bus=build_bus(uow_factory, clock, meta.templates, meta.messages),
-        queries=TemplateQueries(uow_factory, page_tokens),
+        queries=TemplateQueries(uow_factory, page_tokens, MetaSendPayloads()),
         health_queries=HealthQueries(uow_factory, page_tokens),
         inbox_queries=InboxQueries(uow_factory, page_tokens),
         authenticator=Authenticator(uow_factory, settings.auth_cache_seconds),

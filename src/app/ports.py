@@ -24,6 +24,7 @@ from domain.alerts import Alert, AlertState
 from domain.alerts import Severity as AlertSeverity
 from domain.components import ParameterFormat, TemplateDefinition
 from domain.history import HistoryEntry
+from domain.rendering import RenderedMessage
 from domain.status import TemplateCategory, TemplateQuality, TemplateStatus
 from domain.templates import Template
 from domain.tenancy import ApiKey, Organization, Waba
@@ -348,9 +349,25 @@ class TemplateGateway(Protocol):
 
 class MessageGateway(Protocol):
     async def send_template(
-        self, phone_number_id: str, to: str, template: Mapping[str, object], *, callback_data: str = ""
+        self,
+        phone_number_id: str,
+        to: str,
+        template_name: str,
+        language_code: str,
+        message: RenderedMessage,
+        *,
+        callback_data: str = "",
     ) -> MetaSendResult:
-        """`template` is the `template` object of a Meta send (name, language, components)."""
+        """Sends the rendered template message (its parameters in send order) to `to`."""
+        ...
+
+
+class SendPayloads(Protocol):
+    """How Meta's send request spells a rendered message (shown by RenderTemplate, so a caller can
+    send it through Meta itself)."""
+
+    def template(self, name: str, language_code: str, message: RenderedMessage) -> Mapping[str, object]:
+        """The `template` object of a send: name, language and components."""
         ...
 
 

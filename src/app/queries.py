@@ -9,7 +9,7 @@ from app.auth import Principal
 from app.errors import NotFound
 from app.handlers.templates import load_template
 from app.paging import PageTokenCodec, SizeOf, effective_page_size, fingerprint, fit_page
-from app.ports import TemplateCursor, TemplateQuery, UnitOfWorkFactory
+from app.ports import SendPayloads, TemplateCursor, TemplateQuery, UnitOfWorkFactory
 from app.resource_names import TemplateKey, waba_name
 from domain.components import TemplateDefinition
 from domain.lint import LintReport, lint
@@ -31,12 +31,17 @@ class TemplatePage:
 class Rendered:
     template: Template
     message: RenderedMessage
+    # The `template` object of Meta's send request for this message.
+    meta_template: Mapping[str, object]
 
 
 class TemplateQueries:
-    def __init__(self, uow_factory: UnitOfWorkFactory, page_tokens: PageTokenCodec) -> None:
+    def __init__(
+        self, uow_factory: UnitOfWorkFactory, page_tokens: PageTokenCodec, send_payloads: SendPayloads
+    ) -> None:
         self._uow_factory = uow_factory
         self._page_tokens = page_tokens
+        self._send_payloads = send_payloads
 
     async def get(self, principal: Principal, key: TemplateKey) -> Template:
         principal.require(Role.VIEWER)
@@ -78,7 +83,12 @@ class TemplateQueries:
         principal.require(Role.VIEWER)
         async with self._uow_factory(read_only=True) as uow:
             template = await load_template(uow, principal, key)
-        return Rendered(template, template.render(values))
+        message = template.render(values)
+        return Rendered(
+            template,
+            message,
+            self._send_payloads.template(template.display_name, template.language_code, message),
+        )
 
 
 def lint_definition(principal: Principal, definition: TemplateDefinition) -> LintReport:

@@ -1,11 +1,12 @@
-"""Send-time value validation and rendering into display texts and Meta's send payload.
+"""Send-time value validation and rendering into display texts and the parameters of a send.
 
-Values are keyed like ParameterSpec.key: the name for NAMED templates, "1".."n" for a positional body,
-"header.1" for a positional header and "button.<index>" for a URL button variable (0-based index in
-components.buttons, which is also Meta's send `index`). A COPY_CODE button also takes an optional
-"button.<index>" value, the coupon code, which needs no ParameterSpec: the code changes with every
-campaign, so it is not part of the template's declared parameters, and it is left out of the payload
-when not given.
+The result is typed (texts, and the parameters in send order); Meta's JSON for them is the Graph
+adapter's business. Values are keyed like ParameterSpec.key: the name for NAMED templates, "1".."n"
+for a positional body, "header.1" for a positional header and "button.<index>" for a URL button
+variable (0-based index in components.buttons, which is also Meta's send `index`). A COPY_CODE
+button also takes an optional "button.<index>" value, the coupon code, which needs no ParameterSpec:
+the code changes with every campaign, so it is not part of the template's declared parameters, and
+it is left out of the send when not given.
 
 Media headers (IMAGE, VIDEO, DOCUMENT) and LOCATION headers are not rendered: their send-time
 parameters (a media link or id, coordinates) are outside this service, so no header component is
@@ -14,9 +15,9 @@ produced for them and `header_text` is empty.
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Mapping
 from dataclasses import dataclass
+from enum import StrEnum
 
 from domain.components import (
     Button,
@@ -65,22 +66,33 @@ class RenderedButton:
     phone_number: str = ""
 
 
+class SendComponent(StrEnum):
+    HEADER = "HEADER"
+    BODY = "BODY"
+    BUTTON = "BUTTON"
+
+
+@dataclass(frozen=True, slots=True)
+class SendParameter:
+    """One value as a send carries it. A message's parameters come in send order: the header's, the
+    body's (positional ones by number), then the buttons' by index."""
+
+    component: SendComponent
+    value: str
+    # NAMED templates name every header and body value; positional ones bind by position.
+    name: str = ""
+    # BUTTON: which button (0-based, as Meta's `index`), a URL's variable or a copy-code's coupon.
+    button_index: int = -1
+    button_type: ButtonType | None = None
+
+
 @dataclass(frozen=True, slots=True)
 class RenderedMessage:
     header_text: str
     body_text: str
     footer_text: str
     buttons: tuple[RenderedButton, ...]
-    # `template.components` of Meta's POST /{phone_number_id}/messages, in header, body, buttons order.
-    meta_components: tuple[dict[str, object], ...]
-
-    def meta_template(self, name: str, language_code: str) -> dict[str, object]:
-        """The `template` object of Meta's send request; a fresh copy the caller may mutate."""
-        return {
-            "name": name,
-            "language": {"code": language_code},
-            "components": copy.deepcopy(list(self.meta_components)),
-        }
+    parameters: tuple[SendParameter, ...]
 
 
 def render_definition(definition: TemplateDefinition, values: Mapping[str, str]) -> RenderedMessage:
@@ -200,43 +212,26 @@ def _expected_hint(keys: Mapping[str, object]) -> str:
 def _render(components: Components, fmt: ParameterFormat, values: Mapping[str, str]) -> RenderedMessage:
     header = components.header
     header_text = header.text if header is not None and header.format is HeaderFormat.TEXT else ""
-    meta: list[dict[str, object]] = []
-
-    header_keys = _keys_in(header_text, ParameterLocation.HEADER, fmt)
-    if header_keys:
-        meta.append(
-            {"type": "header", "parameters": [_text_parameter(k, values[k], fmt) for k in header_keys]}
-        )
+    named = fmt is ParameterFormat.NAMED
+    parameters = [
+        SendParameter(SendComponent.HEADER, values[key], name=key if named else "")
+        for key in _keys_in(header_text, ParameterLocation.HEADER, fmt)
+    ]
     body_keys = _keys_in(components.body, ParameterLocation.BODY, fmt)
-    if fmt is ParameterFormat.POSITIONAL:
-        # Meta binds positional values by position: parameters[0] fills {{1}}.
+    if not named:
+        # Meta binds positional values by position: the first body parameter fills {{1}}.
         body_keys.sort(key=lambda k: (int(k), k))
-    if body_keys:
-        meta.append({"type": "body", "parameters": [_text_parameter(k, values[k], fmt) for k in body_keys]})
+    parameters += [
+        SendParameter(SendComponent.BODY, values[key], name=key if named else "") for key in body_keys
+    ]
 
     buttons: list[RenderedButton] = []
     for index, button in enumerate(components.buttons):
         value = values.get(button_key(index))
         buttons.append(_render_button(button, value))
-        if value is None:
-            continue
-        if button.type is ButtonType.URL:
-            meta.append(
-                {
-                    "type": "button",
-                    "sub_type": "url",
-                    "index": str(index),
-                    "parameters": [{"type": "text", "text": value}],
-                }
-            )
-        elif button.type is ButtonType.COPY_CODE:
-            meta.append(
-                {
-                    "type": "button",
-                    "sub_type": "copy_code",
-                    "index": str(index),
-                    "parameters": [{"type": "coupon_code", "coupon_code": value}],
-                }
+        if value is not None and button.type in (ButtonType.URL, ButtonType.COPY_CODE):
+            parameters.append(
+                SendParameter(SendComponent.BUTTON, value, button_index=index, button_type=button.type)
             )
 
     return RenderedMessage(
@@ -244,7 +239,7 @@ def _render(components: Components, fmt: ParameterFormat, values: Mapping[str, s
         body_text=_substitute(components.body, ParameterLocation.BODY, fmt, values),
         footer_text=components.footer,
         buttons=tuple(buttons),
-        meta_components=tuple(meta),
+        parameters=tuple(parameters),
     )
 
 
@@ -268,12 +263,6 @@ def _keys_in(text: str, location: ParameterLocation, fmt: ParameterFormat) -> li
         if key is not None:
             keys.setdefault(key)
     return list(keys)
-
-
-def _text_parameter(key: str, value: str, fmt: ParameterFormat) -> dict[str, object]:
-    if fmt is ParameterFormat.NAMED:
-        return {"type": "text", "parameter_name": key, "text": value}
-    return {"type": "text", "text": value}
 
 
 def _substitute(

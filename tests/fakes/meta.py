@@ -4,12 +4,13 @@ the fake Graph server instead)."""
 from __future__ import annotations
 
 import itertools
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from app.errors import MetaError
 from app.ports import MetaSendResult, MetaSubmission, MetaTemplateState
 from domain.components import TemplateDefinition
+from domain.rendering import RenderedMessage
 
 
 @dataclass
@@ -50,16 +51,43 @@ class FakeTemplateGateway:
         self.deleted.append((waba_id, meta_template_id, display_name))
 
 
+@dataclass(frozen=True)
+class SentTemplate:
+    phone_number_id: str
+    to: str
+    template_name: str
+    language_code: str
+    message: RenderedMessage
+    callback_data: str
+
+
 @dataclass
 class FakeMessageGateway:
-    sent: list[tuple[str, str, Mapping[str, object], str]] = field(default_factory=list)
+    sent: list[SentTemplate] = field(default_factory=list)
     errors: list[MetaError] = field(default_factory=list)
     message_status: str = "accepted"
 
     async def send_template(
-        self, phone_number_id: str, to: str, template: Mapping[str, object], *, callback_data: str = ""
+        self,
+        phone_number_id: str,
+        to: str,
+        template_name: str,
+        language_code: str,
+        message: RenderedMessage,
+        *,
+        callback_data: str = "",
     ) -> MetaSendResult:
         if self.errors:
             raise self.errors.pop(0)
-        self.sent.append((phone_number_id, to, template, callback_data))
+        self.sent.append(
+            SentTemplate(phone_number_id, to, template_name, language_code, message, callback_data)
+        )
         return MetaSendResult(f"wamid.fake{len(self.sent)}", self.message_status, to.lstrip("+"))
+
+
+class FakeSendPayloads:
+    """app.ports.SendPayloads: a plain, readable stand-in for Meta's JSON (the real one is the Graph
+    adapter's, tested there)."""
+
+    def template(self, name: str, language_code: str, message: RenderedMessage) -> dict[str, object]:
+        return {"name": name, "language": language_code, "values": [p.value for p in message.parameters]}

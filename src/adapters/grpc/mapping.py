@@ -13,6 +13,7 @@ from google.protobuf import timestamp_pb2
 from adapters.grpc.errors import RpcError
 from app import resource_names
 from app.errors import FieldViolation
+from app.queries import Rendered
 from domain.components import (
     Button,
     ButtonType,
@@ -25,7 +26,6 @@ from domain.components import (
     TemplateDefinition,
 )
 from domain.lint import LintReport, Severity, Violation
-from domain.rendering import RenderedMessage
 from domain.status import TemplateCategory, TemplateQuality, TemplateStatus
 from domain.templates import Template
 from watemplates.v1 import resources_pb2 as pb
@@ -239,19 +239,18 @@ def lint_report_to_proto(report: LintReport) -> api.LintTemplateResponse:
     )
 
 
-def rendered_to_proto(template: Template, rendered: RenderedMessage) -> api.RenderTemplateResponse:
+def rendered_to_proto(rendered: Rendered) -> api.RenderTemplateResponse:
+    message = rendered.message
     return api.RenderTemplateResponse(
-        header_text=rendered.header_text,
-        body_text=rendered.body_text,
-        footer_text=rendered.footer_text,
+        header_text=message.header_text,
+        body_text=message.body_text,
+        footer_text=message.footer_text,
         buttons=[
             api.RenderedButton(type=_BUTTON[b.type], text=b.text, url=b.url, phone_number=b.phone_number)
-            for b in rendered.buttons
+            for b in message.buttons
         ],
-        meta_components_json=json.dumps(list(rendered.meta_components), ensure_ascii=False),
-        meta_template_json=json.dumps(
-            rendered.meta_template(template.display_name, template.language_code), ensure_ascii=False
-        ),
+        meta_components_json=json.dumps(rendered.meta_template.get("components", []), ensure_ascii=False),
+        meta_template_json=json.dumps(rendered.meta_template, ensure_ascii=False),
     )
 
 

@@ -6,8 +6,10 @@ from collections.abc import Mapping
 from typing import Any
 
 from adapters.meta_graph.client import GraphClient
+from adapters.meta_graph.send_payloads import template_payload
 from app.errors import MetaUnavailable
 from app.ports import MetaSendResult
+from domain.rendering import RenderedMessage
 
 
 class GraphMessageGateway:
@@ -15,7 +17,14 @@ class GraphMessageGateway:
         self._client = client
 
     async def send_template(
-        self, phone_number_id: str, to: str, template: Mapping[str, object], *, callback_data: str = ""
+        self,
+        phone_number_id: str,
+        to: str,
+        template_name: str,
+        language_code: str,
+        message: RenderedMessage,
+        *,
+        callback_data: str = "",
     ) -> MetaSendResult:
         if not phone_number_id or "/" in phone_number_id:
             raise ValueError(f"phone number id {phone_number_id!r} is not a Graph object id")
@@ -24,7 +33,7 @@ class GraphMessageGateway:
             "recipient_type": "individual",
             "to": to,
             "type": "template",
-            "template": dict(template),
+            "template": template_payload(template_name, language_code, message),
         }
         if callback_data:
             body["biz_opaque_callback_data"] = callback_data

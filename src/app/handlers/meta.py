@@ -201,7 +201,9 @@ async def send_template_message(
         result = await gateway.send_template(
             phone_number_id,
             to,
-            rendered.meta_template(template.display_name, template.language_code),
+            template.display_name,
+            template.language_code,
+            rendered,
             callback_data=command.callback_data,
         )
     except (MetaTemplatePaused, MetaTemplateDisabled) as exc:

@@ -12,7 +12,7 @@ from adapters.meta_graph.client import GraphClient
 from adapters.meta_graph.messages import GraphMessageGateway
 from app.errors import MetaRateLimited, MetaTemplatePaused, MetaUnavailable, MetaWindowClosed
 from app.ports import MessageGateway
-from domain.rendering import render_definition
+from domain.rendering import RenderedMessage, render_definition
 from fakes.graph_server import FakeGraph
 
 # The fact sheet's send request (meta-platform.md, section 5), verbatim.
@@ -37,8 +37,9 @@ def gateway(client: GraphClient) -> GraphMessageGateway:
     return GraphMessageGateway(client)
 
 
-def named_template() -> dict[str, object]:
-    return render_definition(NAMED_DEFINITION, NAMED_VALUES).meta_template("order_ready", "en_US")
+def named_template() -> tuple[str, str, RenderedMessage]:
+    """The template name, language and rendered message of the fact sheet's send."""
+    return "order_ready", "en_US", render_definition(NAMED_DEFINITION, NAMED_VALUES)
 
 
 def test_the_gateway_implements_the_port(gateway: GraphMessageGateway) -> None:
@@ -47,7 +48,7 @@ def test_the_gateway_implements_the_port(gateway: GraphMessageGateway) -> None:
 
 
 async def test_a_named_send_is_the_fact_sheet_request(graph: FakeGraph, gateway: GraphMessageGateway) -> None:
-    result = await gateway.send_template(PHONE_NUMBER_ID, "+15551230000", named_template())
+    result = await gateway.send_template(PHONE_NUMBER_ID, "+15551230000", *named_template())
 
     [request] = graph.state.requests
     assert (request.method, request.path) == ("POST", f"/{graph.version}/{PHONE_NUMBER_ID}/messages")
@@ -60,11 +61,11 @@ async def test_a_named_send_is_the_fact_sheet_request(graph: FakeGraph, gateway:
 async def test_a_positional_send_carries_no_parameter_names(
     graph: FakeGraph, gateway: GraphMessageGateway
 ) -> None:
-    template = render_definition(
+    message = render_definition(
         POSITIONAL_DEFINITION, {"header.1": "860198", "1": "Pablo", "2": "860198-230332"}
-    ).meta_template("ship_update", "pt_BR")
+    )
 
-    await gateway.send_template(PHONE_NUMBER_ID, "5511987654321", template)
+    await gateway.send_template(PHONE_NUMBER_ID, "5511987654321", "ship_update", "pt_BR", message)
 
     assert graph.state.requests[0].json == {
         "messaging_product": "whatsapp",
@@ -90,9 +91,9 @@ async def test_a_positional_send_carries_no_parameter_names(
 
 async def test_callback_data_is_sent_only_when_given(graph: FakeGraph, gateway: GraphMessageGateway) -> None:
     await gateway.send_template(
-        PHONE_NUMBER_ID, "+15551230000", named_template(), callback_data="camp-7:c-42"
+        PHONE_NUMBER_ID, "+15551230000", *named_template(), callback_data="camp-7:c-42"
     )
-    await gateway.send_template(PHONE_NUMBER_ID, "+15551230000", named_template())
+    await gateway.send_template(PHONE_NUMBER_ID, "+15551230000", *named_template())
 
     with_data, without = (r.json for r in graph.state.requests)
     assert with_data["biz_opaque_callback_data"] == "camp-7:c-42"
@@ -101,7 +102,7 @@ async def test_callback_data_is_sent_only_when_given(graph: FakeGraph, gateway: 
 
 async def test_metas_pacing_signal_is_passed_through(graph: FakeGraph, gateway: GraphMessageGateway) -> None:
     graph.state.send_message_status = "held_for_quality_assessment"
-    result = await gateway.send_template(PHONE_NUMBER_ID, "+15551230000", named_template())
+    result = await gateway.send_template(PHONE_NUMBER_ID, "+15551230000", *named_template())
     assert result.message_status == "held_for_quality_assessment"
 
 
@@ -111,7 +112,7 @@ async def test_a_paused_template_raises_template_paused_once(
     graph.state.seed_template(WABA_ID, "order_ready", status="PAUSED")
 
     with pytest.raises(MetaTemplatePaused) as caught:
-        await gateway.send_template(PHONE_NUMBER_ID, "+15551230000", named_template())
+        await gateway.send_template(PHONE_NUMBER_ID, "+15551230000", *named_template())
 
     assert caught.value.code == 132015
     assert caught.value.fbtrace_id
@@ -122,7 +123,7 @@ async def test_a_closed_window_raises_window_closed(graph: FakeGraph, gateway: G
     graph.state.fail_next_with_code(131047, details="Message failed to send because more than 24 hours ...")
 
     with pytest.raises(MetaWindowClosed, match=r"\(#131047\) Re-engagement message") as caught:
-        await gateway.send_template(PHONE_NUMBER_ID, "+15551230000", named_template())
+        await gateway.send_template(PHONE_NUMBER_ID, "+15551230000", *named_template())
 
     assert caught.value.details.startswith("Message failed to send")
     assert len(graph.state.requests) == 1
@@ -132,7 +133,7 @@ async def test_a_pair_rate_limit_is_not_retried(graph: FakeGraph, gateway: Graph
     graph.state.fail_next_with_code(131056, n=3)
 
     with pytest.raises(MetaRateLimited) as caught:
-        await gateway.send_template(PHONE_NUMBER_ID, "+15551230000", named_template())
+        await gateway.send_template(PHONE_NUMBER_ID, "+15551230000", *named_template())
 
     assert caught.value.code == 131056
     assert caught.value.retryable is False
@@ -144,7 +145,7 @@ async def test_a_pair_rate_limit_is_not_retried(graph: FakeGraph, gateway: Graph
 async def test_a_throughput_limit_is_retried(graph: FakeGraph, gateway: GraphMessageGateway) -> None:
     graph.state.fail_next_with_code(130429, http_status=429, retry_after=0)
 
-    result = await gateway.send_template(PHONE_NUMBER_ID, "+15551230000", named_template())
+    result = await gateway.send_template(PHONE_NUMBER_ID, "+15551230000", *named_template())
 
     assert result.message_id.startswith("wamid.")
     assert len(graph.state.requests) == 2
@@ -153,7 +154,7 @@ async def test_a_throughput_limit_is_retried(graph: FakeGraph, gateway: GraphMes
 async def test_a_server_error_answer_is_retried(graph: FakeGraph, gateway: GraphMessageGateway) -> None:
     graph.state.fail_next(1, status=500)
 
-    await gateway.send_template(PHONE_NUMBER_ID, "+15551230000", named_template())
+    await gateway.send_template(PHONE_NUMBER_ID, "+15551230000", *named_template())
 
     assert len(graph.state.requests) == 2
     assert len(graph.state.sent_messages) == 1
@@ -164,7 +165,7 @@ async def test_a_send_that_timed_out_is_not_repeated(graph: FakeGraph, make_clie
     graph.state.delay_next(1.0)
 
     with pytest.raises(MetaUnavailable, match="may have processed the request") as caught:
-        await gateway.send_template(PHONE_NUMBER_ID, "+15551230000", named_template())
+        await gateway.send_template(PHONE_NUMBER_ID, "+15551230000", *named_template())
 
     # Meta may have delivered it; a second request could message the customer twice.
     assert caught.value.retryable is False
@@ -177,7 +178,7 @@ async def test_an_answer_without_a_message_id_is_unavailable_and_not_retried(
     graph.state.fail_next(1, status=200, body={"messaging_product": "whatsapp", "messages": []})
 
     with pytest.raises(MetaUnavailable, match=r"no messages\[0\]\.id") as caught:
-        await gateway.send_template(PHONE_NUMBER_ID, "+15551230000", named_template())
+        await gateway.send_template(PHONE_NUMBER_ID, "+15551230000", *named_template())
 
     assert caught.value.retryable is False
     assert len(graph.state.requests) == 1

@@ -36,6 +36,7 @@ from app.resource_names import TemplateKey
 from domain.components import Components, ParameterFormat, ParameterSpec, TemplateDefinition
 from domain.errors import InvalidParameterValues, MetaEditRefused, TemplateLifecycleError, TemplateNotSendable
 from domain.history import Aspect, ChangeSource, Outcome
+from domain.rendering import SendComponent, SendParameter
 from domain.status import TemplateCategory, TemplateQuality, TemplateStatus
 from domain.templates import Template, TemplateRevision
 from domain.tenancy import Role
@@ -375,21 +376,13 @@ async def test_send_renders_and_calls_meta_from_the_first_phone_number() -> None
         SendTemplateMessage(world.principal, KEY, "+1 555-123-0000", VALUES, callback_data="campaign=7")
     )
     assert (sent.message_id, sent.message_status, sent.phone_number_id) == ("wamid.fake1", "accepted", PHONE)
-    phone, to, template, callback = world.messages.sent[0]
-    assert (phone, to, callback) == (PHONE, "+15551230000", "campaign=7")
-    assert template == {
-        "name": "order_ready",
-        "language": {"code": "en_US"},
-        "components": [
-            {
-                "type": "body",
-                "parameters": [
-                    {"type": "text", "parameter_name": "first_name", "text": "Dana"},
-                    {"type": "text", "parameter_name": "order_id", "text": "A-1042"},
-                ],
-            }
-        ],
-    }
+    [send] = world.messages.sent
+    assert (send.phone_number_id, send.to, send.callback_data) == (PHONE, "+15551230000", "campaign=7")
+    assert (send.template_name, send.language_code) == ("order_ready", "en_US")
+    assert send.message.parameters == (
+        SendParameter(SendComponent.BODY, "Dana", name="first_name"),
+        SendParameter(SendComponent.BODY, "A-1042", name="order_id"),
+    )
 
 
 @pytest.mark.parametrize("status", ["DRAFT", "PENDING", "PAUSED", "DISABLED", "REJECTED"])

@@ -45,10 +45,12 @@ from domain.components import (
     TemplateDefinition,
 )
 from domain.errors import InvalidParameterValues, InvalidTemplate
+from domain.rendering import SendComponent, SendParameter
 from domain.status import TemplateCategory, TemplateQuality, TemplateStatus
 from domain.templates import Template, TemplateRevision
 from domain.tenancy import Role
 from fakes import FakeUnitOfWorkFactory, FrozenClock
+from fakes.meta import FakeSendPayloads
 
 WABA_A = "100200300"
 WABA_A2 = "100200399"
@@ -139,7 +141,7 @@ async def env() -> Env:
         factory=factory,
         clock=clock,
         bus=bus,
-        queries=TemplateQueries(factory, PageTokenCodec(b"k" * 32)),
+        queries=TemplateQueries(factory, PageTokenCodec(b"k" * 32), FakeSendPayloads()),
         operator_a=Principal(org_a.org_id, Role.OPERATOR, "key-op-a"),
         viewer_a=Principal(org_a.org_id, Role.VIEWER, "key-view-a"),
         admin_a=Principal(org_a.org_id, Role.ADMIN, "key-admin-a"),
@@ -677,7 +679,9 @@ async def test_page_token_of_another_organization_is_invalid(env: Env) -> None:
 async def test_page_token_signed_with_another_secret_is_invalid(env: Env) -> None:
     await seed(env, 5)
     token = (await env.queries.list(env.viewer_a, TemplateQuery(org_id=""), 2, "")).next_page_token
-    other = TemplateQueries(env.factory, PageTokenCodec(b"another secret of enough length!"))
+    other = TemplateQueries(
+        env.factory, PageTokenCodec(b"another secret of enough length!"), FakeSendPayloads()
+    )
 
     with pytest.raises(InvalidArgument) as caught:
         await other.list(env.viewer_a, TemplateQuery(org_id=""), 2, token)
@@ -702,7 +706,8 @@ from app.queries import TemplateQueries
 from domain.status import TemplateStatus
 from domain.tenancy import Role
 from fakes import FakeUnitOfWorkFactory
-queries = TemplateQueries(FakeUnitOfWorkFactory(), PageTokenCodec(b"k" * 32))
+from fakes.meta import FakeSendPayloads
+queries = TemplateQueries(FakeUnitOfWorkFactory(), PageTokenCodec(b"k" * 32), FakeSendPayloads())
 languages = frozenset({sorted(languages)!r})
 query = TemplateQuery(org_id="", statuses=frozenset(TemplateStatus), language_codes=languages)
 viewer = Principal({env.viewer_a.org_id!r}, Role.VIEWER, "key")
@@ -791,10 +796,12 @@ async def test_render_positional(env: Env) -> None:
 
     assert rendered.message.header_text == "Code 42"
     assert rendered.message.body_text == "Your code is 42 and it expires in 5 minutes."
-    assert list(rendered.message.meta_components) == [
-        {"type": "header", "parameters": [{"type": "text", "text": "42"}]},
-        {"type": "body", "parameters": [{"type": "text", "text": "42"}, {"type": "text", "text": "5"}]},
-    ]
+    assert rendered.message.parameters == (
+        SendParameter(SendComponent.HEADER, "42"),
+        SendParameter(SendComponent.BODY, "42"),
+        SendParameter(SendComponent.BODY, "5"),
+    )
+    assert rendered.meta_template == {"name": "login_code", "language": "en", "values": ["42", "42", "5"]}
 
 
 async def test_render_with_a_missing_value_names_the_parameter(env: Env) -> None:

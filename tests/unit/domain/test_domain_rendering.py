@@ -1,15 +1,12 @@
 from __future__ import annotations
 
-import json
 from dataclasses import replace
-from typing import Any
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from domain.components import (
-    Button,
     ButtonType,
     Components,
     Header,
@@ -18,94 +15,32 @@ from domain.components import (
     TemplateDefinition,
 )
 from domain.errors import InvalidParameterValues
-from domain.lint import lint
-from domain.rendering import RenderedButton, RenderedMessage, ValueViolation, render_definition
-from domain.status import TemplateCategory
-
-# The send request of the fact sheet (meta-platform.md, section 5), verbatim.
-FACT_SHEET_SEND = json.loads(
-    """
-{"messaging_product":"whatsapp","recipient_type":"individual","to":"+15551230000","type":"template",
- "template":{"name":"order_ready","language":{"code":"en_US"},
-  "components":[
-   {"type":"header","parameters":[{"type":"text","parameter_name":"order_id","text":"A-1042"}]},
-   {"type":"body","parameters":[
-     {"type":"text","parameter_name":"first_name","text":"Dana"},
-     {"type":"text","parameter_name":"order_id","text":"A-1042"},
-     {"type":"text","parameter_name":"store","text":"Main St"}]},
-   {"type":"button","sub_type":"url","index":"1","parameters":[{"type":"text","text":"A-1042"}]}]}}
-"""
+from domain.rendering import (
+    RenderedButton,
+    RenderedMessage,
+    SendComponent,
+    SendParameter,
+    ValueViolation,
+    render_definition,
+)
+from support.sample_templates import (
+    NAMED,
+    NAMED_VALUES,
+    POSITIONAL,
+    POSITIONAL_VALUES,
+    resolved,
+    with_values,
 )
 
-
-def resolved(definition: TemplateDefinition) -> TemplateDefinition:
-    """What a stored template hands to render: format resolved, specs carrying locations."""
-    report = lint(definition)
-    assert report.valid, report.errors
-    return replace(definition, parameters=report.parameters, parameter_format=report.parameter_format)
-
-
-# The create request of the fact sheet (section 3).
-NAMED = resolved(
-    TemplateDefinition(
-        display_name="order_ready",
-        language_code="en_US",
-        category=TemplateCategory.UTILITY,
-        components=Components(
-            header=Header(HeaderFormat.TEXT, "Order {{order_id}} is ready"),
-            body="Hi {{first_name}}, your order {{order_id}} can be collected from {{store}} today.",
-            footer="Reply STOP to opt out",
-            buttons=(
-                Button(ButtonType.QUICK_REPLY, "Thanks"),
-                Button(ButtonType.URL, "Track", url="https://example.com/t/{{1}}"),
-            ),
-        ),
-        parameters=(
-            ParameterSpec("first_name", example="Dana", max_length=20),
-            ParameterSpec("order_id", example="A-1042", pattern=r"[A-Z]-[0-9]{4}"),
-            ParameterSpec("store", example="Main St", optional=True, default_value="our store"),
-            ParameterSpec("button.1", example="A-1042"),
-        ),
-    )
+# The fact sheet's send, as typed parameters (tests/unit/adapters/test_meta_send_payloads.py checks
+# that they spell exactly its JSON).
+NAMED_PARAMETERS = (
+    SendParameter(SendComponent.HEADER, "A-1042", name="order_id"),
+    SendParameter(SendComponent.BODY, "Dana", name="first_name"),
+    SendParameter(SendComponent.BODY, "A-1042", name="order_id"),
+    SendParameter(SendComponent.BODY, "Main St", name="store"),
+    SendParameter(SendComponent.BUTTON, "A-1042", button_index=1, button_type=ButtonType.URL),
 )
-NAMED_VALUES = {"first_name": "Dana", "order_id": "A-1042", "store": "Main St", "button.1": "A-1042"}
-
-POSITIONAL = resolved(
-    TemplateDefinition(
-        display_name="order_ready",
-        language_code="en_US",
-        category=TemplateCategory.UTILITY,
-        components=Components(
-            header=Header(HeaderFormat.TEXT, "Order {{1}} is ready"),
-            body="Hi {{1}}, your order {{2}} can be collected from {{3}} today, {{1}}.",
-            footer="Reply STOP to opt out",
-            buttons=(
-                Button(ButtonType.QUICK_REPLY, "Thanks"),
-                Button(ButtonType.URL, "Track", url="https://example.com/t/{{1}}"),
-                Button(ButtonType.PHONE_NUMBER, "Call", phone_number="+15551230000"),
-                Button(ButtonType.COPY_CODE, "", example="SAVE10"),
-            ),
-        ),
-        parameters=(
-            ParameterSpec("header.1", example="A-1042"),
-            ParameterSpec("1", example="Dana"),
-            ParameterSpec("2", example="A-1042"),
-            ParameterSpec("3", example="Main St"),
-            ParameterSpec("button.1", example="A-1042"),
-        ),
-    )
-)
-POSITIONAL_VALUES = {"header.1": "A-1042", "1": "Dana", "2": "A-1042", "3": "Main St", "button.1": "A-1042"}
-
-
-def with_values(base: dict[str, str], **changes: Any) -> dict[str, str]:
-    values = dict(base)
-    for key, value in changes.items():
-        if value is None:
-            values.pop(key, None)
-        else:
-            values[key] = value
-    return values
 
 
 def violations(definition: TemplateDefinition, values: dict[str, str]) -> tuple[ValueViolation, ...]:
@@ -128,9 +63,8 @@ def codes_of(definition: TemplateDefinition, values: dict[str, str]) -> list[str
     return found
 
 
-def test_named_render_matches_the_fact_sheet_payload() -> None:
+def test_named_render_of_the_fact_sheet_template() -> None:
     message = render_definition(NAMED, NAMED_VALUES)
-    assert message.meta_template("order_ready", "en_US") == FACT_SHEET_SEND["template"]
     assert message == RenderedMessage(
         header_text="Order A-1042 is ready",
         body_text="Hi Dana, your order A-1042 can be collected from Main St today.",
@@ -139,39 +73,20 @@ def test_named_render_matches_the_fact_sheet_payload() -> None:
             RenderedButton(ButtonType.QUICK_REPLY, "Thanks"),
             RenderedButton(ButtonType.URL, "Track", url="https://example.com/t/A-1042"),
         ),
-        meta_components=tuple(FACT_SHEET_SEND["template"]["components"]),
+        parameters=NAMED_PARAMETERS,
     )
 
 
-def test_positional_render_omits_parameter_names() -> None:
+def test_positional_render_binds_by_position_without_names() -> None:
     message = render_definition(POSITIONAL, with_values(POSITIONAL_VALUES, **{"button.3": "SUMMER25"}))
-    assert message.meta_template("order_ready", "en_US") == {
-        "name": "order_ready",
-        "language": {"code": "en_US"},
-        "components": [
-            {"type": "header", "parameters": [{"type": "text", "text": "A-1042"}]},
-            {
-                "type": "body",
-                "parameters": [
-                    {"type": "text", "text": "Dana"},
-                    {"type": "text", "text": "A-1042"},
-                    {"type": "text", "text": "Main St"},
-                ],
-            },
-            {
-                "type": "button",
-                "sub_type": "url",
-                "index": "1",
-                "parameters": [{"type": "text", "text": "A-1042"}],
-            },
-            {
-                "type": "button",
-                "sub_type": "copy_code",
-                "index": "3",
-                "parameters": [{"type": "coupon_code", "coupon_code": "SUMMER25"}],
-            },
-        ],
-    }
+    assert message.parameters == (
+        SendParameter(SendComponent.HEADER, "A-1042"),
+        SendParameter(SendComponent.BODY, "Dana"),
+        SendParameter(SendComponent.BODY, "A-1042"),
+        SendParameter(SendComponent.BODY, "Main St"),
+        SendParameter(SendComponent.BUTTON, "A-1042", button_index=1, button_type=ButtonType.URL),
+        SendParameter(SendComponent.BUTTON, "SUMMER25", button_index=3, button_type=ButtonType.COPY_CODE),
+    )
     assert message.header_text == "Order A-1042 is ready"
     assert message.body_text == "Hi Dana, your order A-1042 can be collected from Main St today, Dana."
     assert message.buttons == (
@@ -184,14 +99,15 @@ def test_positional_render_omits_parameter_names() -> None:
 
 def test_copy_code_value_is_optional() -> None:
     message = render_definition(POSITIONAL, POSITIONAL_VALUES)
-    assert [c.get("sub_type") for c in message.meta_components] == [None, None, "url"]
+    assert [p.button_type for p in message.parameters if p.component is SendComponent.BUTTON] == [
+        ButtonType.URL
+    ]
 
 
 def test_optional_parameter_takes_its_default() -> None:
     message = render_definition(NAMED, with_values(NAMED_VALUES, store=None))
     assert message.body_text == "Hi Dana, your order A-1042 can be collected from our store today."
-    body = next(c for c in message.meta_components if c["type"] == "body")
-    assert {"type": "text", "parameter_name": "store", "text": "our store"} in body["parameters"]  # type: ignore[operator]
+    assert SendParameter(SendComponent.BODY, "our store", name="store") in message.parameters
 
 
 def test_given_value_overrides_the_default() -> None:
@@ -211,8 +127,9 @@ def test_positional_body_parameters_follow_the_numbers() -> None:
         parameters=(ParameterSpec("1", "a"), ParameterSpec("2", "b")),
     )
     message = render_definition(definition, {"1": "one", "2": "two"})
-    assert message.meta_components == (
-        {"type": "body", "parameters": [{"type": "text", "text": "one"}, {"type": "text", "text": "two"}]},
+    assert message.parameters == (
+        SendParameter(SendComponent.BODY, "one"),
+        SendParameter(SendComponent.BODY, "two"),
     )
     assert message.body_text == "Second two then first one here."
 
@@ -224,12 +141,7 @@ def test_no_components_without_placeholders() -> None:
         parameters=(),
     )
     message = render_definition(definition, {})
-    assert message.meta_components == ()
-    assert message.meta_template("welcome", "en") == {
-        "name": "welcome",
-        "language": {"code": "en"},
-        "components": [],
-    }
+    assert message.parameters == ()
     assert (message.header_text, message.body_text) == ("Welcome", "Hello there!")
 
 
@@ -243,14 +155,7 @@ def test_media_headers_are_not_rendered(fmt: HeaderFormat) -> None:
     )
     message = render_definition(definition, NAMED_VALUES)
     assert message.header_text == ""
-    assert [c["type"] for c in message.meta_components] == ["body", "button"]
-
-
-def test_meta_template_returns_a_fresh_copy() -> None:
-    message = render_definition(NAMED, NAMED_VALUES)
-    payload = message.meta_template("order_ready", "en_US")
-    payload["components"][0]["parameters"].clear()  # type: ignore[index]
-    assert message.meta_template("order_ready", "en_US") == FACT_SHEET_SEND["template"]
+    assert {p.component for p in message.parameters} == {SendComponent.BODY, SendComponent.BUTTON}
 
 
 def test_unicode_values() -> None:
@@ -525,7 +430,7 @@ def test_rendered_body_length_counts_characters_not_bytes() -> None:
 
 def test_definition_without_resolved_format_is_detected() -> None:
     message = render_definition(replace(NAMED, parameter_format=None), NAMED_VALUES)
-    assert message.meta_template("order_ready", "en_US") == FACT_SHEET_SEND["template"]
+    assert message.parameters == NAMED_PARAMETERS
 
 
 def test_error_summary_lists_messages() -> None:

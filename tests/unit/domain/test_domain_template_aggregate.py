@@ -19,7 +19,7 @@ from domain.components import (
 )
 from domain.errors import InvalidParameterValues, InvalidTemplate
 from domain.lint import Severity
-from domain.rendering import render_definition
+from domain.rendering import SendComponent, render_definition
 from domain.status import TemplateCategory, TemplateQuality, TemplateStatus
 from domain.templates import Template, TemplateRevision
 
@@ -291,22 +291,7 @@ def test_render_delegates_to_render_definition() -> None:
     message = template.render(NAMED_VALUES)
     assert message == render_definition(template.definition, NAMED_VALUES)
     assert message.header_text == "Order A-1042 is ready"
-    assert message.meta_template(template.display_name, template.language_code)["components"] == [
-        {"type": "header", "parameters": [{"type": "text", "parameter_name": "order_id", "text": "A-1042"}]},
-        {
-            "type": "body",
-            "parameters": [
-                {"type": "text", "parameter_name": "first_name", "text": "Dana"},
-                {"type": "text", "parameter_name": "order_id", "text": "A-1042"},
-            ],
-        },
-        {
-            "type": "button",
-            "sub_type": "url",
-            "index": "1",
-            "parameters": [{"type": "text", "text": "A-1042"}],
-        },
-    ]
+    assert [p.value for p in message.parameters] == ["A-1042", "Dana", "A-1042", "A-1042"]
 
 
 def test_render_uses_the_revised_definition() -> None:
@@ -319,9 +304,10 @@ def test_render_uses_the_revised_definition() -> None:
 def test_render_positional_template() -> None:
     message = create(POSITIONAL).render({"1": "Ana", "2": "B-7"})
     assert message.body_text == "Olá Ana, seu pedido B-7 está pronto para retirada na loja. Obrigado! 🎉"
-    assert message.meta_components == (
-        {"type": "body", "parameters": [{"type": "text", "text": "Ana"}, {"type": "text", "text": "B-7"}]},
-    )
+    assert [(p.component, p.value, p.name) for p in message.parameters] == [
+        (SendComponent.BODY, "Ana", ""),
+        (SendComponent.BODY, "B-7", ""),
+    ]
 
 
 def test_render_rejects_invalid_values() -> None:

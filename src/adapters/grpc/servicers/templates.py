@@ -172,7 +172,7 @@ class TemplateServicer(templates_pb2_grpc.TemplateServiceServicer):
         rendered = await self._queries.render(
             current_principal(), parse_template_name(request.name), dict(request.values)
         )
-        return rendered_to_proto(rendered.template, rendered.message)
+        return rendered_to_proto(rendered)
 
     @mapped_errors
     async def SubmitTemplate(
