@@ -12,7 +12,14 @@ from app.auth import Principal
 from app.errors import NotFound
 from app.handlers.templates import load_template
 from app.paging import PageTokenCodec, SizeOf, effective_page_size, fingerprint, fit_page
-from app.ports import AlertQuery, HistoryRecord, TemplateCursor, TemplateQuery, UnitOfWork, UnitOfWorkFactory
+from app.ports import (
+    AlertQuery,
+    StoredTemplateEvent,
+    TemplateCursor,
+    TemplateQuery,
+    UnitOfWork,
+    UnitOfWorkFactory,
+)
 from app.resource_names import TemplateKey, waba_name
 from app.webhooks import ChangeState, DeliveryBacklog, InboxChange
 from domain.alerts import Alert
@@ -131,8 +138,8 @@ class HealthQueries:
         key: TemplateKey,
         page_size: int,
         page_token: str,
-        size_of: SizeOf[HistoryRecord] | None = None,
-    ) -> tuple[Template, Page[HistoryRecord]]:
+        size_of: SizeOf[StoredTemplateEvent] | None = None,
+    ) -> tuple[Template, Page[StoredTemplateEvent]]:
         principal.require(Role.VIEWER)
         limit = effective_page_size(page_size)
         async with self._uow_factory(read_only=True) as uow:
@@ -140,7 +147,7 @@ class HealthQueries:
             query_id = fingerprint("history", principal.org_id, template.id)
             after = int(self._page_tokens.decode(page_token, query_id, size=1)[0]) if page_token else 0
             records = list(
-                await uow.history.list_for_template(
+                await uow.template_events.list_for_template(
                     principal.org_id, template.id, after_seq=after, limit=limit + 1
                 )
             )
@@ -174,16 +181,18 @@ class HealthQueries:
         )
         return Page(page, token)
 
-    async def events_after(self, principal: Principal, after_seq: int, limit: int) -> Sequence[HistoryRecord]:
+    async def events_after(
+        self, principal: Principal, after_seq: int, limit: int
+    ) -> Sequence[StoredTemplateEvent]:
         principal.require(Role.VIEWER)
         async with self._uow_factory(read_only=True) as uow:
-            return await uow.history.list_for_org(principal.org_id, after_seq=after_seq, limit=limit)
+            return await uow.template_events.list_for_org(principal.org_id, after_seq=after_seq, limit=limit)
 
     async def latest_seq(self, principal: Principal) -> int:
         """The cursor of "now": the newest event of the organization (0 when none)."""
         principal.require(Role.VIEWER)
         async with self._uow_factory(read_only=True) as uow:
-            return await uow.history.last_seq(principal.org_id)
+            return await uow.template_events.last_seq(principal.org_id)
 
 
 class InboxQueries:

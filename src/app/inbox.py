@@ -242,7 +242,7 @@ class InboxWorker:
             try:
                 async with self._uow_factory() as uow:
                     # First, before any row lock: several workers then queue here, not deadlock.
-                    await uow.history.reserve()
+                    await uow.template_events.reserve()
                     for change_id in change_ids:
                         await self._apply_in(uow, change_id)
                     await uow.commit()

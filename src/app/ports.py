@@ -23,7 +23,7 @@ from app.webhooks import (
 from domain.alerts import Alert, AlertState
 from domain.alerts import Severity as AlertSeverity
 from domain.components import ParameterFormat, TemplateDefinition
-from domain.history import HistoryEntry
+from domain.events import TemplateEvent
 from domain.rendering import RenderedMessage
 from domain.status import TemplateCategory, TemplateQuality, TemplateStatus
 from domain.templates import Template
@@ -129,33 +129,33 @@ class TemplateRepository(Protocol):
 
 
 @dataclass(frozen=True, slots=True)
-class HistoryRecord:
-    """A stored history entry with its position in the global sequence (the stream cursor)."""
+class StoredTemplateEvent:
+    """A template event as stored: with its position in the global sequence (the stream cursor)."""
 
     seq: int
-    waba_id: str
-    template_name: str
-    entry: HistoryEntry
+    event: TemplateEvent
 
 
-class HistoryRepository(Protocol):
-    async def add(self, template: Template, entries: Sequence[HistoryEntry]) -> None: ...
+class TemplateEventRepository(Protocol):
+    """Each template's history: its events, in one global sequence."""
+
+    async def add(self, events: Sequence[TemplateEvent]) -> None: ...
 
     async def reserve(self) -> None:
-        """Takes the history append turn now, before the transaction locks any other row. A
-        transaction that will add history for several templates calls it first, so that concurrent
+        """Takes the event append turn now, before the transaction locks any other row. A
+        transaction that will add events for several templates calls it first, so that concurrent
         writers queue for the turn instead of deadlocking over each other's rows."""
         ...
 
     async def list_for_template(
         self, org_id: str, template_id: str, *, after_seq: int = 0, limit: int = 100
-    ) -> Sequence[HistoryRecord]:
+    ) -> Sequence[StoredTemplateEvent]:
         """Oldest first, strictly after `after_seq`."""
         ...
 
     async def list_for_org(
         self, org_id: str, *, after_seq: int = 0, limit: int = 100
-    ) -> Sequence[HistoryRecord]: ...
+    ) -> Sequence[StoredTemplateEvent]: ...
 
     async def last_seq(self, org_id: str) -> int:
         """The newest entry's seq for the organization, 0 when there is none."""
@@ -263,7 +263,7 @@ class UnitOfWork(Protocol):
     api_keys: ApiKeyRepository
     wabas: WabaRepository
     templates: TemplateRepository
-    history: HistoryRepository
+    template_events: TemplateEventRepository
     alerts: AlertRepository
     inbox: InboxRepository
     idempotency: IdempotencyRepository

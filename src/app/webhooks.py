@@ -9,7 +9,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from domain.history import Observation
+from domain.observations import Observation
 from domain.status import TemplateCategory
 
 

@@ -10,7 +10,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import IntEnum, StrEnum
 
-from domain.history import Aspect, HistoryEntry, Outcome
+from domain.events import TemplateEvent
+from domain.observations import Aspect, Outcome
 from domain.status import TemplateCategory, status_event
 
 
@@ -103,7 +104,7 @@ class AlertDecision:
     resolve: frozenset[AlertKind] = frozenset()
 
 
-def decide(entry: HistoryEntry) -> AlertDecision:
+def decide(entry: TemplateEvent) -> AlertDecision:
     """Only APPLIED entries move alerts; superseded and unchanged ones are history only."""
     if entry.outcome is Outcome.NOTICE and entry.aspect is Aspect.CATEGORY:
         return _impending_category(entry)
@@ -156,7 +157,7 @@ def is_pricier(before: TemplateCategory | None, after: TemplateCategory | None) 
     return before is not None and after is not None and _PRICE_RANK[after] > _PRICE_RANK[before]
 
 
-def _impending_category(entry: HistoryEntry) -> AlertDecision:
+def _impending_category(entry: TemplateEvent) -> AlertDecision:
     before, after = TemplateCategory.parse(entry.from_value), TemplateCategory.parse(entry.to_value)
     if before is None or after is None or not is_pricier(before, after):
         return AlertDecision()

@@ -21,8 +21,9 @@ from domain.components import (
     TemplateDefinition,
 )
 from domain.errors import InvalidTemplate, MetaEditRefused, TemplateLifecycleError, TemplateNotSendable
-from domain.history import PARTIAL_COMPONENTS, Aspect, ChangeSource, HistoryEntry, Observation, Outcome
+from domain.events import TemplateEvent, template_event
 from domain.lint import LintReport, Violation, lint
+from domain.observations import PARTIAL_COMPONENTS, Aspect, ChangeSource, Observation, Outcome
 from domain.rendering import RenderedMessage, render_definition
 from domain.status import TemplateCategory, TemplateQuality, TemplateStatus, status_event
 
@@ -171,7 +172,7 @@ class Template:
 
     # ---- what Meta (or a user) says happened -------------------------------------------------
 
-    def observe(self, observation: Observation, *, received_at: datetime) -> HistoryEntry:
+    def observe(self, observation: Observation, *, received_at: datetime) -> TemplateEvent:
         """Applies an observation unless it is older than the aspect's state; always returns the
         history entry that records it."""
         before = self._aspect_value(observation.aspect)
@@ -184,11 +185,13 @@ class Template:
             outcome = Outcome.APPLIED if changed else Outcome.UNCHANGED
             if changed:
                 self.updated_at = received_at
-        return HistoryEntry(
+        return template_event(
+            observation.aspect,
             id=uuid.uuid4().hex,
             template_id=self.id,
             org_id=self.org_id,
-            aspect=observation.aspect,
+            waba_id=self.waba_id,
+            template_name=self.name,
             source=observation.source,
             outcome=outcome,
             from_value=before,
@@ -209,13 +212,15 @@ class Template:
         received_at: datetime,
         reason: str = "",
         details: Mapping[str, object] | None = None,
-    ) -> HistoryEntry:
+    ) -> TemplateEvent:
         """Records something Meta announced for later (state untouched): an impending change."""
-        return HistoryEntry(
+        return template_event(
+            aspect,
             id=uuid.uuid4().hex,
             template_id=self.id,
             org_id=self.org_id,
-            aspect=aspect,
+            waba_id=self.waba_id,
+            template_name=self.name,
             source=source,
             outcome=Outcome.NOTICE,
             from_value=self._aspect_value(aspect),
@@ -326,7 +331,7 @@ class Template:
 
     def mark_submitted(
         self, meta_template_id: str, status: str, category: str, *, now: datetime
-    ) -> list[HistoryEntry]:
+    ) -> list[TemplateEvent]:
         self.meta_template_id = meta_template_id
         self.meta_change_recorded()
         entries = [
@@ -374,7 +379,7 @@ class Template:
                 available,
             )
 
-    def record_meta_edit(self, *, now: datetime) -> HistoryEntry:
+    def record_meta_edit(self, *, now: datetime) -> TemplateEvent:
         """After Meta accepted an edit: count it against the limits; the template is reviewed again."""
         if self.status is TemplateStatus.APPROVED:
             self.meta_edit_times = (*(t for t in self.meta_edit_times if t > now - EDIT_MONTH), now)

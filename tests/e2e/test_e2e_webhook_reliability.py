@@ -252,9 +252,9 @@ class Database:
             for name in names:
                 template = await uow.templates.get_by_key(org.id, WABA, name, "en_US")
                 assert template is not None, f"{name} was never created"
-                records = await uow.history.list_for_template(org.id, template.id, limit=10_000)
+                records = await uow.template_events.list_for_template(org.id, template.id, limit=10_000)
                 history = [
-                    (r.entry.aspect.value, r.entry.to_value, r.entry.occurred_at.astimezone(UTC))
+                    (r.event.aspect.value, r.event.to_value, r.event.occurred_at.astimezone(UTC))
                     for r in records
                 ]
                 found[name] = (template.status, template.quality, history)

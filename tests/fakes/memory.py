@@ -44,20 +44,20 @@ from app.ports import (
     AlertQuery,
     AlertRepository,
     ApiKeyRepository,
-    HistoryRecord,
-    HistoryRepository,
     IdempotencyRecord,
     IdempotencyRepository,
     InboxRepository,
     OrganizationRepository,
     SecretRepository,
+    StoredTemplateEvent,
+    TemplateEventRepository,
     TemplateQuery,
     TemplateRepository,
     WabaRepository,
 )
 from app.webhooks import ChangeState, Delivery, DeliveryBacklog, DeliveryState, InboxChange
 from domain.alerts import Alert, AlertState
-from domain.history import HistoryEntry
+from domain.events import TemplateEvent
 from domain.templates import Template
 from domain.tenancy import ApiKey, Organization, Waba
 
@@ -87,7 +87,7 @@ class MemoryStore:
     idempotency: dict[IdempotencyKey, IdempotencyRecord] = field(default_factory=dict)
     secrets: dict[str, bytes] = field(default_factory=dict)
     # By seq.
-    history: dict[int, HistoryRecord] = field(default_factory=dict)
+    history: dict[int, StoredTemplateEvent] = field(default_factory=dict)
     # The webhook inbox, by id. A claim's lease lives beside its row (the SQL adapter's lease_until
     # column), because the app's Delivery and InboxChange carry none.
     deliveries: dict[str, Delivery] = field(default_factory=dict)
@@ -187,7 +187,7 @@ SECRETS: _Table[str, bytes] = _Table(
     lambda key, _value: key,
     first_insert_wins=True,
 )
-HISTORY: _Table[int, HistoryRecord] = _Table(
+HISTORY: _Table[int, StoredTemplateEvent] = _Table(
     "history",
     lambda store: store.history,
     lambda key, _record: str(key),
@@ -613,39 +613,38 @@ class FakeTemplateRepository:
         return stored
 
 
-class FakeHistoryRepository:
+class FakeTemplateEventRepository:
     def __init__(self, session: _Session) -> None:
         self._session = session
 
-    async def add(self, template: Template, entries: Sequence[HistoryEntry]) -> None:
-        for entry in entries:
+    async def add(self, events: Sequence[TemplateEvent]) -> None:
+        for event in events:
             seq = next(_history_seq)
-            record = HistoryRecord(seq, template.waba_id, _template_name(template), entry)
-            self._session.insert(HISTORY, seq, record)
+            self._session.insert(HISTORY, seq, StoredTemplateEvent(seq, event))
 
     async def list_for_template(
         self, org_id: str, template_id: str, *, after_seq: int = 0, limit: int = 100
-    ) -> Sequence[HistoryRecord]:
+    ) -> Sequence[StoredTemplateEvent]:
         return self._select(
-            lambda r: r.entry.org_id == org_id and r.entry.template_id == template_id, after_seq, limit
+            lambda r: r.event.org_id == org_id and r.event.template_id == template_id, after_seq, limit
         )
 
     async def list_for_org(
         self, org_id: str, *, after_seq: int = 0, limit: int = 100
-    ) -> Sequence[HistoryRecord]:
-        return self._select(lambda r: r.entry.org_id == org_id, after_seq, limit)
+    ) -> Sequence[StoredTemplateEvent]:
+        return self._select(lambda r: r.event.org_id == org_id, after_seq, limit)
 
     async def reserve(self) -> None:
         """Nothing to do: the fake's commits are serialized already."""
 
     async def last_seq(self, org_id: str) -> int:
         return max(
-            (seq for seq, r in self._session.work.history.items() if r.entry.org_id == org_id), default=0
+            (seq for seq, r in self._session.work.history.items() if r.event.org_id == org_id), default=0
         )
 
     def _select(
-        self, keep: Callable[[HistoryRecord], bool], after_seq: int, limit: int
-    ) -> list[HistoryRecord]:
+        self, keep: Callable[[StoredTemplateEvent], bool], after_seq: int, limit: int
+    ) -> list[StoredTemplateEvent]:
         rows = sorted(self._session.work.history.items())
         return [record for seq, record in rows if seq > after_seq and keep(record)][:limit]
 
@@ -959,7 +958,7 @@ class FakeUnitOfWork:
     api_keys: ApiKeyRepository
     wabas: WabaRepository
     templates: TemplateRepository
-    history: HistoryRepository
+    template_events: TemplateEventRepository
     alerts: AlertRepository
     inbox: InboxRepository
     idempotency: IdempotencyRepository
@@ -975,7 +974,7 @@ class FakeUnitOfWork:
         self.api_keys = FakeApiKeyRepository(self._session)
         self.wabas = FakeWabaRepository(self._session)
         self.templates = FakeTemplateRepository(self._session)
-        self.history = FakeHistoryRepository(self._session)
+        self.template_events = FakeTemplateEventRepository(self._session)
         self.alerts = FakeAlertRepository(self._session)
         self.inbox = FakeInboxRepository(self._session)
         self.idempotency = FakeIdempotencyRepository(self._session)

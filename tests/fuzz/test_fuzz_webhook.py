@@ -161,7 +161,9 @@ class World:
         new history events and new inbox changes each serialize, within a default client's limit."""
         async with self.factory(read_only=True) as uow:
             templates = await uow.templates.list(TemplateQuery(org_id=self.org_id, limit=10_000))
-            events = await uow.history.list_for_org(self.org_id, after_seq=self.last_seq, limit=10_000)
+            events = await uow.template_events.list_for_org(
+                self.org_id, after_seq=self.last_seq, limit=10_000
+            )
             changes = await uow.inbox.list_changes(after_id=self.last_change_id, limit=10_000)
         messages = [
             *(template_to_proto(t) for t in templates),

@@ -9,12 +9,12 @@ from google.protobuf.timestamp_pb2 import Timestamp
 
 from adapters.grpc.mapping import template_to_proto, timestamp
 from app.health_queries import CriticalTemplate, QualityCounts
-from app.ports import HistoryRecord
+from app.ports import StoredTemplateEvent
 from app.resource_names import alert_name, inbox_change_name, qualified_template_name
 from app.text import printable
 from app.webhooks import ChangeState, InboxChange
 from domain.alerts import Alert, AlertState, Severity
-from domain.history import Aspect, ChangeSource, Outcome
+from domain.observations import Aspect, ChangeSource, Outcome
 from watemplates.v1 import template_health_pb2 as hp
 
 SEVERITY = {s: getattr(hp, f"ALERT_SEVERITY_{s.name}") for s in Severity}
@@ -45,11 +45,11 @@ def alert_to_proto(alert: Alert) -> hp.Alert:
     return message
 
 
-def event_to_proto(record: HistoryRecord) -> hp.TemplateEvent:
-    entry = record.entry
+def event_to_proto(stored: StoredTemplateEvent) -> hp.TemplateEvent:
+    entry = stored.event
     return hp.TemplateEvent(
-        cursor=str(record.seq),
-        template=qualified_template_name(record.waba_id, record.template_name),
+        cursor=str(stored.seq),
+        template=qualified_template_name(entry.waba_id, entry.template_name),
         aspect=ASPECT[entry.aspect],
         source=SOURCE[entry.source],
         outcome=OUTCOME[entry.outcome],

@@ -147,8 +147,8 @@ templates = sa.Table(
     sa.Index("ix_templates_waba_listing", "org_id", "waba_id", "display_name", "language_code", "id"),
 )
 
-template_history = sa.Table(
-    "template_history",
+template_events = sa.Table(
+    "template_events",
     metadata,
     # A global, increasing sequence: the order of history and the cursor of live event streams.
     sa.Column(
@@ -169,8 +169,8 @@ template_history = sa.Table(
     sa.Column("occurred_at", UtcDateTime(), nullable=False),
     sa.Column("received_at", UtcDateTime(), nullable=False),
     sa.Column("details", _json(), nullable=False),
-    sa.Index("ix_template_history_org_id_template_id_seq", "org_id", "template_id", "seq"),
-    sa.Index("ix_template_history_org_id_seq", "org_id", "seq"),
+    sa.Index("ix_template_events_org_id_template_id_seq", "org_id", "template_id", "seq"),
+    sa.Index("ix_template_events_org_id_seq", "org_id", "seq"),
 )
 
 idempotency_keys = sa.Table(

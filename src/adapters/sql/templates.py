@@ -20,7 +20,7 @@ from adapters.sql.statements import insert_or_skip
 from app.errors import AlreadyExists, ConcurrentModification
 from app.ports import TemplateQuery
 from domain.components import ParameterFormat
-from domain.history import Aspect
+from domain.observations import Aspect
 from domain.status import TemplateCategory, TemplateQuality, TemplateStatus
 from domain.templates import Template
 

@@ -13,21 +13,21 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from adapters.sql.alerts import SqlAlertRepository
 from adapters.sql.engine import READ_ONLY_OPTION
-from adapters.sql.history import SqlHistoryRepository
 from adapters.sql.idempotency import SqlIdempotencyRepository
 from adapters.sql.inbox import SqlInboxRepository
 from adapters.sql.service_secrets import SqlSecretRepository
+from adapters.sql.template_events import SqlTemplateEventRepository
 from adapters.sql.templates import SqlTemplateRepository
 from adapters.sql.tenancy import SqlApiKeyRepository, SqlOrganizationRepository, SqlWabaRepository
 from app.errors import StoreUnavailable
 from app.ports import (
     AlertRepository,
     ApiKeyRepository,
-    HistoryRepository,
     IdempotencyRepository,
     InboxRepository,
     OrganizationRepository,
     SecretRepository,
+    TemplateEventRepository,
     TemplateRepository,
     WabaRepository,
 )
@@ -108,7 +108,7 @@ class SqlUnitOfWork:
     api_keys: ApiKeyRepository
     wabas: WabaRepository
     templates: TemplateRepository
-    history: HistoryRepository
+    template_events: TemplateEventRepository
     alerts: AlertRepository
     inbox: InboxRepository
     idempotency: IdempotencyRepository
@@ -153,7 +153,7 @@ class SqlUnitOfWork:
         self.api_keys = SqlApiKeyRepository(connection)
         self.wabas = SqlWabaRepository(connection)
         self.templates = SqlTemplateRepository(connection)
-        self.history = SqlHistoryRepository(connection)
+        self.template_events = SqlTemplateEventRepository(connection)
         self.alerts = SqlAlertRepository(connection)
         self.inbox = SqlInboxRepository(connection)
         self.idempotency = SqlIdempotencyRepository(connection)

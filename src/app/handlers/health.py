@@ -21,7 +21,8 @@ from app.webhooks import (
 from domain.alerts import SEVERITY, Alert, AlertState, decide
 from domain.components import Components, TemplateDefinition
 from domain.errors import TemplateLifecycleError
-from domain.history import Aspect, ChangeSource, HistoryEntry
+from domain.events import TemplateEvent
+from domain.observations import Aspect, ChangeSource
 from domain.status import TemplateCategory
 from domain.templates import Template
 from domain.tenancy import Role, Waba
@@ -33,7 +34,7 @@ async def apply_template_change(
     """Applies one translated Meta event to its template (creating it if Meta knows it and we do not),
     records every observation in history and moves alerts. The caller commits."""
     template, created = await _find_or_create(uow, waba, change, now)
-    entries: list[HistoryEntry] = []
+    entries: list[TemplateEvent] = []
     if template.category is None:
         # A status event names the category; a template first seen through a webhook learns it here.
         template.category = TemplateCategory.parse(change.category)
@@ -56,13 +57,13 @@ async def apply_template_change(
         await uow.templates.add(template)
     else:
         await uow.templates.update(template)
-    await uow.history.add(template, entries)
+    await uow.template_events.add(entries)
     await apply_alert_policy(uow, template, entries, now)
     return template
 
 
 async def apply_alert_policy(
-    uow: UnitOfWork, template: Template, entries: Sequence[HistoryEntry], now: datetime
+    uow: UnitOfWork, template: Template, entries: Sequence[TemplateEvent], now: datetime
 ) -> None:
     """One active alert per (template, kind): a repeat refreshes it; a recovery resolves it."""
     decisions = [d for d in map(decide, entries) if d.open or d.resolve]

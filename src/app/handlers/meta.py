@@ -39,7 +39,8 @@ from app.ports import (
     UnitOfWorkFactory,
 )
 from app.resource_names import TemplateKey
-from domain.history import Aspect, ChangeSource, HistoryEntry, Observation, Outcome
+from domain.events import TemplateEvent
+from domain.observations import Aspect, ChangeSource, Observation, Outcome
 from domain.status import TemplateStatus
 from domain.templates import Template
 from domain.tenancy import Role
@@ -88,7 +89,7 @@ async def submit_template(
             submission.meta_template_id, submission.status, submission.category, now=clock.now()
         )
         await uow.templates.update(template)
-        await uow.history.add(template, entries)
+        await uow.template_events.add(entries)
         await uow.commit()
     return template
 
@@ -111,7 +112,7 @@ async def sync_templates(
     unchanged: list[str] = []
     vanished: list[str] = []
     async with uow_factory() as uow:
-        await uow.history.reserve()  # many templates in one transaction: queue before locking rows
+        await uow.template_events.reserve()  # many templates in one transaction: queue before locking rows
         local = {
             (t.display_name, t.language_code): t
             for t in await _all_templates(uow, command.principal, command.waba_id)
@@ -130,7 +131,7 @@ async def sync_templates(
                 )
                 entries = _observe_state(template, state, now)
                 await uow.templates.add(template)
-                await uow.history.add(template, entries)
+                await uow.template_events.add(entries)
                 await apply_alert_policy(uow, template, entries, now)
                 created.append(template.name)
                 continue
@@ -140,7 +141,7 @@ async def sync_templates(
             entries = [e for e in _observe_state(template, state, now) if e.outcome is Outcome.APPLIED]
             if entries or linked:
                 await uow.templates.update(template)
-                await uow.history.add(template, entries)
+                await uow.template_events.add(entries)
                 await apply_alert_policy(uow, template, entries, now)
                 updated.append(template.name)
             else:
@@ -166,7 +167,7 @@ async def sync_templates(
             )
             template.meta_change_recorded()
             await uow.templates.update(template)
-            await uow.history.add(template, [entry])
+            await uow.template_events.add([entry])
             vanished.append(template.name)
         await uow.commit()
     return SyncReport(tuple(created), tuple(updated), tuple(unchanged), tuple(vanished))
@@ -248,12 +249,12 @@ async def _record_send_evidence(
         )
         if entry.outcome is Outcome.APPLIED:
             await uow.templates.update(template)
-        await uow.history.add(template, [entry])
+        await uow.template_events.add([entry])
         await apply_alert_policy(uow, template, [entry], now)
         await uow.commit()
 
 
-def _observe_state(template: Template, state: MetaTemplateState, now: datetime) -> list[HistoryEntry]:
+def _observe_state(template: Template, state: MetaTemplateState, now: datetime) -> list[TemplateEvent]:
     observations = [
         Observation(Aspect.STATUS, state.status, ChangeSource.SYNC, now, reason=state.rejected_reason),
         Observation(

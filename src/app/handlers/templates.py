@@ -113,7 +113,7 @@ async def update_template(
         fresh.meta_change_recorded()
         entry = fresh.record_meta_edit(now=clock.now())
         await uow.templates.update(fresh)
-        await uow.history.add(fresh, [entry])
+        await uow.template_events.add([entry])
         await uow.commit()
     return TemplateWritten(fresh, warnings)
 

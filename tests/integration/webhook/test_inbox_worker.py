@@ -21,7 +21,7 @@ from app.inbox import InboxSettings, InboxWorker
 from app.ports import AlertQuery
 from app.webhooks import ChangeState, Delivery
 from domain.alerts import AlertKind, AlertState
-from domain.history import Outcome
+from domain.observations import Outcome
 from domain.status import TemplateCategory, TemplateQuality, TemplateStatus
 from domain.templates import Template
 from domain.tenancy import Role
@@ -99,8 +99,10 @@ class Inbox:
 
     async def history(self, template: Template) -> list[tuple[str, Outcome]]:
         async with self.factory(read_only=True) as uow:
-            records = await uow.history.list_for_template(self.principal.org_id, template.id, limit=1000)
-        return [(r.entry.to_value, r.entry.outcome) for r in records]
+            records = await uow.template_events.list_for_template(
+                self.principal.org_id, template.id, limit=1000
+            )
+        return [(r.event.to_value, r.event.outcome) for r in records]
 
     async def alerts(self) -> list[tuple[AlertKind, AlertState]]:
         async with self.factory(read_only=True) as uow:

@@ -8,30 +8,33 @@ from datetime import UTC, datetime
 import pytest
 
 from adapters.grpc.health_mapping import MAX_DOCUMENT_JSON_BYTES, event_to_proto, inbox_change_to_proto
-from app.ports import HistoryRecord
+from app.ports import StoredTemplateEvent
 from app.webhooks import InboxChange
-from domain.history import Aspect, ChangeSource, HistoryEntry, Outcome
+from domain.events import TemplateEvent
+from domain.observations import Aspect, ChangeSource, Outcome
 
 NOW = datetime(2026, 12, 1, tzinfo=UTC)
 MAX_MESSAGE_BYTES = 4 * 1024 * 1024
 
 
-def record(details: dict[str, object]) -> HistoryRecord:
-    entry = HistoryEntry(
-        "e1",
-        "t1",
-        "o1",
-        Aspect.STATUS,
-        ChangeSource.WEBHOOK,
-        Outcome.APPLIED,
-        "APPROVED",
-        "PAUSED",
-        "",
-        NOW,
-        NOW,
-        details,
+def record(details: dict[str, object]) -> StoredTemplateEvent:
+    event = TemplateEvent(
+        id="e1",
+        template_id="t1",
+        org_id="o1",
+        waba_id="301122334455667",
+        template_name="order_ready.en_US",
+        aspect=Aspect.STATUS,
+        source=ChangeSource.WEBHOOK,
+        outcome=Outcome.APPLIED,
+        from_value="APPROVED",
+        to_value="PAUSED",
+        reason="",
+        occurred_at=NOW,
+        received_at=NOW,
+        details=details,
     )
-    return HistoryRecord(1, "301122334455667", "order_ready.en_US", entry)
+    return StoredTemplateEvent(1, event)
 
 
 def change(value: dict[str, object]) -> InboxChange:

@@ -31,7 +31,7 @@ from app.webhooks import (
     UntranslatableChange,
 )
 from domain.components import Button, ButtonType, Components, Header, HeaderFormat
-from domain.history import PARTIAL_COMPONENTS, Aspect, ChangeSource, Observation
+from domain.observations import PARTIAL_COMPONENTS, Aspect, ChangeSource, Observation
 from domain.status import TemplateCategory
 
 SAMPLES_DIR = Path(__file__).parents[2] / "fixtures" / "samples"

@@ -35,7 +35,7 @@ from app.ports import MetaTemplateState
 from app.resource_names import TemplateKey
 from domain.components import Components, ParameterFormat, ParameterSpec, TemplateDefinition
 from domain.errors import InvalidParameterValues, MetaEditRefused, TemplateLifecycleError, TemplateNotSendable
-from domain.history import Aspect, ChangeSource, Outcome
+from domain.observations import Aspect, ChangeSource, Outcome
 from domain.rendering import SendComponent, SendParameter
 from domain.status import TemplateCategory, TemplateQuality, TemplateStatus
 from domain.templates import Template, TemplateRevision
@@ -88,14 +88,14 @@ class World:
 
     async def history(self, template: Template) -> list[tuple[Aspect, ChangeSource, Outcome, str]]:
         async with self.factory(read_only=True) as uow:
-            records = await uow.history.list_for_template(self.principal.org_id, template.id)
-        return [(r.entry.aspect, r.entry.source, r.entry.outcome, r.entry.to_value) for r in records]
+            records = await uow.template_events.list_for_template(self.principal.org_id, template.id)
+        return [(r.event.aspect, r.event.source, r.event.outcome, r.event.to_value) for r in records]
 
     async def set_status(self, status: str) -> None:
         async with self.factory() as uow:
             template = await uow.templates.get_by_key(self.principal.org_id, WABA, "order_ready", "en_US")
             assert template is not None
-            from domain.history import Observation
+            from domain.observations import Observation
 
             template.observe(
                 Observation(Aspect.STATUS, status, ChangeSource.WEBHOOK, self.clock.now()),

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from domain.alerts import AlertKind, Severity, decide, is_pricier
 from domain.components import Components, ParameterSpec, TemplateDefinition
-from domain.history import Aspect, ChangeSource, Observation, Outcome
+from domain.observations import Aspect, ChangeSource, Observation, Outcome
 from domain.status import TemplateCategory, TemplateQuality, TemplateStatus
 from domain.templates import Template
 
@@ -111,10 +112,7 @@ def test_components_update_replaces_text_and_keeps_examples() -> None:
 def decision_for(aspect: Aspect, value: str, before: str = "", outcome: Outcome = Outcome.APPLIED):  # type: ignore[no-untyped-def]
     t = template()
     entry = t.observe(Observation(aspect, value, ChangeSource.WEBHOOK, T0), received_at=T0)
-    entry = type(entry)(
-        **{**{f: getattr(entry, f) for f in entry.__slots__}, "outcome": outcome, "from_value": before}
-    )
-    return decide(entry)
+    return decide(replace(entry, outcome=outcome, from_value=before))
 
 
 @pytest.mark.parametrize(
@@ -188,7 +186,7 @@ def test_superseded_and_unchanged_entries_move_no_alerts(outcome: Outcome) -> No
 
 def test_edit_webhook_keeps_what_it_cannot_describe() -> None:
     from domain.components import Button, ButtonType, Header, HeaderFormat
-    from domain.history import PARTIAL_COMPONENTS
+    from domain.observations import PARTIAL_COMPONENTS
 
     t = template()
     t.components = Components(

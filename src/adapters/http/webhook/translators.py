@@ -35,7 +35,7 @@ from app.webhooks import (
     UntranslatableChange,
 )
 from domain.components import Button, ButtonType, Components, Header, HeaderFormat
-from domain.history import PARTIAL_COMPONENTS, Aspect, ChangeSource, Observation
+from domain.observations import PARTIAL_COMPONENTS, Aspect, ChangeSource, Observation
 from domain.status import TemplateCategory, status_event
 from domain.templates import components_summary
 

@@ -1,4 +1,4 @@
-"""What happened to a template, as observed: Meta's webhooks, syncs, send errors and our own edits.
+"""What is observed about a template: Meta's webhooks, syncs, send errors and our own edits.
 
 Meta guarantees no ordering, so every observation carries Meta's time and each aspect (status,
 quality, category, components) keeps the time of the last observation applied to it: an older one is
@@ -54,22 +54,4 @@ class Observation:
     reason: str = ""
     components: Components | None = None
     # Anything else worth keeping (other_info, rejection_info, the raw change...); JSON-compatible.
-    details: Mapping[str, object] = field(default_factory=dict)
-
-
-@dataclass(frozen=True, slots=True)
-class HistoryEntry:
-    """An immutable record of one observation and what it did to the template."""
-
-    id: str
-    template_id: str
-    org_id: str
-    aspect: Aspect
-    source: ChangeSource
-    outcome: Outcome
-    from_value: str
-    to_value: str
-    reason: str
-    occurred_at: datetime
-    received_at: datetime
     details: Mapping[str, object] = field(default_factory=dict)
