@@ -17,10 +17,10 @@ from app import commands
 from app.auth import Principal
 from app.bootstrap import Services, build_services
 from app.errors import AppError, NotFound, StoreUnavailable
+from app.inbox import ChangeState
 from app.paging import MAX_PAGE_SIZE
 from app.resource_names import qualified_template_name
 from app.settings import Settings
-from app.webhooks import ChangeState
 from domain.lint import LintReport, lint
 from domain.tenancy import Organization, Role
 

@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from typing import Generic, TypeVar
 
 from app.auth import Principal
+from app.inbox import InboxChange
 from app.resource_names import TemplateKey
-from app.webhooks import InboxChange
 from domain.alerts import Alert
 from domain.components import TemplateDefinition
 from domain.lint import Violation

@@ -11,6 +11,7 @@ from typing import Generic, TypeVar
 from app.auth import Principal
 from app.errors import NotFound
 from app.handlers.templates import load_template
+from app.inbox import ChangeState, DeliveryBacklog, InboxChange
 from app.paging import PageTokenCodec, SizeOf, effective_page_size, fingerprint, fit_page
 from app.ports import (
     AlertQuery,
@@ -21,7 +22,6 @@ from app.ports import (
     UnitOfWorkFactory,
 )
 from app.resource_names import TemplateKey, waba_name
-from app.webhooks import ChangeState, DeliveryBacklog, InboxChange
 from domain.alerts import Alert
 from domain.templates import Template
 from domain.tenancy import Role

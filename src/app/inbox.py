@@ -1,393 +1,130 @@
-"""The webhook inbox worker: splits stored deliveries into changes and applies each change once.
-
-Every change is applied in its own transaction that also marks it DONE, so a crash, a retry or a
-second worker never applies it twice. A change that fails is retried with exponential backoff, then
-parked as DEAD with its error (replayable); one for a WABA nobody registered is PARKED until it is.
-"""
+"""What the webhook inbox holds and what Meta's changes translate to (the translator is a port: the
+JSON shapes belong to the webhook adapter)."""
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import hashlib
-import logging
-from collections.abc import Callable
-from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
 
-from cachetools import TTLCache
+from domain.observations import Observation
+from domain.status import TemplateCategory
 
-from app.handlers.health import apply_template_change
-from app.ports import Clock, UnitOfWork, UnitOfWorkFactory, WebhookTranslator
-from app.text import printable
-from app.webhooks import (
-    DELIVERY_KEY_PREFIX,
-    ChangeState,
-    Delivery,
-    DeliveryState,
-    IgnoredChange,
-    InboxChange,
-    MalformedDelivery,
-    RawChange,
-    UntranslatableChange,
-)
-from domain.tenancy import Waba
 
-log = logging.getLogger(__name__)
-LARGE_BODY_BYTES = 64 * 1024
-MAX_ERROR_CHARS = 500
+class ChangeState(StrEnum):
+    PENDING = "PENDING"
+    DONE = "DONE"
+    # The WABA is not registered to any organization yet; released when it is.
+    PARKED = "PARKED"
+    # Failed for good (after retries, or untranslatable); kept with its error, replayable.
+    DEAD = "DEAD"
+    # A field this version does not act on (e.g. `messages`); kept, replayable once it does.
+    SKIPPED = "SKIPPED"
+
+
+class DeliveryState(StrEnum):
+    PENDING = "PENDING"
+    # Split into its changes.
+    SPLIT = "SPLIT"
+    # Not a usable delivery at all (e.g. no entries); kept with its error.
+    DEAD = "DEAD"
 
 
 @dataclass(frozen=True, slots=True)
-class InboxSettings:
-    batch: int = 100
-    # A claimed row another worker may take over after this long (a crashed worker's rows).
-    lease: timedelta = timedelta(seconds=60)
-    max_attempts: int = 8
-    backoff_initial: timedelta = timedelta(seconds=2)
-    backoff_max: timedelta = timedelta(hours=1)
-    # How often an idle worker looks for due retries and released parked changes.
-    idle_poll_seconds: float = 1.0
-    # Changes applied per transaction: fewer commits and claims per change. On SQLite a transaction
-    # holds the one write lock, which webhook POSTs also wait for, so keep it small there.
-    changes_per_transaction: int = 20
+class RawChange:
+    """One `entry[].changes[]` element with what identifies it. `key` is the idempotency key: the same
+    change delivered twice (Meta retries, duplicates) has the same key."""
+
+    key: str
+    waba_id: str
+    field: str
+    entry_time: datetime | None
+    value: Mapping[str, Any]
 
 
-class InboxWorker:
-    def __init__(
-        self,
-        uow_factory: UnitOfWorkFactory,
-        clock: Clock,
-        translator: WebhookTranslator,
-        settings: InboxSettings | None = None,
-        transient: Callable[[BaseException], bool] = lambda error: False,
-    ) -> None:
-        """`transient` tells a failure of the store itself (connection lost, database locked) from
-        one caused by the delivery or change: the former is retried without counting an attempt,
-        so an outage never parks good deliveries as DEAD."""
-        self._uow_factory = uow_factory
-        self._clock = clock
-        self._translator = translator
-        self._settings = settings or InboxSettings()
-        self._transient = transient
-        self._wake = asyncio.Event()
-        self._wabas: TTLCache[str, Waba] = TTLCache(maxsize=10_000, ttl=60)
-
-    async def _waba(self, uow: UnitOfWork, waba_id: str) -> Waba | None:
-        # A WABA's organization never changes once registered, so a found one is cached; a missing
-        # one is asked again every time (it may be registered any moment).
-        cached = self._wabas.get(waba_id)
-        if cached is not None:
-            return cached
-        waba = await uow.wabas.get(waba_id)
-        if waba is not None:
-            self._wabas[waba_id] = waba
-        return waba
-
-    def wake(self) -> None:
-        """Called when a delivery was stored, so it is processed now rather than at the next poll."""
-        self._wake.set()
-
-    async def run(self, stop: asyncio.Event) -> None:
-        failing = False
-        while not stop.is_set():
-            try:
-                busy = await self.run_once()
-            except Exception as exc:  # a database hiccup must not end the worker; the rows stay claimable
-                # Once per outage, not once a second while the database is down.
-                if not failing:
-                    log.exception("inbox worker round failed; retrying until it works")
-                else:
-                    log.debug("inbox worker round failed again: %s", _describe(exc))
-                failing, busy = True, 0
-            else:
-                if failing:
-                    log.info("inbox worker rounds work again")
-                failing = False
-            if busy:
-                continue
-            self._wake.clear()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(_first(self._wake, stop), self._settings.idle_poll_seconds)
-
-    async def run_once(self) -> int:
-        """One round: split pending deliveries, then process due changes. Returns the work done."""
-        split = await self.split_deliveries()
-        processed = await self.process_changes()
-        return split + processed
-
-    async def split_deliveries(self) -> int:
-        """Splits due deliveries into changes, then stores them: a batch in one transaction, and if
-        that fails each delivery on its own, so one that cannot be split or stored only holds up
-        itself; it is retried with backoff and, after max_attempts, parked as DEAD where an operator
-        sees it. Splitting is done before any transaction, so it never holds a lock."""
-        now = self._clock.now()
-        async with self._uow_factory() as uow:
-            deliveries = await uow.inbox.claim_deliveries(
-                now=now, lease_until=now + self._settings.lease, limit=self._settings.batch
-            )
-            await uow.commit()
-        splits: list[tuple[Delivery, _Split]] = []
-        for delivery in deliveries:
-            try:
-                # A large body takes a while to split: off the event loop, so the HTTP side and the
-                # API keep answering meanwhile.
-                split = (
-                    await asyncio.to_thread(self._split, delivery)
-                    if len(delivery.body) > LARGE_BODY_BYTES
-                    else self._split(delivery)
-                )
-            except Exception as exc:  # a translator failure is this delivery's, not the batch's
-                await self._delivery_failed(delivery, exc)
-            else:
-                splits.append((delivery, split))
-        if len(splits) > 1:
-            try:
-                async with self._uow_factory() as uow:
-                    for _, split in splits:
-                        await split.store(uow)
-                    await uow.commit()
-                return len(deliveries)
-            except Exception:
-                log.debug("a batch of %d deliveries failed; storing them one by one", len(splits))
-        for delivery, split in splits:
-            try:
-                async with self._uow_factory() as uow:
-                    await split.store(uow)
-                    await uow.commit()
-            except Exception as exc:
-                await self._delivery_failed(delivery, exc)
-        return len(deliveries)
-
-    def _split(self, claimed: Delivery) -> _Split:
-        delivery = replace(claimed)  # the claimed copy stays as read, for a retry
-        try:
-            raw = self._translator.split(delivery.body)
-        except MalformedDelivery as exc:
-            note = printable(str(exc))
-            delivery.state, delivery.error = DeliveryState.DEAD, note
-            log.warning("webhook delivery %s is not usable: %s", delivery.id, note)
-            # Shown with the inbox's DEAD changes, so an operator sees it next to the rest.
-            note = f"the delivery is not a Meta webhook: {note}"
-            return _Split(delivery, [_unusable(delivery, note, self._clock.now())])
-        delivery.state, delivery.error = DeliveryState.SPLIT, ""
-        changes = [
-            _inbox_change(delivery.id, index, change, delivery.received_at)
-            for index, change in enumerate(raw)
-        ]
-        return _Split(delivery, changes)
-
-    async def _delivery_failed(self, claimed: Delivery, error: Exception) -> None:
-        now = self._clock.now()
-        if self._transient(error):
-            log.warning(
-                "webhook delivery %s: the store failed, retrying (not counted): %s", claimed.id, error
-            )
-            async with self._uow_factory() as uow:
-                await uow.inbox.save_delivery(
-                    replace(claimed, next_attempt_at=now + self._settings.backoff_initial)
-                )
-                await uow.commit()
-            return
-        delivery = replace(claimed, attempts=claimed.attempts + 1, error=_describe(error))
-        if delivery.attempts < self._settings.max_attempts:
-            delay = self._backoff(delivery.attempts)
-            delivery.next_attempt_at = now + delay
-            log.warning(
-                "webhook delivery %s could not be split (attempt %d), retrying in %s: %s",
-                delivery.id,
-                delivery.attempts,
-                delay,
-                delivery.error,
-            )
-            async with self._uow_factory() as uow:
-                await uow.inbox.save_delivery(delivery)
-                await uow.commit()
-            return
-        delivery.state = DeliveryState.DEAD
-        log.error(
-            "webhook delivery %s failed %d times; parked as DEAD: %s",
-            delivery.id,
-            delivery.attempts,
-            delivery.error,
-        )
-        note = f"the delivery could not be split and stored ({delivery.attempts} attempts): {delivery.error}"
-        async with self._uow_factory() as uow:
-            await uow.inbox.add_changes([_unusable(delivery, note, now)])
-            await uow.inbox.save_delivery(delivery)
-            await uow.commit()
-
-    def _backoff(self, attempts: int) -> timedelta:
-        delay: timedelta = self._settings.backoff_initial * 2 ** (attempts - 1)
-        return min(delay, self._settings.backoff_max)
-
-    async def process_changes(self) -> int:
-        now = self._clock.now()
-        async with self._uow_factory() as uow:
-            claimed = await uow.inbox.claim_changes(
-                now=now, lease_until=now + self._settings.lease, limit=self._settings.batch
-            )
-            await uow.commit()
-        ids = [change.id for change in claimed]
-        chunk = max(self._settings.changes_per_transaction, 1)
-        for start in range(0, len(ids), chunk):
-            await self._process_chunk(ids[start : start + chunk])
-        return len(claimed)
-
-    async def _process_chunk(self, change_ids: list[str]) -> None:
-        """Applies several changes in one transaction (each still marked DONE with its own effects,
-        so exactly-once holds); if any of them fails, the chunk is rolled back and every change is
-        applied on its own, so one bad change never holds back or takes down the others."""
-        if len(change_ids) > 1:
-            try:
-                async with self._uow_factory() as uow:
-                    # First, before any row lock: several workers then queue here, not deadlock.
-                    await uow.template_events.reserve()
-                    for change_id in change_ids:
-                        await self._apply_in(uow, change_id)
-                    await uow.commit()
-                return
-            except Exception:
-                log.debug("a chunk of %d changes failed; applying them one by one", len(change_ids))
-        for change_id in change_ids:
-            await self.process(change_id)
-
-    async def process(self, change_id: str) -> None:
-        try:
-            async with self._uow_factory() as uow:
-                await self._apply_in(uow, change_id)
-                await uow.commit()
-        except Exception as exc:
-            await self._failed(change_id, exc)
-
-    async def _apply_in(self, uow: UnitOfWork, change_id: str) -> None:
-        change = await uow.inbox.lock_change(change_id)
-        if change is None or change.state is not ChangeState.PENDING:
-            return  # another worker finished it
-        now = self._clock.now()
-        try:
-            translated = self._translator.translate(_raw(change), change.received_at)
-        except UntranslatableChange as exc:
-            _finish(change, ChangeState.DEAD, now, f"cannot be understood: {exc}")
-        else:
-            if isinstance(translated, IgnoredChange):
-                _finish(change, ChangeState.SKIPPED, now, translated.reason)
-            else:
-                waba = await self._waba(uow, change.waba_id)
-                if waba is None:
-                    _finish(change, ChangeState.PARKED, None, f"WABA {change.waba_id} is not registered")
-                else:
-                    try:
-                        await apply_template_change(uow, waba, translated, now)
-                    except UntranslatableChange as exc:
-                        # Raised before anything is written for this change (the template could
-                        # not be identified), so there is nothing to undo.
-                        _finish(change, ChangeState.DEAD, now, f"cannot be applied: {exc}")
-                    else:
-                        _finish(change, ChangeState.DONE, now, "")
-        await uow.inbox.save_change(change)
-
-    async def _failed(self, change_id: str, error: Exception) -> None:
-        now = self._clock.now()
-        async with self._uow_factory() as uow:
-            change = await uow.inbox.lock_change(change_id)
-            if change is None or change.state is not ChangeState.PENDING:
-                return
-            if self._transient(error):
-                log.warning(
-                    "webhook change %s: the store failed, retrying (not counted): %s", change_id, error
-                )
-                change.next_attempt_at = now + self._settings.backoff_initial
-                await uow.inbox.save_change(change)
-                await uow.commit()
-                return
-            change.attempts += 1
-            change.last_error = _describe(error)
-            if change.attempts >= self._settings.max_attempts:
-                change.state = ChangeState.DEAD
-                log.error(
-                    "webhook change %s failed %d times; parked as DEAD: %s",
-                    change_id,
-                    change.attempts,
-                    change.last_error,
-                )
-            else:
-                delay = self._backoff(change.attempts)
-                change.next_attempt_at = now + delay
-                log.warning(
-                    "webhook change %s failed (attempt %d), retrying in %s: %s",
-                    change_id,
-                    change.attempts,
-                    delay,
-                    change.last_error,
-                )
-            await uow.inbox.save_change(change)
-            await uow.commit()
+@dataclass(slots=True)
+class Delivery:
+    id: str
+    body: bytes
+    received_at: datetime
+    state: DeliveryState = DeliveryState.PENDING
+    error: str = ""
+    # Failed attempts to split and store it; a failing delivery waits until next_attempt_at, so
+    # the deliveries behind it flow past, and is DEAD after the inbox's max_attempts.
+    attempts: int = 0
+    next_attempt_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
-class _Split:
-    """A delivery split into its changes, ready to store."""
+class DeliveryBacklog:
+    """Deliveries not split into changes yet; `failing` of them wait to retry after a failure."""
 
-    delivery: Delivery
-    changes: list[InboxChange]
-
-    async def store(self, uow: UnitOfWork) -> None:
-        await uow.inbox.add_changes(self.changes)
-        await uow.inbox.save_delivery(self.delivery)
+    pending: int
+    failing: int
 
 
-def _inbox_change(delivery_id: str, index: int, raw: RawChange, received_at: datetime) -> InboxChange:
-    return InboxChange(
-        id=f"{delivery_id}-{index:04d}",
-        delivery_id=delivery_id,
-        key=raw.key,
-        waba_id=raw.waba_id,
-        field=raw.field,
-        entry_time=raw.entry_time,
-        value=raw.value,
-        received_at=received_at,
-    )
+# The key of the DEAD change that stands for a whole delivery that could not be split (the
+# operator's view of the inbox is its changes). Replaying that change splits the delivery again.
+DELIVERY_KEY_PREFIX = "delivery:"
 
 
-def _unusable(delivery: Delivery, note: str, now: datetime) -> InboxChange:
-    """The DEAD change that stands for a whole delivery; its value shows the body's start."""
-    text = printable(delivery.body[:2000].decode("utf-8", "replace"))
-    return InboxChange(
-        id=f"{delivery.id}-0000",
-        delivery_id=delivery.id,
-        key=f"{DELIVERY_KEY_PREFIX}{hashlib.sha256(delivery.body).hexdigest()}",
-        waba_id="",
-        field="",
-        entry_time=None,
-        value={"_raw": text},
-        received_at=delivery.received_at,
-        state=ChangeState.DEAD,
-        last_error=note[:2000],
-        processed_at=now,
-    )
+@dataclass(slots=True)
+class InboxChange:
+    id: str
+    delivery_id: str
+    key: str
+    waba_id: str
+    field: str
+    entry_time: datetime | None
+    value: Mapping[str, Any]
+    received_at: datetime
+    state: ChangeState = ChangeState.PENDING
+    attempts: int = 0
+    next_attempt_at: datetime | None = None
+    last_error: str = ""
+    processed_at: datetime | None = None
 
 
-def _describe(error: BaseException) -> str:
-    """An error as stored beside a change or delivery (which an organization's admin may read) and
-    logged: its first line only, short and printable. A database error goes on with the statement
-    and its parameters, which are neither the admin's business nor a size fit for a log line."""
-    lines = str(error).strip().splitlines()
-    return printable(f"{type(error).__name__}: {lines[0] if lines else ''}")[:MAX_ERROR_CHARS]
+@dataclass(frozen=True, slots=True)
+class ImpendingCategory:
+    """Meta will move the template from `current` to `upcoming` at `effective_at` (about 24 h ahead)."""
+
+    current: TemplateCategory | None
+    upcoming: TemplateCategory | None
+    raw_upcoming: str
+    effective_at: datetime | None
 
 
-def _raw(change: InboxChange) -> RawChange:
-    return RawChange(change.key, change.waba_id, change.field, change.entry_time, change.value)
+@dataclass(frozen=True, slots=True)
+class TemplateChange:
+    """A Meta template event, translated: which template, and what was observed about it."""
+
+    waba_id: str
+    meta_template_id: str
+    display_name: str
+    language_code: str
+    observations: tuple[Observation, ...] = ()
+    # Known from the event even when no observation is about it (e.g. a status update's category).
+    category: str = ""
+    impending_category: ImpendingCategory | None = None
 
 
-def _finish(change: InboxChange, state: ChangeState, now: datetime | None, note: str) -> None:
-    change.state, change.processed_at, change.last_error = state, now, printable(note)[:2000]
+@dataclass(frozen=True, slots=True)
+class IgnoredChange:
+    reason: str
 
 
-async def _first(*events: asyncio.Event) -> None:
-    waiters = [asyncio.ensure_future(event.wait()) for event in events]
-    try:
-        await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        for waiter in waiters:
-            waiter.cancel()
+@dataclass(frozen=True, slots=True)
+class UntranslatableChange(Exception):
+    """The change cannot be understood; it is parked as DEAD with this reason."""
+
+    reason: str = field(default="")
+
+    def __str__(self) -> str:
+        return self.reason
+
+
+class MalformedDelivery(ValueError):
+    """The delivery as a whole is not a Meta webhook envelope."""

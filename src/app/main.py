@@ -17,7 +17,7 @@ from adapters.http.webhook.translators import MetaWebhookTranslator
 from adapters.sql.migrate import upgrade
 from adapters.sql.unit_of_work import is_transient_error
 from app.bootstrap import Services, build_services
-from app.inbox import InboxSettings, InboxWorker
+from app.inbox_worker import InboxSettings, InboxWorker
 from app.log_throttle import LogThrottle
 from app.settings import Settings, split_host_port
 

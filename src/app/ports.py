@@ -11,7 +11,7 @@ from datetime import datetime
 from types import TracebackType
 from typing import Protocol, Self
 
-from app.webhooks import (
+from app.inbox import (
     ChangeState,
     Delivery,
     DeliveryBacklog,

@@ -41,8 +41,8 @@ from adapters.sql.unit_of_work import SqlUnitOfWorkFactory
 from app.bootstrap import build_bus
 from app.clock import SystemClock
 from app.commands import AddWaba, CreateOrganization
-from app.inbox import InboxSettings, InboxWorker
-from app.webhooks import ChangeState, Delivery, IgnoredChange, RawChange, TemplateChange
+from app.inbox import ChangeState, Delivery, IgnoredChange, RawChange, TemplateChange
+from app.inbox_worker import InboxSettings, InboxWorker
 from domain.status import TemplateQuality, TemplateStatus
 from support.postgres import HOST, SUPERUSER, PostgresServer, start_server
 

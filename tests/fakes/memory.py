@@ -40,6 +40,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, Generic, Self, TypeVar
 
 from app.errors import AlreadyExists, ConcurrentModification
+from app.inbox import ChangeState, Delivery, DeliveryBacklog, DeliveryState, InboxChange
 from app.ports import (
     AlertQuery,
     AlertRepository,
@@ -55,7 +56,6 @@ from app.ports import (
     TemplateRepository,
     WabaRepository,
 )
-from app.webhooks import ChangeState, Delivery, DeliveryBacklog, DeliveryState, InboxChange
 from domain.alerts import Alert, AlertState
 from domain.events import TemplateEvent
 from domain.templates import Template

@@ -35,9 +35,9 @@ from adapters.sql.engine import SqlHealthProbe, create_engine
 from adapters.sql.unit_of_work import SqlUnitOfWorkFactory
 from app.bootstrap import build_bus
 from app.commands import AddWaba, CreateOrganization
-from app.inbox import InboxSettings, InboxWorker
+from app.inbox import ChangeState, DeliveryBacklog
+from app.inbox_worker import InboxSettings, InboxWorker
 from app.ports import TemplateQuery
-from app.webhooks import ChangeState, DeliveryBacklog
 from domain.status import TemplateStatus
 from fakes import FrozenClock
 

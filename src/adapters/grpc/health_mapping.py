@@ -9,10 +9,10 @@ from google.protobuf.timestamp_pb2 import Timestamp
 
 from adapters.grpc.mapping import template_to_proto, timestamp
 from app.health_queries import CriticalTemplate, QualityCounts
+from app.inbox import ChangeState, InboxChange
 from app.ports import StoredTemplateEvent
 from app.resource_names import alert_name, inbox_change_name, qualified_template_name
 from app.text import printable
-from app.webhooks import ChangeState, InboxChange
 from domain.alerts import Alert, AlertState, Severity
 from domain.observations import Aspect, ChangeSource, Outcome
 from watemplates.v1 import template_health_pb2 as hp

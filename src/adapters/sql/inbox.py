@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from adapters.sql import tables
 from adapters.sql.queue import claim, due, lease_free
 from adapters.sql.statements import for_update, insert_or_skip
-from app.webhooks import ChangeState, Delivery, DeliveryBacklog, DeliveryState, InboxChange
+from app.inbox import ChangeState, Delivery, DeliveryBacklog, DeliveryState, InboxChange
 
 # Rows per multi-row INSERT: 15 columns each stays far below SQLite's 32,766 bound parameters.
 _ROWS_PER_INSERT = 500

@@ -9,15 +9,15 @@ from datetime import datetime
 
 from app.commands import AcknowledgeAlert, ReplayInboxChange
 from app.errors import NotFound
-from app.ports import Clock, UnitOfWork, UnitOfWorkFactory
-from app.resource_names import alert_name, inbox_change_name
-from app.webhooks import (
+from app.inbox import (
     DELIVERY_KEY_PREFIX,
     ChangeState,
     InboxChange,
     TemplateChange,
     UntranslatableChange,
 )
+from app.ports import Clock, UnitOfWork, UnitOfWorkFactory
+from app.resource_names import alert_name, inbox_change_name
 from domain.alerts import SEVERITY, Alert, AlertState, decide
 from domain.components import Components, TemplateDefinition
 from domain.errors import TemplateLifecycleError

@@ -13,7 +13,7 @@ import pytest
 from adapters.sql.engine import create_engine
 from adapters.sql.unit_of_work import SqlUnitOfWorkFactory
 from app.cli import main
-from app.webhooks import ChangeState, InboxChange
+from app.inbox import ChangeState, InboxChange
 
 VALID = {
     "name": "order_ready",

@@ -25,10 +25,10 @@ from adapters.grpc.server import GrpcServer
 from adapters.http.webhook.translators import MetaWebhookTranslator
 from app.bootstrap import Services, build_services
 from app.commands import AddWaba, CreateApiKey, CreateOrganization
-from app.inbox import InboxSettings, InboxWorker
+from app.inbox import Delivery
+from app.inbox_worker import InboxSettings, InboxWorker
 from app.messagebus import MessageBus
 from app.settings import Settings
-from app.webhooks import Delivery
 from domain.tenancy import Role
 from fakes import FakeHealthProbe, FakeUnitOfWorkFactory, FrozenClock
 from watemplates.v1 import resources_pb2 as pb
@@ -847,7 +847,7 @@ async def test_inbox_lists_and_replays_an_organizations_changes(
     async def boom(*args: Any, **kwargs: Any) -> None:
         raise RuntimeError("boom: the database went away")
 
-    monkeypatch.setattr("app.inbox.apply_template_change", boom)
+    monkeypatch.setattr("app.inbox_worker.apply_template_change", boom)
     failed = await world.apply(ACME_WABA, status("unlucky", "PAUSED"))
     monkeypatch.undo()
 

@@ -16,8 +16,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from adapters.sql import tables
 from adapters.sql.unit_of_work import SqlUnitOfWorkFactory
 from app.errors import AlreadyExists
+from app.inbox import ChangeState, Delivery, DeliveryState, InboxChange
 from app.ports import AlertQuery
-from app.webhooks import ChangeState, Delivery, DeliveryState, InboxChange
 from domain.alerts import Alert, AlertKind, AlertState, Severity
 from domain.tenancy import Organization
 

@@ -18,8 +18,8 @@ from adapters.http.webhook.translators import MetaWebhookTranslator
 from adapters.sql.unit_of_work import SqlUnitOfWorkFactory, is_transient_error
 from app.bootstrap import build_bus
 from app.commands import AddWaba, CreateOrganization, ReplayInboxChange
-from app.inbox import LARGE_BODY_BYTES, InboxSettings, InboxWorker
-from app.webhooks import ChangeState, Delivery, DeliveryBacklog, IgnoredChange, RawChange, TemplateChange
+from app.inbox import ChangeState, Delivery, DeliveryBacklog, IgnoredChange, RawChange, TemplateChange
+from app.inbox_worker import LARGE_BODY_BYTES, InboxSettings, InboxWorker
 from domain.status import TemplateStatus
 from fakes import FrozenClock
 

@@ -17,9 +17,9 @@ from adapters.http.webhook.translators import MetaWebhookTranslator
 from app.auth import Principal
 from app.bootstrap import build_bus
 from app.commands import AcknowledgeAlert, AddWaba, CreateOrganization, ReplayInboxChange
-from app.inbox import InboxSettings, InboxWorker
+from app.inbox import ChangeState, Delivery
+from app.inbox_worker import InboxSettings, InboxWorker
 from app.ports import AlertQuery
-from app.webhooks import ChangeState, Delivery
 from domain.alerts import AlertKind, AlertState
 from domain.observations import Outcome
 from domain.status import TemplateCategory, TemplateQuality, TemplateStatus
@@ -254,7 +254,7 @@ async def test_malformed_delivery_is_kept_dead_not_dropped(inbox: Inbox) -> None
 async def test_failures_retry_with_backoff_then_park_dead_and_replay_applies(
     inbox: Inbox, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import app.inbox as inbox_module
+    import app.inbox_worker as inbox_module
 
     calls = 0
     real = inbox_module.apply_template_change

@@ -27,8 +27,8 @@ from aiohttp.test_utils import TestClient, TestServer
 from adapters.http.app import create_app
 from adapters.http.webhook import endpoint as webhook_module
 from adapters.http.webhook.endpoint import MAX_BODY_BYTES, PATH, WebhookConfig
+from app.inbox import Delivery
 from app.ports import UnitOfWorkFactory
-from app.webhooks import Delivery
 from fakes import FakeHealthProbe, FakeUnitOfWorkFactory, FrozenClock
 
 SECRET = "meta-app-secret"

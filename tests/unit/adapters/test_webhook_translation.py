@@ -21,8 +21,7 @@ from hypothesis import strategies as st
 from adapters.http.webhook.envelope import nesting_depth
 from adapters.http.webhook.splitter import idempotency_key, meta_time
 from adapters.http.webhook.translators import MetaWebhookTranslator
-from app.ports import WebhookTranslator
-from app.webhooks import (
+from app.inbox import (
     IgnoredChange,
     ImpendingCategory,
     MalformedDelivery,
@@ -30,6 +29,7 @@ from app.webhooks import (
     TemplateChange,
     UntranslatableChange,
 )
+from app.ports import WebhookTranslator
 from domain.components import Button, ButtonType, Components, Header, HeaderFormat
 from domain.observations import PARTIAL_COMPONENTS, Aspect, ChangeSource, Observation
 from domain.status import TemplateCategory

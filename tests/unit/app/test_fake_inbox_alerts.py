@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 
 from app.errors import AlreadyExists
+from app.inbox import ChangeState, Delivery, DeliveryState, InboxChange
 from app.ports import AlertQuery
-from app.webhooks import ChangeState, Delivery, DeliveryState, InboxChange
 from domain.alerts import Alert, AlertKind, AlertState, Severity
 from fakes.memory import FakeUnitOfWorkFactory
 

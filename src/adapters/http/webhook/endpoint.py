@@ -28,8 +28,8 @@ from aiohttp.web_protocol import RequestPayloadError
 
 from adapters.http.webhook.envelope import parse_envelope
 from app.errors import StoreUnavailable
+from app.inbox import Delivery, MalformedDelivery
 from app.ports import Clock, UnitOfWorkFactory
-from app.webhooks import Delivery, MalformedDelivery
 
 PATH = "/webhooks/meta"
 # Meta: "Payloads can be up to 3 MB"; read as MiB, the more generous reading.

@@ -9,10 +9,10 @@ from collections.abc import Iterable, Mapping
 from datetime import timedelta
 from typing import Any
 
-from app.text import lone_surrogate_in
-from app.webhooks import (
+from app.inbox import (
     MalformedDelivery,
 )
+from app.text import lone_surrogate_in
 
 OBJECT = "whatsapp_business_account"
 

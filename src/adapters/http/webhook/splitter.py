@@ -13,10 +13,10 @@ import math
 from datetime import UTC, datetime
 
 from adapters.http.webhook.envelope import WEBHOOK_TEXT_LIMITS, parse_envelope
-from app.text import text_problem
-from app.webhooks import (
+from app.inbox import (
     RawChange,
 )
+from app.text import text_problem
 
 
 def split(body: bytes) -> list[RawChange]:

@@ -26,14 +26,14 @@ from adapters.http.webhook.envelope import (
     type_name,
 )
 from adapters.http.webhook.splitter import meta_time, split
-from app.text import text_problem
-from app.webhooks import (
+from app.inbox import (
     IgnoredChange,
     ImpendingCategory,
     RawChange,
     TemplateChange,
     UntranslatableChange,
 )
+from app.text import text_problem
 from domain.components import Button, ButtonType, Components, Header, HeaderFormat
 from domain.observations import PARTIAL_COMPONENTS, Aspect, ChangeSource, Observation
 from domain.status import TemplateCategory, status_event
