@@ -19,12 +19,13 @@ from app.auth import Authenticator
 from app.clock import SystemClock
 from app.handlers import health, templates, tenancy
 from app.handlers import meta as meta_handlers
-from app.health_queries import HealthQueries, InboxQueries
+from app.inbox_queries import InboxQueries
 from app.messagebus import MessageBus
 from app.paging import PageTokenCodec
 from app.ports import Clock, HealthProbe, MessageGateway, TemplateGateway, UnitOfWorkFactory
 from app.queries import TemplateQueries
 from app.settings import Settings
+from app.template_health_queries import TemplateHealthQueries
 
 PAGE_TOKEN_SECRET = "page_token_secret"  # noqa: S105 - the row name, not the secret
 
@@ -35,7 +36,7 @@ class Services:
 
     bus: MessageBus
     queries: TemplateQueries
-    health_queries: HealthQueries
+    health_queries: TemplateHealthQueries
     inbox_queries: InboxQueries
     authenticator: Authenticator
     probe: HealthProbe
@@ -123,7 +124,7 @@ async def build_services(
     return Services(
         bus=build_bus(uow_factory, clock, meta.templates, meta.messages),
         queries=TemplateQueries(uow_factory, page_tokens, MetaSendPayloads()),
-        health_queries=HealthQueries(uow_factory, page_tokens),
+        health_queries=TemplateHealthQueries(uow_factory, page_tokens),
         inbox_queries=InboxQueries(uow_factory, page_tokens),
         authenticator=Authenticator(uow_factory, settings.auth_cache_seconds),
         probe=probe,

@@ -8,7 +8,8 @@ import hashlib
 import hmac
 import json
 from collections.abc import Callable, Sequence
-from typing import TypeVar
+from dataclasses import dataclass
+from typing import Generic, TypeVar
 
 from app.errors import FieldViolation, InvalidArgument
 
@@ -32,6 +33,14 @@ def effective_page_size(requested: int) -> int:
     if requested == 0:
         return DEFAULT_PAGE_SIZE
     return min(requested, MAX_PAGE_SIZE)
+
+
+@dataclass(frozen=True, slots=True)
+class Page(Generic[T]):
+    """One page of a list call (AIP-158): its items and the token of the next page ("" at the end)."""
+
+    items: Sequence[T]
+    next_page_token: str
 
 
 def fit_page(items: Sequence[T], limit: int, size_of: SizeOf[T] | None = None) -> tuple[list[T], bool]:

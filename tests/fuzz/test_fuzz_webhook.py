@@ -26,8 +26,8 @@ from fuzzing import fuzz_settings
 from hypothesis import given
 from hypothesis import strategies as st
 
-from adapters.grpc.health_mapping import event_to_proto, inbox_change_to_proto
 from adapters.grpc.mapping import template_to_proto
+from adapters.grpc.template_health_mapping import event_to_proto, inbox_change_to_proto
 from adapters.http.app import create_app
 from adapters.http.webhook.endpoint import PATH, WebhookConfig
 from adapters.http.webhook.translators import MetaWebhookTranslator

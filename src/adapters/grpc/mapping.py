@@ -91,13 +91,13 @@ def definition_from_proto(message: pb.Template, field: str = "template") -> Temp
 def category_from_proto(value: int, field: str) -> TemplateCategory | None:
     if value == pb.TEMPLATE_CATEGORY_UNSPECIFIED:
         return None
-    return _enum_in(_CATEGORY_IN, value, field)
+    return enum_in(_CATEGORY_IN, value, field)
 
 
 def parameter_format_from_proto(value: int, field: str) -> ParameterFormat | None:
     if value == pb.PARAMETER_FORMAT_UNSPECIFIED:
         return None
-    return _enum_in(_FORMAT_IN, value, field)
+    return enum_in(_FORMAT_IN, value, field)
 
 
 def components_from_proto(message: pb.TemplateComponents, field: str) -> Components:
@@ -110,7 +110,7 @@ def components_from_proto(message: pb.TemplateComponents, field: str) -> Compone
         header_format = (
             HeaderFormat.TEXT
             if message.header.format == pb.HEADER_FORMAT_UNSPECIFIED
-            else _enum_in(_HEADER_IN, message.header.format, f"{field}.header.format")
+            else enum_in(_HEADER_IN, message.header.format, f"{field}.header.format")
         )
         header = Header(header_format, message.header.text, tuple(message.header.example_media_handles))
     buttons = []
@@ -119,7 +119,7 @@ def components_from_proto(message: pb.TemplateComponents, field: str) -> Compone
             raise invalid(f"{field}.buttons[{index}].type", "every button needs a type")
         buttons.append(
             Button(
-                type=_enum_in(_BUTTON_IN, button.type, f"{field}.buttons[{index}].type"),
+                type=enum_in(_BUTTON_IN, button.type, f"{field}.buttons[{index}].type"),
                 text=button.text,
                 url=button.url,
                 phone_number=button.phone_number,
@@ -144,18 +144,19 @@ def parameters_from_proto(messages: Iterable[pb.TemplateParameter]) -> tuple[Par
 
 
 def statuses_from_proto(values: Iterable[int], field: str) -> frozenset[TemplateStatus]:
-    return frozenset(_enum_in(_STATUS_IN, v, field) for v in values)
+    return frozenset(enum_in(_STATUS_IN, v, field) for v in values)
 
 
 def categories_from_proto(values: Iterable[int], field: str) -> frozenset[TemplateCategory]:
-    return frozenset(_enum_in(_CATEGORY_IN, v, field) for v in values)
+    return frozenset(enum_in(_CATEGORY_IN, v, field) for v in values)
 
 
 def qualities_from_proto(values: Iterable[int], field: str) -> frozenset[TemplateQuality]:
-    return frozenset(_enum_in(_QUALITY_IN, v, field) for v in values)
+    return frozenset(enum_in(_QUALITY_IN, v, field) for v in values)
 
 
-def _enum_in(table: dict[int, V], value: int, field: str) -> V:
+def enum_in(table: dict[int, V], value: int, field: str) -> V:
+    """The domain value of an enum number, or INVALID_ARGUMENT naming the field (UNSPECIFIED too)."""
     try:
         return table[value]
     except KeyError:

@@ -10,12 +10,14 @@ from grpc_reflection.v1alpha import reflection
 
 from adapters.grpc.auth import AuthInterceptor
 from adapters.grpc.requests import RequestGuard
-from adapters.grpc.servicers.health import WATCH_POLL_SECONDS, InboxServicer, TemplateHealthServicer
+from adapters.grpc.servicers.inbox import InboxServicer
+from adapters.grpc.servicers.template_health import WATCH_POLL_SECONDS, TemplateHealthServicer
 from adapters.grpc.servicers.templates import TemplateServicer
 from app.auth import Authenticator
-from app.health_queries import HealthQueries, InboxQueries
+from app.inbox_queries import InboxQueries
 from app.messagebus import MessageBus
 from app.queries import TemplateQueries
+from app.template_health_queries import TemplateHealthQueries
 from watemplates.v1 import template_health_pb2, template_health_pb2_grpc, templates_pb2, templates_pb2_grpc
 
 SERVICE_NAMES = (
@@ -35,7 +37,7 @@ class GrpcServer:
         authenticator: Authenticator,
         address: str,
         *,
-        health_queries: HealthQueries | None = None,
+        health_queries: TemplateHealthQueries | None = None,
         inbox_queries: InboxQueries | None = None,
         watch_poll_seconds: float = WATCH_POLL_SECONDS,
     ) -> None:

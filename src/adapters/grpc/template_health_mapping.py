@@ -8,10 +8,10 @@ from datetime import datetime
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from adapters.grpc.mapping import template_to_proto, timestamp
-from app.health_queries import CriticalTemplate, QualityCounts
 from app.inbox import ChangeState, InboxChange
 from app.ports import StoredTemplateEvent
 from app.resource_names import alert_name, inbox_change_name, qualified_template_name
+from app.template_health_queries import CriticalTemplate, QualityCounts
 from app.text import printable
 from domain.alerts import Alert, AlertState, Severity
 from domain.observations import Aspect, ChangeSource, Outcome

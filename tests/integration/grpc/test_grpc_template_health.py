@@ -144,7 +144,7 @@ async def create_tenant(bus: MessageBus, slug: str, *waba_ids: str) -> Tenant:
 
 
 class LatestSeqSpy:
-    """Wraps HealthQueries.latest_seq to tell when a `cursor=""` stream has fixed its "now"."""
+    """Wraps TemplateHealthQueries.latest_seq to tell when a `cursor=""` stream has fixed its "now"."""
 
     def __init__(self, services: Services) -> None:
         self.done = 0

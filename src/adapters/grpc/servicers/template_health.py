@@ -11,31 +11,27 @@ import grpc
 
 from adapters.grpc.auth import current_principal
 from adapters.grpc.errors import abort, log_unexpected, mapped_errors, to_rpc_error
-from adapters.grpc.health_mapping import (
+from adapters.grpc.mapping import enum_in, invalid
+from adapters.grpc.paging import ProtoPage
+from adapters.grpc.template_health_mapping import (
     ALERT_STATE_IN,
-    CHANGE_STATE_IN,
     SEVERITY_IN,
     alert_to_proto,
     counts_to_proto,
     critical_to_proto,
     event_to_proto,
-    inbox_change_to_proto,
 )
-from adapters.grpc.mapping import invalid
-from adapters.grpc.paging import ProtoPage
-from app.commands import AcknowledgeAlert, ReplayInboxChange
-from app.health_queries import HealthQueries, InboxQueries
+from app.commands import AcknowledgeAlert
 from app.messagebus import MessageBus
 from app.ports import AlertQuery
 from app.resource_names import (
     WILDCARD,
     parse_alert_name,
-    parse_inbox_change_name,
     parse_template_name,
     parse_waba_name,
     waba_name,
 )
-from domain.tenancy import Role
+from app.template_health_queries import TemplateHealthQueries
 from watemplates.v1 import template_health_pb2 as hp
 from watemplates.v1 import template_health_pb2_grpc
 
@@ -51,7 +47,7 @@ class TemplateHealthServicer(template_health_pb2_grpc.TemplateHealthServiceServi
     def __init__(
         self,
         bus: MessageBus,
-        queries: HealthQueries,
+        queries: TemplateHealthQueries,
         poll_seconds: float = WATCH_POLL_SECONDS,
         stopping: asyncio.Event | None = None,
     ) -> None:
@@ -106,8 +102,8 @@ class TemplateHealthServicer(template_health_pb2_grpc.TemplateHealthServiceServi
     async def ListAlerts(self, request: hp.ListAlertsRequest, context: Context) -> hp.ListAlertsResponse:
         query = AlertQuery(
             org_id="",
-            states=frozenset(_enum(ALERT_STATE_IN, v, "states") for v in request.states),
-            severities=frozenset(_enum(SEVERITY_IN, v, "severities") for v in request.severities),
+            states=frozenset(enum_in(ALERT_STATE_IN, v, "states") for v in request.states),
+            severities=frozenset(enum_in(SEVERITY_IN, v, "severities") for v in request.severities),
         )
         template = parse_template_name(request.template, "template") if request.template else None
         protos = ProtoPage(alert_to_proto)
@@ -163,44 +159,7 @@ class TemplateHealthServicer(template_health_pb2_grpc.TemplateHealthServiceServi
                     await asyncio.wait_for(self._stopping.wait(), self._poll_seconds)
 
 
-class InboxServicer(template_health_pb2_grpc.InboxServiceServicer):
-    def __init__(self, bus: MessageBus, queries: InboxQueries) -> None:
-        self._bus = bus
-        self._queries = queries
-
-    @mapped_errors
-    async def ListInboxChanges(
-        self, request: hp.ListInboxChangesRequest, context: Context
-    ) -> hp.ListInboxChangesResponse:
-        states = frozenset(_enum(CHANGE_STATE_IN, v, "states") for v in request.states)
-        protos = ProtoPage(inbox_change_to_proto)
-        page = await self._queries.changes(
-            current_principal(), states, request.page_size, request.page_token, protos.size_of
-        )
-        return hp.ListInboxChangesResponse(
-            changes=[protos(c) for c in page.items], next_page_token=page.next_page_token
-        )
-
-    @mapped_errors
-    async def ReplayInboxChange(
-        self, request: hp.ReplayInboxChangeRequest, context: Context
-    ) -> hp.ReplayInboxChangeResponse:
-        principal = current_principal()
-        principal.require(Role.ADMIN)
-        change = await self._bus.handle(
-            ReplayInboxChange(principal.org_id, parse_inbox_change_name(request.name))
-        )
-        return hp.ReplayInboxChangeResponse(change=inbox_change_to_proto(change))
-
-
 def _is_cursor(text: str) -> bool:
     """ASCII digits within a BIGINT: str.isdigit() alone admits "²" (int() refuses it) and numbers
     the database cannot compare with, both of which ended as INTERNAL."""
     return text.isascii() and text.isdigit() and len(text) <= 19 and int(text) <= MAX_CURSOR
-
-
-def _enum(table: dict[int, Any], value: int, field: str) -> Any:
-    try:
-        return table[value]
-    except KeyError:
-        raise invalid(field, f"{value} is not a valid value here") from None

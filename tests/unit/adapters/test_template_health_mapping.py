@@ -7,7 +7,11 @@ from datetime import UTC, datetime
 
 import pytest
 
-from adapters.grpc.health_mapping import MAX_DOCUMENT_JSON_BYTES, event_to_proto, inbox_change_to_proto
+from adapters.grpc.template_health_mapping import (
+    MAX_DOCUMENT_JSON_BYTES,
+    event_to_proto,
+    inbox_change_to_proto,
+)
 from app.inbox import InboxChange
 from app.ports import StoredTemplateEvent
 from domain.events import TemplateEvent
