@@ -9,27 +9,27 @@ from __future__ import annotations
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from domain.components import (
-    Button,
-    ButtonType,
     Components,
-    HeaderFormat,
     ParameterFormat,
     ParameterSpec,
     TemplateDefinition,
+    components_summary,
+    merge_partial_components,
 )
-from domain.errors import InvalidTemplate, MetaEditRefused, TemplateLifecycleError, TemplateNotSendable
-from domain.events import TemplateEvent, template_event
+from domain.errors import InvalidTemplate, TemplateNotSendable
+from domain.events import DomainEvent, TemplateEvent, template_event
 from domain.lint import LintReport, Violation, lint
+from domain.meta_lifecycle import MetaLifecycle
 from domain.observations import PARTIAL_COMPONENTS, Aspect, ChangeSource, Observation, Outcome
 from domain.rendering import RenderedMessage, render_definition
 from domain.status import TemplateCategory, TemplateQuality, TemplateStatus, status_event
 
 
 @dataclass(slots=True)
-class Template:
+class Template(MetaLifecycle):
     """Aggregate root. `version` increments on every stored change (optimistic concurrency, etag)."""
 
     id: str
@@ -57,6 +57,9 @@ class Template:
     # to Meta whose answer was never recorded (then meta_call_started_at says when it was sent).
     needs_sync: bool = False
     meta_call_started_at: datetime | None = None
+    # What happened to it since it was loaded, for the unit of work to hand to the event handlers
+    # (history, alerts) before it commits. Not part of its state.
+    events: list[DomainEvent] = field(default_factory=list, compare=False, repr=False)
 
     @classmethod
     def create(
@@ -128,8 +131,14 @@ class Template:
             parameter_format=self.parameter_format,
         )
 
+    def pull_events(self) -> list[DomainEvent]:
+        """The events recorded since the last pull, oldest first."""
+        events, self.events = self.events, []
+        return events
+
     def revise(self, changes: TemplateRevision, *, now: datetime) -> tuple[Violation, ...]:
-        """Applies an edit; the whole result is linted before anything changes."""
+        """Applies an edit; the whole result is linted before anything changes. A change of the
+        category or of the components is recorded as the user's."""
         proposed = self.definition
         if changes.category is not None:
             proposed = replace(proposed, category=changes.category)
@@ -140,11 +149,30 @@ class Template:
         if changes.parameter_format_given:
             proposed = replace(proposed, parameter_format=changes.parameter_format)
         report = _checked(proposed)
+        was = {aspect: self._aspect_value(aspect) for aspect in (Aspect.CATEGORY, Aspect.COMPONENTS)}
+        changed = {
+            Aspect.CATEGORY: proposed.category is not self.category,
+            Aspect.COMPONENTS: proposed.components != self.components,
+        }
         self.category = proposed.category
         self.components = proposed.components
         self.parameters = report.parameters
         self.parameter_format = report.parameter_format
         self.updated_at = now
+        for aspect in (a for a, did in changed.items() if did):
+            self.events.append(
+                self._event(
+                    aspect,
+                    ChangeSource.USER,
+                    Outcome.APPLIED,
+                    from_value=was[aspect],
+                    to_value=self._aspect_value(aspect),
+                    reason="",
+                    occurred_at=now,
+                    received_at=now,
+                    details={},
+                )
+            )
         return report.warnings
 
     def render(self, values: Mapping[str, str]) -> RenderedMessage:
@@ -172,9 +200,12 @@ class Template:
 
     # ---- what Meta (or a user) says happened -------------------------------------------------
 
-    def observe(self, observation: Observation, *, received_at: datetime) -> TemplateEvent:
-        """Applies an observation unless it is older than the aspect's state; always returns the
-        history entry that records it."""
+    def observe(
+        self, observation: Observation, *, received_at: datetime, record_unchanged: bool = True
+    ) -> TemplateEvent:
+        """Applies an observation unless it is older than the aspect's state, and records the event
+        that says what it did (its history entry); a repeat of the state is recorded only when
+        `record_unchanged` (a sync confirming what is known is not news)."""
         before = self._aspect_value(observation.aspect)
         last = self.observed_at.get(observation.aspect)
         if last is not None and observation.occurred_at < last:
@@ -185,22 +216,20 @@ class Template:
             outcome = Outcome.APPLIED if changed else Outcome.UNCHANGED
             if changed:
                 self.updated_at = received_at
-        return template_event(
+        event = self._event(
             observation.aspect,
-            id=uuid.uuid4().hex,
-            template_id=self.id,
-            org_id=self.org_id,
-            waba_id=self.waba_id,
-            template_name=self.name,
-            source=observation.source,
-            outcome=outcome,
+            observation.source,
+            outcome,
             from_value=before,
             to_value=observation.value,
             reason=observation.reason,
             occurred_at=observation.occurred_at,
             received_at=received_at,
-            details=dict(observation.details),
+            details=observation.details,
         )
+        if outcome is not Outcome.UNCHANGED or record_unchanged:
+            self.events.append(event)
+        return event
 
     def announce(
         self,
@@ -214,6 +243,37 @@ class Template:
         details: Mapping[str, object] | None = None,
     ) -> TemplateEvent:
         """Records something Meta announced for later (state untouched): an impending change."""
+        event = self._event(
+            aspect,
+            source,
+            Outcome.NOTICE,
+            from_value=self._aspect_value(aspect),
+            to_value=value,
+            reason=reason,
+            occurred_at=occurred_at,
+            received_at=received_at,
+            details=details or {},
+        )
+        self.events.append(event)
+        return event
+
+    def mark_deleted(self, *, now: datetime) -> TemplateEvent:
+        """Deleted here (and at Meta, when it was there): its alerts close, its history stays."""
+        return self.observe(Observation(Aspect.STATUS, "DELETED", ChangeSource.USER, now), received_at=now)
+
+    def _event(
+        self,
+        aspect: Aspect,
+        source: ChangeSource,
+        outcome: Outcome,
+        *,
+        from_value: str,
+        to_value: str,
+        reason: str,
+        occurred_at: datetime,
+        received_at: datetime,
+        details: Mapping[str, object],
+    ) -> TemplateEvent:
         return template_event(
             aspect,
             id=uuid.uuid4().hex,
@@ -222,13 +282,13 @@ class Template:
             waba_id=self.waba_id,
             template_name=self.name,
             source=source,
-            outcome=Outcome.NOTICE,
-            from_value=self._aspect_value(aspect),
-            to_value=value,
+            outcome=outcome,
+            from_value=from_value,
+            to_value=to_value,
             reason=reason,
             occurred_at=occurred_at,
             received_at=received_at,
-            details=dict(details or {}),
+            details=dict(details),
         )
 
     def _aspect_value(self, aspect: Aspect) -> str:
@@ -286,117 +346,6 @@ class Template:
         self.parameters = report.parameters
         self.parameter_format = report.parameter_format
 
-    # ---- Meta lifecycle -----------------------------------------------------------------------
-
-    def require_submittable(self) -> None:
-        if self.meta_template_id:
-            raise TemplateLifecycleError(
-                "TEMPLATE_ALREADY_SUBMITTED",
-                f"template {self.name!r} was already submitted (Meta id {self.meta_template_id}); "
-                "update it to send an edit",
-            )
-        self.require_known_submission()
-
-    def require_known_submission(self) -> None:
-        """A draft whose submission may have reached Meta is neither submitted, edited nor deleted
-        here until a sync says what Meta has: Meta could hold a template this copy no longer matches."""
-        if self.needs_sync and not self.meta_template_id:
-            raise TemplateLifecycleError(
-                "META_OUTCOME_UNKNOWN",
-                f"a submission of {self.name!r} may have reached Meta, but its answer was never "
-                "recorded; run SyncTemplates to learn the outcome first",
-            )
-
-    def expect_meta_change(self, *, now: datetime) -> bool:
-        """Marks, before a change is sent to Meta, that its answer may never be heard (a timeout
-        after sending, a shutdown, a crash): until the answer is recorded or a sync resolves it,
-        this copy may be out of date. Returns the flag as it was, for `meta_change_refused`."""
-        was = self.needs_sync
-        self.needs_sync, self.meta_call_started_at = True, now
-        return was
-
-    def meta_change_refused(self, was: bool) -> None:
-        """Meta answered that it did not make the change: this copy is as current as before."""
-        self.needs_sync, self.meta_call_started_at = was, None
-
-    def meta_change_recorded(self) -> None:
-        """Meta's answer is recorded: this copy is what Meta has."""
-        self.needs_sync, self.meta_call_started_at = False, None
-
-    def unanswered_submission_before(self, moment: datetime) -> bool:
-        """A draft's submission that was sent before `moment` and never answered: a sync whose list
-        was taken at `moment` and does not show it proves it never reached Meta."""
-        started = self.meta_call_started_at
-        return self.needs_sync and not self.meta_template_id and (started is None or started < moment)
-
-    def mark_submitted(
-        self, meta_template_id: str, status: str, category: str, *, now: datetime
-    ) -> list[TemplateEvent]:
-        self.meta_template_id = meta_template_id
-        self.meta_change_recorded()
-        entries = [
-            self.observe(Observation(Aspect.STATUS, status, ChangeSource.SUBMISSION, now), received_at=now)
-        ]
-        if category:
-            entries.append(
-                self.observe(
-                    Observation(Aspect.CATEGORY, category, ChangeSource.SUBMISSION, now), received_at=now
-                )
-            )
-        return entries
-
-    def check_meta_edit(self, changes: TemplateRevision, *, now: datetime) -> None:
-        """Refuses, before calling Meta, an edit that Meta's edit rules would refuse."""
-        if self.status not in META_EDITABLE:
-            raise MetaEditRefused(
-                "TEMPLATE_NOT_EDITABLE",
-                f"template {self.name!r} is {self.raw_status}; Meta only edits APPROVED, REJECTED or PAUSED "
-                "templates",
-            )
-        if self.status is not TemplateStatus.APPROVED:
-            return
-        if changes.category is not None and changes.category is not self.category:
-            raise MetaEditRefused(
-                "CATEGORY_IMMUTABLE",
-                f"the category of approved template {self.name!r} cannot be changed at Meta",
-            )
-        recent = sorted(t for t in self.meta_edit_times if t > now - EDIT_MONTH)
-        if recent and recent[-1] > now - EDIT_DAY:
-            available = recent[-1] + EDIT_DAY
-            raise MetaEditRefused(
-                "EDIT_LIMIT_DAILY",
-                f"approved template {self.name!r} was edited at {recent[-1].isoformat()}; "
-                f"Meta allows one edit "
-                f"per 24 hours, the next from {available.isoformat()}",
-                available,
-            )
-        if len(recent) >= EDITS_PER_MONTH:
-            available = recent[len(recent) - EDITS_PER_MONTH] + EDIT_MONTH
-            raise MetaEditRefused(
-                "EDIT_LIMIT_MONTHLY",
-                f"approved template {self.name!r} was edited {len(recent)} times in 30 days; Meta allows "
-                f"{EDITS_PER_MONTH}, the next from {available.isoformat()}",
-                available,
-            )
-
-    def record_meta_edit(self, *, now: datetime) -> TemplateEvent:
-        """After Meta accepted an edit: count it against the limits; the template is reviewed again."""
-        if self.status is TemplateStatus.APPROVED:
-            self.meta_edit_times = (*(t for t in self.meta_edit_times if t > now - EDIT_MONTH), now)
-        return self.observe(
-            Observation(
-                Aspect.STATUS, "PENDING", ChangeSource.USER, now, reason="edited; Meta reviews it again"
-            ),
-            received_at=now,
-        )
-
-    def require_deletable_at_meta(self) -> None:
-        if self.status is TemplateStatus.DISABLED:
-            raise TemplateLifecycleError(
-                "TEMPLATE_DISABLED",
-                f"template {self.name!r} is DISABLED; Meta does not delete disabled templates",
-            )
-
 
 @dataclass(frozen=True, slots=True)
 class TemplateRevision:
@@ -410,46 +359,6 @@ class TemplateRevision:
 
 
 SENDABLE = frozenset({TemplateStatus.APPROVED, TemplateStatus.FLAGGED})
-META_EDITABLE = frozenset({TemplateStatus.APPROVED, TemplateStatus.REJECTED, TemplateStatus.PAUSED})
-EDIT_DAY = timedelta(hours=24)
-EDIT_MONTH = timedelta(days=30)
-EDITS_PER_MONTH = 10
-
-
-# What Meta's edit webhook can describe; everything else of the old components is kept.
-_WEBHOOK_BUTTONS = frozenset({ButtonType.URL, ButtonType.PHONE_NUMBER})
-
-
-def merge_partial_components(old: Components, reported: Components) -> Components:
-    """Merges an edit webhook's components into the known ones: a media header stays unless a text
-    one is reported; quick-reply and copy-code buttons stay in place; URL/phone buttons are replaced
-    in order by the reported ones (extra reported ones are appended)."""
-    header = reported.header
-    if header is None and old.header is not None and old.header.format is not HeaderFormat.TEXT:
-        header = old.header
-    fresh = [b for b in reported.buttons if b.type in _WEBHOOK_BUTTONS]
-    buttons: list[Button] = []
-    for button in old.buttons:
-        if button.type in _WEBHOOK_BUTTONS:
-            if fresh:
-                buttons.append(fresh.pop(0))
-        else:
-            buttons.append(button)
-    buttons.extend(fresh)
-    buttons.extend(b for b in reported.buttons if b.type not in _WEBHOOK_BUTTONS and b not in buttons)
-    return Components(body=reported.body, header=header, footer=reported.footer, buttons=tuple(buttons))
-
-
-def components_summary(components: Components) -> str:
-    """A short, stable description of components for history (the full text is in details)."""
-    parts = [f"body {len(components.body)} chars"]
-    if components.header is not None:
-        parts.insert(0, f"header {components.header.format.value}")
-    if components.footer:
-        parts.append("footer")
-    if components.buttons:
-        parts.append(f"{len(components.buttons)} buttons")
-    return ", ".join(parts)
 
 
 def _checked(definition: TemplateDefinition) -> LintReport:

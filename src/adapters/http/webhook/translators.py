@@ -34,10 +34,9 @@ from app.inbox import (
     UntranslatableChange,
 )
 from app.text import text_problem
-from domain.components import Button, ButtonType, Components, Header, HeaderFormat
+from domain.components import Button, ButtonType, Components, Header, HeaderFormat, components_summary
 from domain.observations import PARTIAL_COMPONENTS, Aspect, ChangeSource, Observation
 from domain.status import TemplateCategory, status_event
-from domain.templates import components_summary
 
 # Meta's ids are below 2**53 (about 15 digits); a float id beyond that has already lost digits.
 _MAX_EXACT_FLOAT = 2**53
