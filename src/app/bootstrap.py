@@ -8,6 +8,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
+from adapters.http.webhook.translators import MetaWebhookTranslator
 from adapters.meta_graph.client import GraphClient
 from adapters.meta_graph.messages import GraphMessageGateway
 from adapters.meta_graph.send_payloads import MetaSendPayloads
@@ -17,15 +18,24 @@ from adapters.sql.unit_of_work import SqlUnitOfWorkFactory
 from app import commands
 from app.auth import Authenticator
 from app.clock import SystemClock
-from app.handlers import health, templates, tenancy
+from app.handlers import alerts, inbox, template_events, templates, tenancy
 from app.handlers import meta as meta_handlers
 from app.inbox_queries import InboxQueries
 from app.messagebus import MessageBus
 from app.paging import PageTokenCodec
-from app.ports import Clock, HealthProbe, MessageGateway, TemplateGateway, UnitOfWorkFactory
+from app.ports import (
+    Clock,
+    HealthProbe,
+    MessageGateway,
+    TemplateGateway,
+    UnitOfWorkFactory,
+    WebhookTranslator,
+)
 from app.queries import TemplateQueries
 from app.settings import Settings
 from app.template_health_queries import TemplateHealthQueries
+from app.unit_of_work import EventDispatcher, PublishingUnitOfWorkFactory
+from domain.events import TemplateEvent
 
 PAGE_TOKEN_SECRET = "page_token_secret"  # noqa: S105 - the row name, not the secret
 
@@ -50,7 +60,11 @@ def build_bus(
     clock: Clock,
     template_gateway: TemplateGateway | None = None,
     message_gateway: MessageGateway | None = None,
+    webhook_translator: WebhookTranslator | None = None,
 ) -> MessageBus:
+    """Every command's handler, writing through units of work that publish the templates' events."""
+    uow_factory = publishing(uow_factory)
+
     def bind(handler: Callable[..., Awaitable[Any]], **extra: object) -> Callable[[Any], Awaitable[Any]]:
         return functools.partial(handler, uow_factory=uow_factory, clock=clock, **extra)
 
@@ -67,10 +81,25 @@ def build_bus(
         commands.SendTemplateMessage: bind(
             meta_handlers.send_template_message, message_gateway=message_gateway
         ),
-        commands.AcknowledgeAlert: bind(health.acknowledge_alert),
-        commands.ReplayInboxChange: bind(health.replay_inbox_change),
+        commands.AcknowledgeAlert: bind(alerts.acknowledge_alert),
+        commands.ApplyInboxChanges: inbox.ApplyInboxChangesHandler(
+            uow_factory, clock, webhook_translator or MetaWebhookTranslator()
+        ),
+        commands.ReplayInboxChange: bind(inbox.replay_inbox_change),
     }
     return MessageBus(handlers)
+
+
+def publishing(store: UnitOfWorkFactory) -> UnitOfWorkFactory:
+    """The store's units of work, with every template event handled before each commit."""
+    if isinstance(store, PublishingUnitOfWorkFactory):
+        return store
+    return PublishingUnitOfWorkFactory(
+        store,
+        EventDispatcher(
+            {TemplateEvent: [template_events.record_history, template_events.apply_alert_policy]}
+        ),
+    )
 
 
 async def page_token_codec(settings: Settings, uow_factory: UnitOfWorkFactory) -> PageTokenCodec:
@@ -109,6 +138,7 @@ async def build_services(
         uow_factory = uow_factory or SqlUnitOfWorkFactory(engine)
         probe = probe or SqlHealthProbe(engine)
         closers.append(engine.dispose)
+    uow_factory = publishing(uow_factory)
     if meta is None:
         meta = MetaGateways(None, None)
         if settings.meta_access_token is not None and settings.meta_access_token.get_secret_value():

@@ -141,6 +141,15 @@ class AcknowledgeAlert(Command[Alert]):
 
 
 @dataclass(frozen=True, slots=True)
+class ApplyInboxChanges(Command[None]):
+    """Applies these claimed webhook changes to their templates, in one transaction that also marks
+    each one DONE (or DEAD, SKIPPED, PARKED with why); still PENDING ones only. Any failure rolls
+    back all of them: the inbox worker then applies them one at a time."""
+
+    change_ids: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class ReplayInboxChange(Command[InboxChange]):
     """Puts a DEAD, PARKED or SKIPPED change back in the queue. `org_id` None: the operator's CLI,
     which sees every change; otherwise only changes of the organization's WABAs."""

@@ -1,6 +1,7 @@
-"""The webhook inbox worker: splits stored deliveries into changes and applies each change once.
+"""The webhook inbox worker: splits stored deliveries into changes and has the bus apply each change
+once (ApplyInboxChanges, see app.handlers.inbox).
 
-Every change is applied in its own transaction that also marks it DONE, so a crash, a retry or a
+Every change is applied in the transaction that also marks it DONE, so a crash, a retry or a
 second worker never applies it twice. A change that fails is retried with exponential backoff, then
 parked as DEAD with its error (replayable); one for a WABA nobody registered is PARKED until it is.
 """
@@ -15,23 +16,19 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from cachetools import TTLCache
-
-from app.handlers.health import apply_template_change
+from app.commands import ApplyInboxChanges
 from app.inbox import (
     DELIVERY_KEY_PREFIX,
     ChangeState,
     Delivery,
     DeliveryState,
-    IgnoredChange,
     InboxChange,
     MalformedDelivery,
     RawChange,
-    UntranslatableChange,
 )
+from app.messagebus import MessageBus
 from app.ports import Clock, UnitOfWork, UnitOfWorkFactory, WebhookTranslator
 from app.text import printable
-from domain.tenancy import Waba
 
 log = logging.getLogger(__name__)
 LARGE_BODY_BYTES = 64 * 1024
@@ -58,31 +55,22 @@ class InboxWorker:
         self,
         uow_factory: UnitOfWorkFactory,
         clock: Clock,
+        bus: MessageBus,
         translator: WebhookTranslator,
         settings: InboxSettings | None = None,
         transient: Callable[[BaseException], bool] = lambda error: False,
     ) -> None:
         """`transient` tells a failure of the store itself (connection lost, database locked) from
         one caused by the delivery or change: the former is retried without counting an attempt,
-        so an outage never parks good deliveries as DEAD."""
+        so an outage never parks good deliveries as DEAD. The translator splits deliveries; the
+        bus applies their changes (the same translator is bound to its ApplyInboxChanges)."""
         self._uow_factory = uow_factory
         self._clock = clock
+        self._bus = bus
         self._translator = translator
         self._settings = settings or InboxSettings()
         self._transient = transient
         self._wake = asyncio.Event()
-        self._wabas: TTLCache[str, Waba] = TTLCache(maxsize=10_000, ttl=60)
-
-    async def _waba(self, uow: UnitOfWork, waba_id: str) -> Waba | None:
-        # A WABA's organization never changes once registered, so a found one is cached; a missing
-        # one is asked again every time (it may be registered any moment).
-        cached = self._wabas.get(waba_id)
-        if cached is not None:
-            return cached
-        waba = await uow.wabas.get(waba_id)
-        if waba is not None:
-            self._wabas[waba_id] = waba
-        return waba
 
     def wake(self) -> None:
         """Called when a delivery was stored, so it is processed now rather than at the next poll."""
@@ -240,12 +228,7 @@ class InboxWorker:
         applied on its own, so one bad change never holds back or takes down the others."""
         if len(change_ids) > 1:
             try:
-                async with self._uow_factory() as uow:
-                    # First, before any row lock: several workers then queue here, not deadlock.
-                    await uow.template_events.reserve()
-                    for change_id in change_ids:
-                        await self._apply_in(uow, change_id)
-                    await uow.commit()
+                await self._bus.handle(ApplyInboxChanges(tuple(change_ids)))
                 return
             except Exception:
                 log.debug("a chunk of %d changes failed; applying them one by one", len(change_ids))
@@ -254,38 +237,9 @@ class InboxWorker:
 
     async def process(self, change_id: str) -> None:
         try:
-            async with self._uow_factory() as uow:
-                await self._apply_in(uow, change_id)
-                await uow.commit()
+            await self._bus.handle(ApplyInboxChanges((change_id,)))
         except Exception as exc:
             await self._failed(change_id, exc)
-
-    async def _apply_in(self, uow: UnitOfWork, change_id: str) -> None:
-        change = await uow.inbox.lock_change(change_id)
-        if change is None or change.state is not ChangeState.PENDING:
-            return  # another worker finished it
-        now = self._clock.now()
-        try:
-            translated = self._translator.translate(_raw(change), change.received_at)
-        except UntranslatableChange as exc:
-            _finish(change, ChangeState.DEAD, now, f"cannot be understood: {exc}")
-        else:
-            if isinstance(translated, IgnoredChange):
-                _finish(change, ChangeState.SKIPPED, now, translated.reason)
-            else:
-                waba = await self._waba(uow, change.waba_id)
-                if waba is None:
-                    _finish(change, ChangeState.PARKED, None, f"WABA {change.waba_id} is not registered")
-                else:
-                    try:
-                        await apply_template_change(uow, waba, translated, now)
-                    except UntranslatableChange as exc:
-                        # Raised before anything is written for this change (the template could
-                        # not be identified), so there is nothing to undo.
-                        _finish(change, ChangeState.DEAD, now, f"cannot be applied: {exc}")
-                    else:
-                        _finish(change, ChangeState.DONE, now, "")
-        await uow.inbox.save_change(change)
 
     async def _failed(self, change_id: str, error: Exception) -> None:
         now = self._clock.now()
@@ -374,14 +328,6 @@ def _describe(error: BaseException) -> str:
     and its parameters, which are neither the admin's business nor a size fit for a log line."""
     lines = str(error).strip().splitlines()
     return printable(f"{type(error).__name__}: {lines[0] if lines else ''}")[:MAX_ERROR_CHARS]
-
-
-def _raw(change: InboxChange) -> RawChange:
-    return RawChange(change.key, change.waba_id, change.field, change.entry_time, change.value)
-
-
-def _finish(change: InboxChange, state: ChangeState, now: datetime | None, note: str) -> None:
-    change.state, change.processed_at, change.last_error = state, now, printable(note)[:2000]
 
 
 async def _first(*events: asyncio.Event) -> None:

@@ -73,6 +73,7 @@ async def serve(settings: Settings, roles: frozenset[str] = frozenset(ROLES)) ->
         InboxWorker(
             services.uow_factory,
             services.clock,
+            services.bus,
             MetaWebhookTranslator(),
             InboxSettings(changes_per_transaction=per_transaction),
             transient=is_transient_error,

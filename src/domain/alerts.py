@@ -1,7 +1,8 @@
 """Alerts on template health: which changes open one, which close it, how severe it is.
 
 One open alert per (template, kind): a repeated PAUSED does not flood anyone. An alert resolves
-itself when the template recovers (APPROVED/REINSTATED, or quality back to GREEN).
+itself when the template recovers (APPROVED/REINSTATED, back in review, or quality back to GREEN);
+a deleted template's alerts all resolve (nothing is left to act on).
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from datetime import datetime
 from enum import IntEnum, StrEnum
 
 from domain.events import TemplateEvent
-from domain.observations import Aspect, Outcome
+from domain.observations import Aspect, ChangeSource, Outcome
 from domain.status import TemplateCategory, status_event
 
 
@@ -57,8 +58,9 @@ _STATUS_ALERTS = {
     "PAUSED": AlertKind.PAUSED,
     "DISABLED": AlertKind.DISABLED,
 }
-# A status that means the template is healthy again closes every status alert.
-_RECOVERED = frozenset({"APPROVED", "REINSTATED", "UNPAUSED"})
+# A status that means the template is healthy again, or back in Meta's review (edited after a
+# rejection or a pause: the alert is answered), closes every status alert.
+_RECOVERED = frozenset({"APPROVED", "REINSTATED", "UNPAUSED", "PENDING"})
 _STATUS_KINDS = frozenset(_STATUS_ALERTS.values())
 _QUALITY_KINDS = frozenset({AlertKind.QUALITY_YELLOW, AlertKind.QUALITY_RED})
 
@@ -120,6 +122,8 @@ def decide(entry: TemplateEvent) -> AlertDecision:
                 return AlertDecision(open=((kind, reason),), resolve=_STATUS_KINDS - {kind})
             if value in _RECOVERED:
                 return AlertDecision(resolve=_STATUS_KINDS)
+            if value == "DELETED":
+                return AlertDecision(resolve=frozenset(AlertKind))
             return AlertDecision()
         case Aspect.QUALITY:
             if value == "RED":
@@ -137,7 +141,8 @@ def decide(entry: TemplateEvent) -> AlertDecision:
             return AlertDecision()
         case Aspect.CATEGORY:
             before, after = TemplateCategory.parse(entry.from_value), TemplateCategory.parse(value)
-            if after is None:
+            if after is None or entry.source is ChangeSource.USER:
+                # The user's own choice of category is no surprise to alert anyone about.
                 return AlertDecision()
             if before is not None and _PRICE_RANK[after] > _PRICE_RANK[before]:
                 return AlertDecision(

@@ -36,7 +36,7 @@ class MetaLifecycle:
         def name(self) -> str: ...
 
         def observe(
-            self, observation: Observation, *, received_at: datetime, record_unchanged: bool = True
+            self, observation: Observation, *, received_at: datetime, applied_only: bool = False
         ) -> TemplateEvent: ...
 
     def require_submittable(self) -> None:

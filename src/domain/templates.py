@@ -201,11 +201,11 @@ class Template(MetaLifecycle):
     # ---- what Meta (or a user) says happened -------------------------------------------------
 
     def observe(
-        self, observation: Observation, *, received_at: datetime, record_unchanged: bool = True
+        self, observation: Observation, *, received_at: datetime, applied_only: bool = False
     ) -> TemplateEvent:
         """Applies an observation unless it is older than the aspect's state, and records the event
-        that says what it did (its history entry); a repeat of the state is recorded only when
-        `record_unchanged` (a sync confirming what is known is not news)."""
+        that says what it did (its history entry); with `applied_only`, only a change is recorded (a
+        sync confirming what is known, or knowing better, is not news)."""
         before = self._aspect_value(observation.aspect)
         last = self.observed_at.get(observation.aspect)
         if last is not None and observation.occurred_at < last:
@@ -227,7 +227,7 @@ class Template(MetaLifecycle):
             received_at=received_at,
             details=observation.details,
         )
-        if outcome is not Outcome.UNCHANGED or record_unchanged:
+        if outcome is Outcome.APPLIED or not applied_only:
             self.events.append(event)
         return event
 

@@ -594,7 +594,13 @@ async def test_two_workers_on_one_postgres_database_apply_each_change_once(postg
         )
         translators = [CountingTranslator(), CountingTranslator()]
         workers = [
-            InboxWorker(SqlUnitOfWorkFactory(engine), clock, translator, settings)
+            InboxWorker(
+                SqlUnitOfWorkFactory(engine),
+                clock,
+                build_bus(SqlUnitOfWorkFactory(engine), clock, webhook_translator=translator),
+                translator,
+                settings,
+            )
             for engine, translator in zip(engines, translators, strict=False)
         ]
         stop = asyncio.Event()

@@ -520,7 +520,9 @@ class FakeTemplateRepository:
         self._session = session
 
     async def add(self, template: Template) -> None:
-        self._session.insert(TEMPLATES, template.id, _clone(template))
+        stored = _clone(template)
+        stored.events = []  # like a row: the events it recorded are the unit of work's, not stored
+        self._session.insert(TEMPLATES, template.id, stored)
 
     async def get(self, org_id: str, template_id: str) -> Template | None:
         stored = self._session.work.templates.get(template_id)

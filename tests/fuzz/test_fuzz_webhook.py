@@ -221,6 +221,7 @@ def world(loop: asyncio.Runner, database_url: str) -> Iterator[World]:
         worker = InboxWorker(
             factory,
             clock,
+            bus,
             MetaWebhookTranslator(),
             InboxSettings(max_attempts=2, backoff_initial=timedelta(seconds=1)),
         )

@@ -1,10 +1,11 @@
-"""Template definitions and values shared by the rendering tests of the domain and of the Graph
-adapter (which turns a rendered message into Meta's send request)."""
+"""Template definitions and values shared by the tests: the rendering tests of the domain and of the
+Graph adapter (which turns a rendered message into Meta's send request), and a plain draft."""
 
 from __future__ import annotations
 
 import json
 from dataclasses import replace
+from datetime import datetime
 from typing import Any
 
 from domain.components import (
@@ -18,6 +19,7 @@ from domain.components import (
 )
 from domain.lint import lint
 from domain.status import TemplateCategory
+from domain.templates import Template
 
 # The send request of the fact sheet (meta-platform.md, section 5), verbatim.
 FACT_SHEET_SEND = json.loads(
@@ -103,3 +105,23 @@ def with_values(base: dict[str, str], **changes: Any) -> dict[str, str]:
         else:
             values[key] = value
     return values
+
+
+def draft_template(
+    now: datetime, template_id: str = "t1", org_id: str = "o1", waba_id: str = "w1"
+) -> Template:
+    """A new UTILITY draft, `order_ready.en_US`, with one named parameter."""
+    made, _ = Template.create(
+        template_id=template_id,
+        org_id=org_id,
+        waba_id=waba_id,
+        definition=TemplateDefinition(
+            "order_ready",
+            "en_US",
+            TemplateCategory.UTILITY,
+            Components(body="Hi {{first_name}}, your order is ready at the front desk today."),
+            (ParameterSpec("first_name", "Dana"),),
+        ),
+        now=now,
+    )
+    return made

@@ -26,7 +26,6 @@ from app.errors import (
     MetaTemplatePaused,
     NotFound,
 )
-from app.handlers.health import apply_alert_policy
 from app.handlers.templates import expect_meta_change, load_template, meta_change_refused, require_waba
 from app.ports import (
     Clock,
@@ -85,11 +84,10 @@ async def submit_template(
         raise
     async with uow_factory() as uow:
         template = await load_template(uow, command.principal, command.key)
-        entries = template.mark_submitted(
+        template.mark_submitted(
             submission.meta_template_id, submission.status, submission.category, now=clock.now()
         )
         await uow.templates.update(template)
-        await uow.template_events.add(entries)
         await uow.commit()
     return template
 
@@ -129,20 +127,17 @@ async def sync_templates(
                     meta_template_id=state.meta_template_id,
                     now=now,
                 )
-                entries = _observe_state(template, state, now)
+                _observe_state(template, state, now)
                 await uow.templates.add(template)
-                await uow.template_events.add(entries)
-                await apply_alert_policy(uow, template, entries, now)
                 created.append(template.name)
                 continue
             linked = template.meta_template_id != state.meta_template_id or template.needs_sync
             template.meta_template_id = state.meta_template_id
             template.meta_change_recorded()
-            entries = [e for e in _observe_state(template, state, now) if e.outcome is Outcome.APPLIED]
-            if entries or linked:
+            # Only what changed is news: a sync confirming the state records nothing.
+            applied = _observe_state(template, state, now, applied_only=True)
+            if applied or linked:
                 await uow.templates.update(template)
-                await uow.template_events.add(entries)
-                await apply_alert_policy(uow, template, entries, now)
                 updated.append(template.name)
             else:
                 unchanged.append(template.name)
@@ -155,7 +150,7 @@ async def sync_templates(
                 continue
             if not template.meta_template_id or template.status is TemplateStatus.DELETED:
                 continue  # drafts were never at Meta
-            entry = template.observe(
+            template.observe(
                 Observation(
                     Aspect.STATUS,
                     "DELETED",
@@ -167,7 +162,6 @@ async def sync_templates(
             )
             template.meta_change_recorded()
             await uow.templates.update(template)
-            await uow.template_events.add([entry])
             vanished.append(template.name)
         await uow.commit()
     return SyncReport(tuple(created), tuple(updated), tuple(unchanged), tuple(vanished))
@@ -236,7 +230,7 @@ async def _record_send_evidence(
     now = clock.now()
     async with uow_factory() as uow:
         template = await load_template(uow, principal, key)
-        entry = template.observe(
+        event = template.observe(
             Observation(
                 Aspect.STATUS,
                 status,
@@ -247,14 +241,15 @@ async def _record_send_evidence(
             ),
             received_at=now,
         )
-        if entry.outcome is Outcome.APPLIED:
+        if event.outcome is Outcome.APPLIED:
             await uow.templates.update(template)
-        await uow.template_events.add([entry])
-        await apply_alert_policy(uow, template, [entry], now)
         await uow.commit()
 
 
-def _observe_state(template: Template, state: MetaTemplateState, now: datetime) -> list[TemplateEvent]:
+def _observe_state(
+    template: Template, state: MetaTemplateState, now: datetime, *, applied_only: bool = False
+) -> list[TemplateEvent]:
+    """Returns the events that changed the template."""
     observations = [
         Observation(Aspect.STATUS, state.status, ChangeSource.SYNC, now, reason=state.rejected_reason),
         Observation(
@@ -265,7 +260,8 @@ def _observe_state(template: Template, state: MetaTemplateState, now: datetime) 
         observations.append(Observation(Aspect.CATEGORY, state.category, ChangeSource.SYNC, now))
     if state.quality:
         observations.append(Observation(Aspect.QUALITY, state.quality, ChangeSource.SYNC, now))
-    return [template.observe(o, received_at=now) for o in observations]
+    events = [template.observe(o, received_at=now, applied_only=applied_only) for o in observations]
+    return [event for event in events if event.outcome is Outcome.APPLIED]
 
 
 async def _all_templates(uow: UnitOfWork, principal: Principal, waba_id: str) -> list[Template]:

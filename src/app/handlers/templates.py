@@ -111,9 +111,8 @@ async def update_template(
         fresh.revise(command.revision, now=clock.now())
         # Meta now has exactly what this copy has.
         fresh.meta_change_recorded()
-        entry = fresh.record_meta_edit(now=clock.now())
+        fresh.record_meta_edit(now=clock.now())
         await uow.templates.update(fresh)
-        await uow.template_events.add([entry])
         await uow.commit()
     return TemplateWritten(fresh, warnings)
 
@@ -147,6 +146,7 @@ async def delete_template(
     async with uow_factory() as uow:
         template = await load_template(uow, command.principal, command.key)
         _check_etag(template, command.key, command.etag)
+        template.mark_deleted(now=clock.now())
         await uow.templates.delete(template)
         await uow.commit()
 

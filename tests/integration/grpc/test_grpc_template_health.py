@@ -23,7 +23,7 @@ from test_grpc_templates import fails
 
 from adapters.grpc.server import GrpcServer
 from adapters.http.webhook.translators import MetaWebhookTranslator
-from app.bootstrap import Services, build_services
+from app.bootstrap import Services, build_bus, build_services
 from app.commands import AddWaba, CreateApiKey, CreateOrganization
 from app.inbox import Delivery
 from app.inbox_worker import InboxSettings, InboxWorker
@@ -31,6 +31,7 @@ from app.messagebus import MessageBus
 from app.settings import Settings
 from domain.tenancy import Role
 from fakes import FakeHealthProbe, FakeUnitOfWorkFactory, FrozenClock
+from fakes.translators import FailingTranslator
 from watemplates.v1 import resources_pb2 as pb
 from watemplates.v1 import template_health_pb2 as hp
 from watemplates.v1 import template_health_pb2_grpc
@@ -280,7 +281,7 @@ async def world() -> AsyncIterator[HealthWorld]:
     )
     await server.start()
     channel = grpc.aio.insecure_channel(f"127.0.0.1:{server.port}")
-    worker = InboxWorker(factory, clock, MetaWebhookTranslator(), InboxSettings(max_attempts=1))
+    worker = InboxWorker(factory, clock, services.bus, MetaWebhookTranslator(), InboxSettings(max_attempts=1))
     world = HealthWorld(
         services=services,
         server=server,
@@ -795,7 +796,7 @@ async def test_watch_sees_events_applied_by_another_services_instance(world: Hea
         SETTINGS, uow_factory=world.factory, probe=FakeHealthProbe(), clock=world.clock
     )
     try:
-        other_worker = InboxWorker(other.uow_factory, other.clock, MetaWebhookTranslator())
+        other_worker = InboxWorker(other.uow_factory, other.clock, other.bus, MetaWebhookTranslator())
         watch = await world.watch("")
         await world.post(ACME_WABA, status("elsewhere", "APPROVED"))
         await world.post(ACME_WABA, status("elsewhere", "PAUSED"))
@@ -834,9 +835,7 @@ def rows(response: Any) -> list[tuple[str, str, str, int]]:
     return [(c.name.removeprefix("inboxChanges/"), c.waba_id, c.field, c.state) for c in response.changes]
 
 
-async def test_inbox_lists_and_replays_an_organizations_changes(
-    world: HealthWorld, monkeypatch: pytest.MonkeyPatch
-) -> None:
+async def test_inbox_lists_and_replays_an_organizations_changes(world: HealthWorld) -> None:
     status_field = "message_template_status_update"
     done = await world.apply(ACME_WABA, status("ok", "APPROVED"))
     skipped = await world.apply(ACME_WABA, messages("wamid.A1"))
@@ -844,12 +843,17 @@ async def test_inbox_lists_and_replays_an_organizations_changes(
     foreign = await world.apply(GLOBEX_WABA, messages("wamid.B1"))
     parked = await world.apply(UNREGISTERED_WABA, status("nobody", "APPROVED"))
 
-    async def boom(*args: Any, **kwargs: Any) -> None:
-        raise RuntimeError("boom: the database went away")
-
-    monkeypatch.setattr("app.inbox_worker.apply_template_change", boom)
-    failed = await world.apply(ACME_WABA, status("unlucky", "PAUSED"))
-    monkeypatch.undo()
+    broken = FailingTranslator(RuntimeError("boom: the database went away"))
+    failing_worker = InboxWorker(
+        world.factory,
+        world.clock,
+        build_bus(world.factory, world.clock, webhook_translator=broken),
+        broken,
+        InboxSettings(max_attempts=1),
+    )
+    failed = await world.post(ACME_WABA, status("unlucky", "PAUSED"))
+    await world.drain(failing_worker)
+    world.clock.advance(minutes=1)
 
     listed = await inbox_list(world)
     assert rows(listed) == [

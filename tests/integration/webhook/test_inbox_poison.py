@@ -127,6 +127,7 @@ async def world(sql_engine: AsyncEngine) -> World:
     worker = InboxWorker(
         factory,
         clock,
+        bus,
         translator,
         InboxSettings(max_attempts=MAX_ATTEMPTS, backoff_initial=timedelta(seconds=1), batch=10),
         transient=is_transient_error,

@@ -26,6 +26,7 @@ from domain.status import TemplateCategory, TemplateQuality, TemplateStatus
 from domain.templates import Template
 from domain.tenancy import Role
 from fakes import FakeUnitOfWorkFactory, FrozenClock
+from fakes.translators import FailingTranslator
 
 SAMPLES = Path(__file__).resolve().parents[2] / "fixtures" / "samples"
 WABA = "301122334455667"
@@ -85,9 +86,9 @@ class Inbox:
             )
             await uow.commit()
 
-    async def drain(self) -> None:
+    async def drain(self, worker: InboxWorker | None = None) -> None:
         for _ in range(100):
-            if not await self.worker.run_once():
+            if not await (worker or self.worker).run_once():
                 return
         raise AssertionError("the worker did not settle")
 
@@ -123,6 +124,7 @@ async def inbox() -> Inbox:
     worker = InboxWorker(
         factory,
         clock,
+        bus,
         MetaWebhookTranslator(),
         InboxSettings(max_attempts=3, backoff_initial=timedelta(seconds=1)),
     )
@@ -251,38 +253,33 @@ async def test_malformed_delivery_is_kept_dead_not_dropped(inbox: Inbox) -> None
     assert "nope" in dead.value["_raw"]
 
 
-async def test_failures_retry_with_backoff_then_park_dead_and_replay_applies(
-    inbox: Inbox, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    import app.inbox_worker as inbox_module
-
-    calls = 0
-    real = inbox_module.apply_template_change
-
-    async def flaky(*args: Any, **kwargs: Any) -> Any:
-        nonlocal calls
-        calls += 1
-        raise RuntimeError("database hiccup")
-
-    monkeypatch.setattr(inbox_module, "apply_template_change", flaky)
+async def test_failures_retry_with_backoff_then_park_dead_and_replay_applies(inbox: Inbox) -> None:
+    broken = FailingTranslator(RuntimeError("database hiccup"))
+    worker = InboxWorker(
+        inbox.factory,
+        inbox.clock,
+        build_bus(inbox.factory, inbox.clock, webhook_translator=broken),
+        broken,
+        InboxSettings(max_attempts=3, backoff_initial=timedelta(seconds=1)),
+    )
     await inbox.post(envelope(status("APPROVED")))
-    await inbox.drain()
+    await inbox.drain(worker)
     [pending] = await inbox.changes(ChangeState.PENDING)
-    assert (pending.attempts, calls) == (1, 1)
+    assert (pending.attempts, broken.calls) == (1, 1)
     assert pending.next_attempt_at == inbox.clock.now() + timedelta(seconds=1)
-    await inbox.drain()
-    assert calls == 1  # not due yet
+    await inbox.drain(worker)
+    assert broken.calls == 1  # not due yet
     inbox.clock.advance(seconds=1)
-    await inbox.drain()
+    await inbox.drain(worker)
     inbox.clock.advance(seconds=2)
-    await inbox.drain()
+    await inbox.drain(worker)
     [dead] = await inbox.changes(ChangeState.DEAD)
     assert dead.attempts == 3
     assert "database hiccup" in dead.last_error
 
-    monkeypatch.setattr(inbox_module, "apply_template_change", real)
+    broken.failing = False
     await inbox.bus.handle(ReplayInboxChange(None, dead.id))
-    await inbox.drain()
+    await inbox.drain(worker)
     assert (await inbox.template()).status is TemplateStatus.APPROVED
 
 

@@ -8,29 +8,18 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from domain.alerts import AlertKind, Severity, decide, is_pricier
-from domain.components import Components, ParameterSpec, TemplateDefinition
+from domain.components import Components
+from domain.events import TemplateEvent
 from domain.observations import Aspect, ChangeSource, Observation, Outcome
 from domain.status import TemplateCategory, TemplateQuality, TemplateStatus
-from domain.templates import Template
+from domain.templates import Template, TemplateRevision
+from support.sample_templates import draft_template
 
 T0 = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 
 
 def template() -> Template:
-    made, _ = Template.create(
-        template_id="t1",
-        org_id="o1",
-        waba_id="w1",
-        definition=TemplateDefinition(
-            "order_ready",
-            "en_US",
-            TemplateCategory.UTILITY,
-            Components(body="Hi {{first_name}}, your order is ready at the front desk today."),
-            (ParameterSpec("first_name", "Dana"),),
-        ),
-        now=T0,
-    )
-    return made
+    return draft_template(T0)
 
 
 def status(value: str, at: datetime, reason: str = "") -> Observation:
@@ -136,11 +125,27 @@ def test_bad_statuses_open_their_alert_and_close_other_status_alerts(
     assert AlertKind.QUALITY_RED not in decision.resolve
 
 
-@pytest.mark.parametrize("value", ["APPROVED", "REINSTATED"])
-def test_recovery_resolves_status_alerts(value: str) -> None:
+@pytest.mark.parametrize("value", ["APPROVED", "REINSTATED", "UNPAUSED", "PENDING"])
+def test_recovery_or_a_new_review_resolves_status_alerts(value: str) -> None:
     decision = decision_for(Aspect.STATUS, value)
     assert decision.open == ()
-    assert {AlertKind.PAUSED, AlertKind.DISABLED, AlertKind.FLAGGED, AlertKind.REJECTED} <= decision.resolve
+    assert decision.resolve == {AlertKind.PAUSED, AlertKind.DISABLED, AlertKind.FLAGGED, AlertKind.REJECTED}
+
+
+def test_deletion_resolves_every_alert() -> None:
+    decision = decision_for(Aspect.STATUS, "DELETED")
+    assert decision.open == ()
+    assert decision.resolve == frozenset(AlertKind)
+
+
+def test_the_users_own_category_change_alerts_nobody() -> None:
+    t = template()
+    t.pull_events()
+    t.revise(TemplateRevision(category=TemplateCategory.MARKETING), now=T0)
+    [event] = t.pull_events()
+    assert isinstance(event, TemplateEvent)
+    assert (event.aspect, event.source, event.from_value) == (Aspect.CATEGORY, ChangeSource.USER, "UTILITY")
+    assert decide(event).open == ()
 
 
 @pytest.mark.parametrize(

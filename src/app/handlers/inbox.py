@@ -1,0 +1,194 @@
+"""The webhook inbox's use cases: applying claimed changes to their templates (the inbox worker
+dispatches ApplyInboxChanges), and an operator's replay of a change that did not go through."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import datetime
+
+from cachetools import TTLCache
+
+from app.commands import ApplyInboxChanges, ReplayInboxChange
+from app.errors import NotFound
+from app.inbox import (
+    DELIVERY_KEY_PREFIX,
+    ChangeState,
+    IgnoredChange,
+    InboxChange,
+    RawChange,
+    TemplateChange,
+    UntranslatableChange,
+)
+from app.ports import Clock, UnitOfWork, UnitOfWorkFactory, WebhookTranslator
+from app.resource_names import inbox_change_name
+from app.text import printable
+from domain.components import Components, TemplateDefinition
+from domain.errors import TemplateLifecycleError
+from domain.observations import Aspect, ChangeSource
+from domain.status import TemplateCategory
+from domain.templates import Template
+from domain.tenancy import Waba
+
+
+class ApplyInboxChangesHandler:
+    """Holds the translator and a cache of registered WABAs across commands."""
+
+    def __init__(self, uow_factory: UnitOfWorkFactory, clock: Clock, translator: WebhookTranslator) -> None:
+        self._uow_factory = uow_factory
+        self._clock = clock
+        self._translator = translator
+        self._wabas: TTLCache[str, Waba] = TTLCache(maxsize=10_000, ttl=60)
+
+    async def __call__(self, command: ApplyInboxChanges) -> None:
+        async with self._uow_factory() as uow:
+            if len(command.change_ids) > 1:
+                # First, before any row lock: several workers then queue here, not deadlock.
+                await uow.template_events.reserve()
+            for change_id in command.change_ids:
+                await self._apply(uow, change_id)
+            await uow.commit()
+
+    async def _apply(self, uow: UnitOfWork, change_id: str) -> None:
+        change = await uow.inbox.lock_change(change_id)
+        if change is None or change.state is not ChangeState.PENDING:
+            return  # another worker finished it
+        now = self._clock.now()
+        try:
+            translated = self._translator.translate(_raw(change), change.received_at)
+        except UntranslatableChange as exc:
+            _finish(change, ChangeState.DEAD, now, f"cannot be understood: {exc}")
+        else:
+            if isinstance(translated, IgnoredChange):
+                _finish(change, ChangeState.SKIPPED, now, translated.reason)
+            else:
+                waba = await self._waba(uow, change.waba_id)
+                if waba is None:
+                    _finish(change, ChangeState.PARKED, None, f"WABA {change.waba_id} is not registered")
+                else:
+                    try:
+                        await _apply_template_change(uow, waba, translated, now)
+                    except UntranslatableChange as exc:
+                        # Raised before anything is written for this change (the template could
+                        # not be identified), so there is nothing to undo.
+                        _finish(change, ChangeState.DEAD, now, f"cannot be applied: {exc}")
+                    else:
+                        _finish(change, ChangeState.DONE, now, "")
+        await uow.inbox.save_change(change)
+
+    async def _waba(self, uow: UnitOfWork, waba_id: str) -> Waba | None:
+        # A WABA's organization never changes once registered, so a found one is cached; a missing
+        # one is asked again every time (it may be registered any moment).
+        cached = self._wabas.get(waba_id)
+        if cached is not None:
+            return cached
+        waba = await uow.wabas.get(waba_id)
+        if waba is not None:
+            self._wabas[waba_id] = waba
+        return waba
+
+
+async def _apply_template_change(uow: UnitOfWork, waba: Waba, change: TemplateChange, now: datetime) -> None:
+    """Applies one translated Meta event to its template, creating it if Meta knows it and we do
+    not; the template records what each observation did (history and alerts follow at commit)."""
+    template, created = await _find_or_create(uow, waba, change, now)
+    if template.category is None:
+        # A status event names the category; a template first seen through a webhook learns it here.
+        template.category = TemplateCategory.parse(change.category)
+    for observation in change.observations:
+        template.observe(observation, received_at=now)
+    if change.impending_category is not None:
+        impending = change.impending_category
+        when = impending.effective_at.isoformat() if impending.effective_at else "soon"
+        template.announce(
+            Aspect.CATEGORY,
+            impending.raw_upcoming,
+            source=ChangeSource.WEBHOOK,
+            occurred_at=now,
+            received_at=now,
+            reason=f"Meta will change the category to {impending.raw_upcoming} at {when}",
+            details={"effectiveAt": when},
+        )
+    if created:
+        await uow.templates.add(template)
+    else:
+        await uow.templates.update(template)
+
+
+async def _find_or_create(
+    uow: UnitOfWork, waba: Waba, change: TemplateChange, now: datetime
+) -> tuple[Template, bool]:
+    template = None
+    if change.meta_template_id:
+        template = await uow.templates.get_by_meta_id(waba.waba_id, change.meta_template_id)
+    if template is None and change.display_name and change.language_code:
+        template = await uow.templates.get_by_key(
+            waba.org_id, waba.waba_id, change.display_name, change.language_code
+        )
+        if template is not None and change.meta_template_id:
+            template.meta_template_id = change.meta_template_id
+    if template is not None:
+        return template, False
+    if not (change.display_name and change.language_code):
+        raise UntranslatableChange(
+            f"template {change.meta_template_id!r} is unknown here and the event names no "
+            "template name and language"
+        )
+    category = TemplateCategory.parse(change.category)
+    # Only the name, language and category are known: flag it so a sync fetches the rest.
+    template = Template.imported(
+        template_id=secrets.token_hex(16),
+        org_id=waba.org_id,
+        waba_id=waba.waba_id,
+        definition=TemplateDefinition(
+            change.display_name, change.language_code, category, Components(body="")
+        ),
+        meta_template_id=change.meta_template_id,
+        now=now,
+        needs_sync=True,
+    )
+    return template, True
+
+
+async def replay_inbox_change(
+    command: ReplayInboxChange, uow_factory: UnitOfWorkFactory, clock: Clock
+) -> InboxChange:
+    async with uow_factory() as uow:
+        change = await uow.inbox.lock_change(command.change_id)
+        if change is None or not await _visible(uow, command.org_id, change.waba_id):
+            raise NotFound("inbox change", inbox_change_name(command.change_id))
+        if change.state not in REPLAYABLE:
+            raise TemplateLifecycleError(
+                "CHANGE_NOT_REPLAYABLE",
+                f"inbox change {change.id} is {change.state.value}; only "
+                "DEAD, PARKED and SKIPPED changes can be replayed",
+            )
+        change.state, change.attempts, change.next_attempt_at = ChangeState.PENDING, 0, None
+        change.last_error = f"replayed at {clock.now().isoformat()} (was: {change.last_error})"[:2000]
+        if change.key.startswith(DELIVERY_KEY_PREFIX):
+            # It stands for a delivery that could not be split: split that again instead. Its
+            # changes take the ids from position 0 on, so this stand-in makes room for them.
+            if not await uow.inbox.requeue_delivery(change.delivery_id):
+                raise NotFound("inbox change", inbox_change_name(command.change_id))
+            await uow.inbox.delete_change(change.id)
+        else:
+            await uow.inbox.save_change(change)
+        await uow.commit()
+    return change
+
+
+REPLAYABLE = frozenset({ChangeState.DEAD, ChangeState.PARKED, ChangeState.SKIPPED})
+
+
+async def _visible(uow: UnitOfWork, org_id: str | None, waba_id: str) -> bool:
+    if org_id is None:
+        return True
+    waba = await uow.wabas.get(waba_id)
+    return waba is not None and waba.org_id == org_id
+
+
+def _raw(change: InboxChange) -> RawChange:
+    return RawChange(change.key, change.waba_id, change.field, change.entry_time, change.value)
+
+
+def _finish(change: InboxChange, state: ChangeState, now: datetime | None, note: str) -> None:
+    change.state, change.processed_at, change.last_error = state, now, printable(note)[:2000]

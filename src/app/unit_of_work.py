@@ -1,0 +1,158 @@
+"""The unit of work every use case writes through: the store's transaction, plus the domain events of
+the templates it loaded or saved, handed to the event handlers (history, alerts; next campaigns and
+notifications) inside the same transaction, before it commits.
+
+So no path can change a template without the policies running: a command's handler loads, changes
+and saves aggregates and commits; what the changes mean for the rest follows from their events.
+Events that handlers cause (none today) are handled too, until there are no more.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from types import TracebackType
+from typing import Self
+
+from app.ports import (
+    AlertRepository,
+    ApiKeyRepository,
+    IdempotencyRepository,
+    InboxRepository,
+    OrganizationRepository,
+    SecretRepository,
+    TemplateEventRepository,
+    TemplateQuery,
+    TemplateRepository,
+    UnitOfWork,
+    UnitOfWorkFactory,
+    WabaRepository,
+)
+from domain.events import DomainEvent
+from domain.templates import Template
+
+EventHandler = Callable[[Sequence[DomainEvent], UnitOfWork], Awaitable[None]]
+
+
+class EventDispatcher:
+    """Hands each handler the events of the types it is registered for (subclasses included), in
+    the order they happened; handlers run in the order they are registered."""
+
+    def __init__(self, handlers: Mapping[type[DomainEvent], Sequence[EventHandler]]) -> None:
+        self._handlers = {event_type: tuple(found) for event_type, found in handlers.items()}
+
+    async def dispatch(self, events: Sequence[DomainEvent], uow: UnitOfWork) -> None:
+        for event_type, handlers in self._handlers.items():
+            matching = [event for event in events if isinstance(event, event_type)]
+            if matching:
+                for handler in handlers:
+                    await handler(matching, uow)
+
+
+class PublishingUnitOfWorkFactory:
+    """app.ports.UnitOfWorkFactory over the store's: read-write units publish their events."""
+
+    def __init__(self, store: UnitOfWorkFactory, dispatcher: EventDispatcher) -> None:
+        self._store = store
+        self._dispatcher = dispatcher
+
+    def __call__(self, *, read_only: bool = False) -> UnitOfWork:
+        unit = self._store(read_only=read_only)
+        return unit if read_only else PublishingUnitOfWork(unit, self._dispatcher)
+
+
+class PublishingUnitOfWork:
+    organizations: OrganizationRepository
+    api_keys: ApiKeyRepository
+    wabas: WabaRepository
+    templates: TemplateRepository
+    template_events: TemplateEventRepository
+    alerts: AlertRepository
+    inbox: InboxRepository
+    idempotency: IdempotencyRepository
+    secrets: SecretRepository
+
+    def __init__(self, store: UnitOfWork, dispatcher: EventDispatcher) -> None:
+        self._store = store
+        self._dispatcher = dispatcher
+        # Aggregates loaded or saved in this unit, by identity (the same object passes many times).
+        self._seen: dict[int, Template] = {}
+
+    async def __aenter__(self) -> Self:
+        store = await self._store.__aenter__()
+        self.organizations = store.organizations
+        self.api_keys = store.api_keys
+        self.wabas = store.wabas
+        self.templates = _TrackingTemplates(store.templates, self._seen)
+        self.template_events = store.template_events
+        self.alerts = store.alerts
+        self.inbox = store.inbox
+        self.idempotency = store.idempotency
+        self.secrets = store.secrets
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self._forget()  # left without a commit: nothing it recorded happened
+        await self._store.__aexit__(exc_type, exc, tb)
+
+    async def commit(self) -> None:
+        while events := [event for template in self._seen.values() for event in template.pull_events()]:
+            await self._dispatcher.dispatch(events, self)
+        self._seen.clear()
+        await self._store.commit()
+
+    async def rollback(self) -> None:
+        self._forget()
+        await self._store.rollback()
+
+    def _forget(self) -> None:
+        for template in self._seen.values():
+            template.pull_events()
+        self._seen.clear()
+
+
+class _TrackingTemplates:
+    """The store's template repository, noting every aggregate that passes through it (loaded or
+    saved): whatever events a use case makes them record are published at commit."""
+
+    def __init__(self, store: TemplateRepository, seen: dict[int, Template]) -> None:
+        self._store = store
+        self._seen = seen
+
+    def _track(self, template: Template | None) -> Template | None:
+        if template is not None:
+            self._seen[id(template)] = template
+        return template
+
+    async def add(self, template: Template) -> None:
+        await self._store.add(template)
+        self._track(template)
+
+    async def update(self, template: Template) -> None:
+        await self._store.update(template)
+        self._track(template)
+
+    async def delete(self, template: Template) -> None:
+        await self._store.delete(template)
+        self._track(template)
+
+    async def save_meta_call(self, template: Template) -> None:
+        await self._store.save_meta_call(template)
+
+    async def get(self, org_id: str, template_id: str) -> Template | None:
+        return self._track(await self._store.get(org_id, template_id))
+
+    async def get_by_key(
+        self, org_id: str, waba_id: str, display_name: str, language_code: str
+    ) -> Template | None:
+        return self._track(await self._store.get_by_key(org_id, waba_id, display_name, language_code))
+
+    async def get_by_meta_id(self, waba_id: str, meta_template_id: str) -> Template | None:
+        return self._track(await self._store.get_by_meta_id(waba_id, meta_template_id))
+
+    async def list(self, query: TemplateQuery) -> Sequence[Template]:
+        found = await self._store.list(query)
+        for template in found:
+            self._track(template)
+        return found

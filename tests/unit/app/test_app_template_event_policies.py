@@ -1,0 +1,187 @@
+"""Every path that changes a template is a command on the bus, and every one of them appends the
+template's history and runs the alert policy, without the use case asking for either: a webhook
+change, a sync, a send error, the user's update and the user's delete."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+import pytest
+
+from app.auth import Principal
+from app.bootstrap import build_bus
+from app.commands import (
+    AddWaba,
+    ApplyInboxChanges,
+    CreateOrganization,
+    CreateTemplate,
+    DeleteTemplate,
+    SendTemplateMessage,
+    SubmitTemplate,
+    SyncTemplates,
+    UpdateTemplate,
+)
+from app.errors import MetaTemplatePaused
+from app.inbox import InboxChange
+from app.messagebus import MessageBus
+from app.ports import MetaTemplateState
+from app.resource_names import TemplateKey
+from domain.alerts import AlertKind, AlertState
+from domain.components import Components, ParameterSpec, TemplateDefinition
+from domain.observations import Aspect, ChangeSource, Outcome
+from domain.status import TemplateCategory
+from domain.templates import TemplateRevision
+from domain.tenancy import Role
+from fakes import FakeUnitOfWorkFactory, FrozenClock
+from fakes.meta import FakeMessageGateway, FakeTemplateGateway
+
+WABA = "301122334455667"
+PHONE = "109876543210987"
+KEY = TemplateKey(WABA, "order_ready", "en_US")
+META_ID = "918273645500100"  # the fake gateway's first id
+BODY = "Hi {{first_name}}, your order {{order_id}} can be collected from the front desk today."
+History = list[tuple[Aspect, ChangeSource, Outcome, str]]
+
+
+def definition(body: str = BODY) -> TemplateDefinition:
+    return TemplateDefinition(
+        display_name="order_ready",
+        language_code="en_US",
+        category=TemplateCategory.UTILITY,
+        components=Components(body=body),
+        parameters=(ParameterSpec("first_name", "Dana"), ParameterSpec("order_id", "A-1042")),
+    )
+
+
+def listed(status: str, quality: str = "GREEN") -> MetaTemplateState:
+    return MetaTemplateState(META_ID, definition(), status, "UTILITY", quality)
+
+
+@dataclass
+class World:
+    bus: MessageBus
+    factory: FakeUnitOfWorkFactory
+    clock: FrozenClock
+    templates: FakeTemplateGateway
+    messages: FakeMessageGateway
+    principal: Principal
+    template_id: str = ""
+    changes: int = 0
+
+    async def history(self) -> History:
+        async with self.factory(read_only=True) as uow:
+            records = await uow.template_events.list_for_template(self.principal.org_id, self.template_id)
+        return [(r.event.aspect, r.event.source, r.event.outcome, r.event.to_value) for r in records]
+
+    async def alerts(self) -> dict[AlertKind, AlertState]:
+        async with self.factory(read_only=True) as uow:
+            found = await uow.alerts.active_for_template(self.template_id)
+        return {alert.kind: alert.state for alert in found}
+
+    async def webhook(self, event: str) -> None:
+        """Meta's status webhook for the template, stored in the inbox and applied by the bus, as
+        the inbox worker has it applied."""
+        self.changes += 1
+        change = InboxChange(
+            id=f"delivery-{self.changes:04d}",
+            delivery_id="delivery",
+            key=f"change-{self.changes}",
+            waba_id=WABA,
+            field="message_template_status_update",
+            entry_time=self.clock.now(),
+            value={
+                "event": event,
+                "message_template_id": int(META_ID),
+                "message_template_name": "order_ready",
+                "message_template_language": "en_US",
+                "reason": "NONE",
+            },
+            received_at=self.clock.now(),
+        )
+        async with self.factory() as uow:
+            await uow.inbox.add_changes([change])
+            await uow.commit()
+        await self.bus.handle(ApplyInboxChanges((change.id,)))
+        self.clock.advance(timedelta(minutes=1))
+
+
+async def submitted_world() -> World:
+    factory, clock = FakeUnitOfWorkFactory(), FrozenClock()
+    templates, messages = FakeTemplateGateway(), FakeMessageGateway()
+    bus = build_bus(factory, clock, templates, messages)
+    org = await bus.handle(CreateOrganization("acme"))
+    await bus.handle(AddWaba("acme", WABA, phone_number_ids=(PHONE,)))
+    world = World(bus, factory, clock, templates, messages, Principal(org.org_id, Role.OPERATOR, "k"))
+    written = await bus.handle(CreateTemplate(world.principal, WABA, definition()))
+    world.template_id = written.template.id
+    await bus.handle(SubmitTemplate(world.principal, KEY))
+    clock.advance(timedelta(minutes=1))
+    return world
+
+
+async def test_a_webhook_change_appends_history_and_opens_an_alert() -> None:
+    world = await submitted_world()
+    await world.webhook("PAUSED")
+    assert (await world.history())[-1] == (Aspect.STATUS, ChangeSource.WEBHOOK, Outcome.APPLIED, "PAUSED")
+    assert await world.alerts() == {AlertKind.PAUSED: AlertState.OPEN}
+    await world.webhook("APPROVED")
+    assert await world.alerts() == {}
+
+
+async def test_a_sync_appends_history_and_opens_alerts() -> None:
+    world = await submitted_world()
+    world.templates.listed = [listed("PAUSED", quality="RED")]
+    await world.bus.handle(SyncTemplates(world.principal, WABA))
+    history = await world.history()
+    assert (Aspect.STATUS, ChangeSource.SYNC, Outcome.APPLIED, "PAUSED") in history
+    assert (Aspect.QUALITY, ChangeSource.SYNC, Outcome.APPLIED, "RED") in history
+    assert await world.alerts() == {AlertKind.PAUSED: AlertState.OPEN, AlertKind.QUALITY_RED: AlertState.OPEN}
+
+    # A sync that finds nothing new records nothing and leaves the alerts be.
+    world.clock.advance(timedelta(minutes=1))
+    await world.bus.handle(SyncTemplates(world.principal, WABA))
+    assert await world.history() == history
+    world.templates.listed = [listed("APPROVED")]
+    await world.bus.handle(SyncTemplates(world.principal, WABA))
+    assert await world.alerts() == {}
+
+
+async def test_a_send_error_appends_history_and_opens_an_alert() -> None:
+    world = await submitted_world()
+    await world.webhook("APPROVED")
+    world.messages.errors.append(MetaTemplatePaused("paused", code=132015))
+    with pytest.raises(MetaTemplatePaused):
+        await world.bus.handle(
+            SendTemplateMessage(
+                world.principal, KEY, "+15551234567", {"first_name": "Dana", "order_id": "A-1"}
+            )
+        )
+    assert (await world.history())[-1][:3] == (Aspect.STATUS, ChangeSource.SEND_ERROR, Outcome.APPLIED)
+    assert await world.alerts() == {AlertKind.PAUSED: AlertState.OPEN}
+
+
+async def test_the_users_update_appends_history_and_resolves_the_alert_it_answers() -> None:
+    world = await submitted_world()
+    world.templates.listed = [listed("REJECTED")]
+    await world.bus.handle(SyncTemplates(world.principal, WABA))
+    assert await world.alerts() == {AlertKind.REJECTED: AlertState.OPEN}
+    new_body = Components(body="Hello {{first_name}}, order {{order_id}} is ready at the front desk.")
+    await world.bus.handle(UpdateTemplate(world.principal, KEY, TemplateRevision(components=new_body)))
+    history = await world.history()
+    assert (Aspect.COMPONENTS, ChangeSource.USER, Outcome.APPLIED) in [h[:3] for h in history]
+    assert history[-1] == (Aspect.STATUS, ChangeSource.USER, Outcome.APPLIED, "PENDING")
+    # Edited and back in review: the rejection is answered.
+    assert await world.alerts() == {}
+
+
+async def test_the_users_delete_appends_history_and_resolves_every_alert() -> None:
+    world = await submitted_world()
+    await world.webhook("PAUSED")
+    world.templates.listed = [listed("PAUSED", quality="YELLOW")]
+    await world.bus.handle(SyncTemplates(world.principal, WABA))
+    assert set(await world.alerts()) == {AlertKind.PAUSED, AlertKind.QUALITY_YELLOW}
+    await world.bus.handle(DeleteTemplate(world.principal, KEY))
+    assert world.templates.deleted == [(WABA, META_ID, "order_ready")]
+    assert (await world.history())[-1] == (Aspect.STATUS, ChangeSource.USER, Outcome.APPLIED, "DELETED")
+    assert await world.alerts() == {}
