@@ -53,5 +53,7 @@ class Observation:
     occurred_at: datetime
     reason: str = ""
     components: Components | None = None
+    # What Meta says the aspect was before (quality and category updates name it), if it does.
+    previous: str = ""
     # Anything else worth keeping (other_info, rejection_info, the raw change...); JSON-compatible.
     details: Mapping[str, object] = field(default_factory=dict)

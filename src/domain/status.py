@@ -21,12 +21,25 @@ class TemplateStatus(StrEnum):
     ARCHIVED = "ARCHIVED"
     # Meta sent a value we do not know yet; the raw value is kept beside it.
     OTHER = "OTHER"
+    # Not known here: the template was first seen through a webhook that does not say its status
+    # (a category or components update). It needs a sync, which asks Meta; never a guess.
+    UNKNOWN = "UNKNOWN"
 
     @classmethod
     def from_meta(cls, raw: str) -> TemplateStatus:
         """The status a Meta status value or event leaves the template in; liberal: a value this
-        version does not know is OTHER (the raw value is kept beside it), never an error."""
+        version does not know is OTHER (the raw value is kept beside it), never an error. An event
+        that names no status (see `after_event`) is OTHER here too."""
+        return cls.after_event(raw) or cls.OTHER
+
+    @classmethod
+    def after_event(cls, raw: str) -> TemplateStatus | None:
+        """Like from_meta, but None for an event that says something happened without naming the
+        status it left: UNARCHIVED (and UNLOCKED, should Meta send it) restores whatever the template
+        was before, which only Meta knows."""
         event = status_event(raw)
+        if event in _EVENTS_WITHOUT_STATUS:
+            return None
         return _STATUS_AFTER_EVENT.get(event) or cls.__members__.get(event, cls.OTHER)
 
 
@@ -69,3 +82,4 @@ def status_event(raw: str) -> str:
 
 # Events whose resulting state is another status: a reinstated or unpaused template is sendable again.
 _STATUS_AFTER_EVENT = {"REINSTATED": TemplateStatus.APPROVED, "UNPAUSED": TemplateStatus.APPROVED}
+_EVENTS_WITHOUT_STATUS = frozenset({"UNARCHIVED", "UNLOCKED"})

@@ -92,7 +92,8 @@ class Template(MetaLifecycle):
         Meta's copy is the truth, so lint errors do not stop it; parameters are still detected.
         """
         template = cls._from(template_id, org_id, waba_id, definition, lint(definition), now)
-        template.status, template.raw_status = TemplateStatus.PENDING, ""
+        # Until an observation says otherwise (a sync's and a status webhook's do at once).
+        template.status, template.raw_status = TemplateStatus.UNKNOWN, ""
         template.meta_template_id, template.needs_sync = meta_template_id, needs_sync
         return template
 
@@ -206,8 +207,11 @@ class Template(MetaLifecycle):
         """Applies an observation unless it is older than the aspect's state, and records the event
         that says what it did (its history entry); with `applied_only`, only a change is recorded (a
         sync confirming what is known, or knowing better, is not news)."""
-        before = self._aspect_value(observation.aspect)
         last = self.observed_at.get(observation.aspect)
+        # Meta's word on what it was (a quality or category update names it) is better than ours
+        # for an aspect never observed: ours is only a default (quality UNKNOWN) or what was sent.
+        before = observation.previous if last is None and observation.previous else None
+        before = before or self._aspect_value(observation.aspect)
         if last is not None and observation.occurred_at < last:
             outcome = Outcome.SUPERSEDED
         else:
@@ -256,6 +260,27 @@ class Template(MetaLifecycle):
         )
         self.events.append(event)
         return event
+
+    def infer_approval_from_rating(self, *, rated_at: datetime, received_at: datetime) -> None:
+        """Meta rates the quality of approved templates only: a template whose status is unknown
+        here and that Meta rated is approved there. Recorded like a status event, but not as
+        Meta's word: any status webhook, even an older one, overrides it."""
+        if self.status is not TemplateStatus.UNKNOWN:
+            return
+        self.status, self.raw_status = TemplateStatus.APPROVED, "APPROVED"
+        self.events.append(
+            self._event(
+                Aspect.STATUS,
+                ChangeSource.WEBHOOK,
+                Outcome.APPLIED,
+                from_value="",
+                to_value="APPROVED",
+                reason="Meta rated its quality, which it does for approved templates only",
+                occurred_at=rated_at,
+                received_at=received_at,
+                details={INFERRED: "quality rating"},
+            )
+        )
 
     def mark_deleted(self, *, now: datetime) -> TemplateEvent:
         """Deleted here (and at Meta, when it was there): its alerts close, its history stays."""
@@ -331,7 +356,12 @@ class Template(MetaLifecycle):
 
     def _apply_status(self, observation: Observation) -> bool:
         raw = status_event(observation.value)
-        status = TemplateStatus.from_meta(raw)
+        status = TemplateStatus.after_event(raw)
+        if status is None:
+            # The status is now Meta's to tell (e.g. unarchived: back to what it was before
+            # archiving): keep ours, say it may be out of date, and let a sync ask.
+            self.needs_sync = True
+            return True
         reason = observation.reason if observation.reason.upper() not in ("", "NONE") else ""
         rejection = reason if status is TemplateStatus.REJECTED else ""
         changed = (status, raw, rejection) != (self.status, self.raw_status, self.rejection_reason)
@@ -359,6 +389,8 @@ class TemplateRevision:
 
 
 SENDABLE = frozenset({TemplateStatus.APPROVED, TemplateStatus.FLAGGED})
+# The details key of an event we concluded rather than were told; its value says from what.
+INFERRED = "inferred_from"
 
 
 def _checked(definition: TemplateDefinition) -> LintReport:

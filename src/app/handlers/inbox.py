@@ -25,7 +25,7 @@ from app.text import printable
 from domain.components import Components, TemplateDefinition
 from domain.errors import TemplateLifecycleError
 from domain.observations import Aspect, ChangeSource
-from domain.status import TemplateCategory
+from domain.status import TemplateCategory, TemplateQuality
 from domain.templates import Template
 from domain.tenancy import Waba
 
@@ -91,6 +91,8 @@ async def _apply_template_change(uow: UnitOfWork, waba: Waba, change: TemplateCh
     """Applies one translated Meta event to its template, creating it if Meta knows it and we do
     not; the template records what each observation did (history and alerts follow at commit)."""
     template, created = await _find_or_create(uow, waba, change, now)
+    if created:
+        _infer_status(template, change, now)
     if template.category is None:
         # A status event names the category; a template first seen through a webhook learns it here.
         template.category = TemplateCategory.parse(change.category)
@@ -114,6 +116,21 @@ async def _apply_template_change(uow: UnitOfWork, waba: Waba, change: TemplateCh
         await uow.templates.update(template)
 
 
+def _infer_status(template: Template, change: TemplateChange, now: datetime) -> None:
+    """A template first seen through a webhook has the status the webhook says; one that says none
+    stays UNKNOWN (a sync asks Meta), unless Meta rated its quality: only approved ones are rated."""
+    aspects = {observation.aspect for observation in change.observations}
+    if Aspect.STATUS in aspects:
+        return
+    for observation in change.observations:
+        if (
+            observation.aspect is Aspect.QUALITY
+            and TemplateQuality.from_meta(observation.value) is not TemplateQuality.UNKNOWN
+        ):
+            template.infer_approval_from_rating(rated_at=observation.occurred_at, received_at=now)
+            return
+
+
 async def _find_or_create(
     uow: UnitOfWork, waba: Waba, change: TemplateChange, now: datetime
 ) -> tuple[Template, bool]:
@@ -134,7 +151,7 @@ async def _find_or_create(
             "template name and language"
         )
     category = TemplateCategory.parse(change.category)
-    # Only the name, language and category are known: flag it so a sync fetches the rest.
+    # Only the name, language and category are known: its status is UNKNOWN and it needs a sync.
     template = Template.imported(
         template_id=secrets.token_hex(16),
         org_id=waba.org_id,

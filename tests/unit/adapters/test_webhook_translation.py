@@ -147,7 +147,7 @@ def test_sample_approved() -> None:
         "APPROVED",
         ChangeSource.WEBHOOK,
         at(1764153000),
-        reason="NONE",
+        reason="",  # Meta's placeholder NONE explains nothing
         details={"raw": raw.value},
     )
 
@@ -158,7 +158,8 @@ def test_sample_rejected_keeps_rejection_info() -> None:
     observation = only_observation(result)
     assert (observation.value, observation.reason, result.category) == (
         "REJECTED",
-        "INVALID_FORMAT",
+        "INVALID_FORMAT: Two variables appear side by side with nothing between them. "
+        "Recommendation: Put descriptive words or punctuation between each variable.",
         "MARKETING",
     )
     assert observation.details["rejection_info"] == {
@@ -174,6 +175,10 @@ def test_sample_paused_keeps_other_info() -> None:
     observation = only_observation(result)
     assert observation.value == "PAUSED"
     assert observation.occurred_at == at(1764160000)
+    # Its `reason` is Meta's placeholder NONE: what an alert says comes from other_info.
+    assert observation.reason == (
+        "FIRST_PAUSE: Your template was paused because of low quality feedback from recipients."
+    )
     assert observation.details["other_info"] == {
         "title": "FIRST_PAUSE",
         "description": "Your template was paused because of low quality feedback from recipients.",
@@ -200,6 +205,7 @@ def test_sample_quality_green_to_red() -> None:
         ChangeSource.WEBHOOK,
         at(1764159000),
         details={"previous": "GREEN", "raw": raw.value},
+        previous="GREEN",
     )
 
 
@@ -306,7 +312,7 @@ def test_status_extra_info_is_kept_in_details(event: str, extra_key: str, extra:
 
 
 @pytest.mark.parametrize(
-    ("reason", "expected"), [(None, ""), (ABSENT, ""), ("NONE", "NONE"), ("SCAM", "SCAM")]
+    ("reason", "expected"), [(None, ""), (ABSENT, ""), ("NONE", ""), ("none", ""), ("SCAM", "SCAM")]
 )
 def test_status_reason_null_absent_or_text(reason: Any, expected: str) -> None:
     observation = only_observation(
@@ -521,6 +527,7 @@ def test_completed_category_change_is_an_observation() -> None:
         ChangeSource.WEBHOOK,
         at(ENTRY_TIME),
         details={"previous": "UTILITY", "raw": value},
+        previous="UTILITY",
     )
 
 
@@ -1161,7 +1168,9 @@ def test_column_texts_that_cannot_be_stored_are_untranslatable_at_once(
 def test_nul_inside_documents_is_kept_verbatim() -> None:
     # JSON documents escape it (\u0000), which both databases store: nothing is lost.
     result = translate_one("message_template_status_update", status_value(other_info={"title": "a\x00b"}))
-    assert only_observation(result).details["other_info"] == {"title": "a\x00b"}
+    observation = only_observation(result)
+    assert observation.details["other_info"] == {"title": "a\x00b"}
+    assert observation.reason == ""  # a column cannot hold it: left out of the explanation
 
 
 # ---- what a Meta webhook never sends is refused before it can stall or bloat anything -------------

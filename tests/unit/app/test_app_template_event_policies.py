@@ -30,8 +30,8 @@ from app.resource_names import TemplateKey
 from domain.alerts import AlertKind, AlertState
 from domain.components import Components, ParameterSpec, TemplateDefinition
 from domain.observations import Aspect, ChangeSource, Outcome
-from domain.status import TemplateCategory
-from domain.templates import TemplateRevision
+from domain.status import TemplateCategory, TemplateStatus
+from domain.templates import Template, TemplateRevision
 from domain.tenancy import Role
 from fakes import FakeUnitOfWorkFactory, FrozenClock
 from fakes.meta import FakeMessageGateway, FakeTemplateGateway
@@ -69,6 +69,12 @@ class World:
     template_id: str = ""
     changes: int = 0
 
+    async def template(self) -> Template:
+        async with self.factory(read_only=True) as uow:
+            found = await uow.templates.get_by_key(self.principal.org_id, WABA, "order_ready", "en_US")
+        assert found is not None
+        return found
+
     async def history(self) -> History:
         async with self.factory(read_only=True) as uow:
             records = await uow.template_events.list_for_template(self.principal.org_id, self.template_id)
@@ -80,22 +86,25 @@ class World:
         return {alert.kind: alert.state for alert in found}
 
     async def webhook(self, event: str) -> None:
-        """Meta's status webhook for the template, stored in the inbox and applied by the bus, as
-        the inbox worker has it applied."""
+        """Meta's status webhook for the template."""
+        await self.deliver("message_template_status_update", {"event": event, "reason": "NONE"})
+
+    async def deliver(self, field: str, value: dict[str, object]) -> None:
+        """A webhook change about the template, stored in the inbox and applied by the bus, as the
+        inbox worker has it applied."""
         self.changes += 1
         change = InboxChange(
             id=f"delivery-{self.changes:04d}",
             delivery_id="delivery",
             key=f"change-{self.changes}",
             waba_id=WABA,
-            field="message_template_status_update",
+            field=field,
             entry_time=self.clock.now(),
             value={
-                "event": event,
                 "message_template_id": int(META_ID),
                 "message_template_name": "order_ready",
                 "message_template_language": "en_US",
-                "reason": "NONE",
+                **value,
             },
             received_at=self.clock.now(),
         )
@@ -106,17 +115,22 @@ class World:
         self.clock.advance(timedelta(minutes=1))
 
 
-async def submitted_world() -> World:
+async def registered_world() -> World:
+    """An organization with its WABA, and no template yet."""
     factory, clock = FakeUnitOfWorkFactory(), FrozenClock()
     templates, messages = FakeTemplateGateway(), FakeMessageGateway()
     bus = build_bus(factory, clock, templates, messages)
     org = await bus.handle(CreateOrganization("acme"))
     await bus.handle(AddWaba("acme", WABA, phone_number_ids=(PHONE,)))
-    world = World(bus, factory, clock, templates, messages, Principal(org.org_id, Role.OPERATOR, "k"))
-    written = await bus.handle(CreateTemplate(world.principal, WABA, definition()))
+    return World(bus, factory, clock, templates, messages, Principal(org.org_id, Role.OPERATOR, "k"))
+
+
+async def submitted_world() -> World:
+    world = await registered_world()
+    written = await world.bus.handle(CreateTemplate(world.principal, WABA, definition()))
     world.template_id = written.template.id
-    await bus.handle(SubmitTemplate(world.principal, KEY))
-    clock.advance(timedelta(minutes=1))
+    await world.bus.handle(SubmitTemplate(world.principal, KEY))
+    world.clock.advance(timedelta(minutes=1))
     return world
 
 
@@ -185,3 +199,20 @@ async def test_the_users_delete_appends_history_and_resolves_every_alert() -> No
     assert world.templates.deleted == [(WABA, META_ID, "order_ready")]
     assert (await world.history())[-1] == (Aspect.STATUS, ChangeSource.USER, Outcome.APPLIED, "DELETED")
     assert await world.alerts() == {}
+
+
+async def test_a_sync_resolves_a_template_first_seen_without_its_status() -> None:
+    world = await registered_world()
+    category_update = {"previous_category": "UTILITY", "new_category": "MARKETING"}
+    await world.deliver("template_category_update", category_update)
+    seen = await world.template()
+    assert (seen.status, seen.needs_sync, seen.category) == (
+        TemplateStatus.UNKNOWN,
+        True,
+        TemplateCategory.MARKETING,
+    )
+    world.templates.listed = [listed("APPROVED")]
+    report = await world.bus.handle(SyncTemplates(world.principal, WABA))
+    assert report.updated == ("order_ready.en_US",)
+    synced = await world.template()
+    assert (synced.status, synced.needs_sync) == (TemplateStatus.APPROVED, False)

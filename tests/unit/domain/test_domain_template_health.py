@@ -12,7 +12,7 @@ from domain.components import Components
 from domain.events import TemplateEvent
 from domain.observations import Aspect, ChangeSource, Observation, Outcome
 from domain.status import TemplateCategory, TemplateQuality, TemplateStatus
-from domain.templates import Template, TemplateRevision
+from domain.templates import INFERRED, Template, TemplateRevision
 from support.sample_templates import draft_template
 
 T0 = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
@@ -226,3 +226,56 @@ def test_edit_webhook_keeps_what_it_cannot_describe() -> None:
         (ButtonType.URL, "Follow"),
         (ButtonType.COPY_CODE, ""),
     ]
+
+
+# ---- events that name no status, and what Meta says came before ----------------------------------
+
+
+@pytest.mark.parametrize("event", ["UNARCHIVED", "unlocked"])
+def test_an_event_that_names_no_status_keeps_it_and_asks_for_a_sync(event: str) -> None:
+    t = template()
+    t.observe(status("ARCHIVED", T0), received_at=T0)
+    recorded = t.observe(status(event, T0 + timedelta(minutes=1)), received_at=T0)
+    assert (t.status, t.raw_status, t.needs_sync) == (TemplateStatus.ARCHIVED, "ARCHIVED", True)
+    assert (recorded.outcome, recorded.from_value, recorded.to_value) == (
+        Outcome.APPLIED,
+        "ARCHIVED",
+        event,
+    )
+    assert TemplateStatus.from_meta(event) is TemplateStatus.OTHER
+    assert TemplateStatus.after_event(event) is None
+
+
+def test_meta_s_previous_value_is_the_from_of_an_aspect_never_observed_only() -> None:
+    t = template()
+    first = t.observe(
+        Observation(Aspect.QUALITY, "RED", ChangeSource.WEBHOOK, T0, previous="GREEN"), received_at=T0
+    )
+    later = t.observe(
+        Observation(Aspect.QUALITY, "YELLOW", ChangeSource.WEBHOOK, T0 + timedelta(1), previous="GREEN"),
+        received_at=T0,
+    )
+    assert (first.from_value, later.from_value) == ("GREEN", "RED")
+
+
+def test_approval_is_inferred_from_a_rating_only_while_the_status_is_unknown() -> None:
+    t = Template.imported(
+        template_id="t2",
+        org_id="o1",
+        waba_id="w1",
+        definition=template().definition,
+        meta_template_id="42",
+        now=T0,
+        needs_sync=True,
+    )
+    assert t.status is TemplateStatus.UNKNOWN
+    t.infer_approval_from_rating(rated_at=T0, received_at=T0)
+    assert t.status is TemplateStatus.APPROVED
+    [event] = t.pull_events()
+    assert isinstance(event, TemplateEvent)
+    assert INFERRED in event.details
+    # Any status Meta sends, even one older than the rating, is its word and overrides the guess.
+    t.observe(status("PAUSED", T0 - timedelta(hours=1)), received_at=T0)
+    assert t.status is TemplateStatus.PAUSED
+    t.infer_approval_from_rating(rated_at=T0, received_at=T0)
+    assert t.status is TemplateStatus.PAUSED

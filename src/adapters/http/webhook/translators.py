@@ -38,6 +38,8 @@ from domain.components import Button, ButtonType, Components, Header, HeaderForm
 from domain.observations import PARTIAL_COMPONENTS, Aspect, ChangeSource, Observation
 from domain.status import TemplateCategory, status_event
 
+# Each of Meta's explanations (other_info, rejection_info) is a sentence or two; a reason stays short.
+_EXPLANATION_CHARS = 1000
 # Meta's ids are below 2**53 (about 15 digits); a float id beyond that has already lost digits.
 _MAX_EXACT_FLOAT = 2**53
 
@@ -103,6 +105,7 @@ def _storable(change: TemplateChange) -> TemplateChange:
         aspect = observation.aspect.value.lower()
         texts.append((f"the {aspect} value", observation.value, WEBHOOK_TEXT_LIMITS["code"]))
         texts.append((f"the {aspect} reason", observation.reason, WEBHOOK_TEXT_LIMITS["text"]))
+        texts.append((f"the previous {aspect} value", observation.previous, WEBHOOK_TEXT_LIMITS["code"]))
         if observation.components is not None:
             texts.extend(_component_texts(observation.components))
     for name, text, limit in texts:
@@ -150,12 +153,40 @@ def _status_update(change: RawChange, value: Mapping[str, Any], occurred_at: dat
         status_event(event),
         ChangeSource.WEBHOOK,
         occurred_at,
-        reason=reason or "",
+        reason=_status_reason(reason or "", value),
         details=details,
     )
     return _template_change(
         change, value, (observation,), category=category if isinstance(category, str) else ""
     )
+
+
+def _status_reason(reason: str, value: Mapping[str, Any]) -> str:
+    """Meta's reason code, explained by what else the event carries: `other_info` on pauses,
+    unpauses and disables (where `reason` is the placeholder NONE), `rejection_info` on format
+    rejections. Texts of the wrong type, or that no database could store, are left out (the raw
+    value is kept in the details, whose JSON escapes anything)."""
+    code = "" if reason.strip().upper() == "NONE" else reason.strip()
+    explained = [
+        _joined(value.get("other_info"), "title", "description", ": "),
+        _joined(value.get("rejection_info"), "reason", "recommendation", " Recommendation: "),
+    ]
+    text = "; ".join(part for part in explained if part)
+    if code and text:
+        return f"{code}: {text}"
+    return code or text
+
+
+def _joined(info: object, first: str, second: str, separator: str) -> str:
+    if not isinstance(info, Mapping):
+        return ""
+    parts = [info.get(first), info.get(second)]
+    texts = [
+        part.strip()[:_EXPLANATION_CHARS]
+        for part in parts
+        if isinstance(part, str) and part.strip() and not text_problem(part)
+    ]
+    return separator.join(texts)
 
 
 def _quality_update(change: RawChange, value: Mapping[str, Any], occurred_at: datetime) -> TemplateChange:
@@ -164,8 +195,7 @@ def _quality_update(change: RawChange, value: Mapping[str, Any], occurred_at: da
         raise UntranslatableChange(
             f"quality update 'new_quality_score' must be a non-empty string, got {short(score)}"
         )
-    details = {"previous": value.get("previous_quality_score"), "raw": dict(value)}
-    observation = Observation(Aspect.QUALITY, score, ChangeSource.WEBHOOK, occurred_at, details=details)
+    observation = _replacing(Aspect.QUALITY, score, value, "previous_quality_score", occurred_at)
     return _template_change(change, value, (observation,))
 
 
@@ -193,11 +223,23 @@ def _category_update(change: RawChange, value: Mapping[str, Any], occurred_at: d
         return _template_change(change, value, (), category=new_category or "", impending_category=impending)
     if not new_category or not new_category.strip():
         raise UntranslatableChange("completed category update without a 'new_category'")
-    details = {"previous": value.get("previous_category"), "raw": dict(value)}
-    observation = Observation(
-        Aspect.CATEGORY, new_category, ChangeSource.WEBHOOK, occurred_at, details=details
-    )
+    observation = _replacing(Aspect.CATEGORY, new_category, value, "previous_category", occurred_at)
     return _template_change(change, value, (observation,), category=new_category)
+
+
+def _replacing(
+    aspect: Aspect, new: str, value: Mapping[str, Any], previous_key: str, occurred_at: datetime
+) -> Observation:
+    """An update that names the value it replaces (a quality or category update)."""
+    previous = value.get(previous_key)
+    return Observation(
+        aspect,
+        new,
+        ChangeSource.WEBHOOK,
+        occurred_at,
+        details={"previous": previous, "raw": dict(value)},
+        previous=previous.strip().upper() if isinstance(previous, str) else "",
+    )
 
 
 def _components_update(change: RawChange, value: Mapping[str, Any], occurred_at: datetime) -> TemplateChange:
