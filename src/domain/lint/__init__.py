@@ -1,0 +1,45 @@
+"""Meta's template rejection rules (fact sheet V1-V13), checked before anything is submitted.
+
+`lint` reports every violation at once so an author fixes a template in one round trip. Codes are
+API contract; messages are for people and quote the offending values.
+
+The rules live by subject: texts (name, language, header, body, footer, placeholders), buttons and
+parameters; report holds what they report.
+"""
+
+from __future__ import annotations
+
+from domain.components import ParameterFormat, TemplateDefinition
+from domain.lint.buttons import lint_buttons
+from domain.lint.parameters import lint_parameters
+from domain.lint.report import Findings, LintReport, Severity, Violation
+from domain.lint.texts import lint_body, lint_footer, lint_format, lint_header, lint_identity
+from domain.parameters import detect_format, parameter_keys
+
+__all__ = ["LintReport", "Severity", "Violation", "lint"]
+
+
+def lint(definition: TemplateDefinition) -> LintReport:
+    """Every violation of `definition`, plus the resolved parameter format and parameters."""
+    out = Findings()
+    lint_identity(definition, out)
+    components = definition.components
+    lint_body(components.body, out)
+    if components.header is not None:
+        lint_header(components.header, out)
+    lint_footer(components.footer, out)
+    lint_buttons(components.buttons, out)
+
+    detected = detect_format(components)
+    declared = definition.parameter_format
+    lint_format(components, declared, out)
+    # Keys follow what the text actually uses: when the declared format disagrees, the mismatch is
+    # reported once instead of every placeholder also showing up as "unknown" or "missing".
+    key_format = detected or declared or ParameterFormat.POSITIONAL
+    keys = parameter_keys(components, key_format)
+    parameters = lint_parameters(definition.parameters, keys, out)
+    return LintReport(
+        violations=tuple(out.violations),
+        parameter_format=declared or detected or ParameterFormat.POSITIONAL,
+        parameters=parameters,
+    )
