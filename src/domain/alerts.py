@@ -112,7 +112,8 @@ def decide(entry: TemplateEvent) -> AlertDecision:
         return _impending_category(entry)
     if entry.outcome is not Outcome.APPLIED:
         return AlertDecision()
-    value = status_event(entry.to_value) if entry.aspect is Aspect.STATUS else entry.to_value.strip().upper()
+    # Normalized like a status event, whatever the aspect: Meta's values are upper-case words.
+    value = status_event(entry.to_value)
     match entry.aspect:
         case Aspect.STATUS:
             kind = _STATUS_ALERTS.get(value)

@@ -306,7 +306,7 @@ def _sanitized(item: Mapping[str, Any]) -> dict[str, Any]:
     """A copy of `item` that definition_from_meta accepts (which refuses unknown shapes on purpose)."""
     out: dict[str, Any] = {"name": _text(item.get("name")), "language": _text(item.get("language"))}
     category = _text(item.get("category"))
-    if category.strip().upper() in TemplateCategory.__members__:
+    if TemplateCategory.parse(category) is not None:
         out["category"] = category
     fmt = _text(item.get("parameter_format"))
     if fmt.strip().upper() in ParameterFormat.__members__:
