@@ -1,1 +1,2 @@
-"""aiohttp adapter: health endpoints now, the Meta webhook later."""
+"""The aiohttp application on the HTTP port: liveness and readiness (app.py) and Meta's webhook
+(webhook/)."""
