@@ -9,16 +9,14 @@ when a test needs it.
 
 from __future__ import annotations
 
-import itertools
 import os
 from collections.abc import AsyncIterator, Iterator
 
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from support.databases import migrated, new_database_url
 from support.postgres import PostgresServer, start_server
-
-_database_numbers = itertools.count(1)
 
 
 @pytest.fixture(scope="session")
@@ -44,22 +42,13 @@ def postgres_server() -> Iterator[PostgresServer]:
 )
 def empty_database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> str:
     """A new, empty database per test (no tables), as a SQLAlchemy URL."""
-    if request.param == "sqlite":
-        return f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('sqlite') / 'watemplates.db'}"
-    server: PostgresServer = request.getfixturevalue("postgres_server")
-    # One database per test keeps tests independent without dropping anything; the pid keeps
-    # names unique if several pytest processes ever share a server.
-    return server.create_database_sync(f"test_{os.getpid()}_{next(_database_numbers)}")
+    return new_database_url(request.param, request, tmp_path_factory)
 
 
 @pytest.fixture
 def database_url(empty_database_url: str) -> str:
     """A new database migrated to the latest revision."""
-    # Imported here so collecting tests that never touch SQL does not import the adapter.
-    from adapters.sql.migrate import upgrade
-
-    upgrade(empty_database_url)
-    return empty_database_url
+    return migrated(empty_database_url)
 
 
 @pytest.fixture

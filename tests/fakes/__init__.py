@@ -1,29 +1,28 @@
 """In-memory implementations of the ports in app.ports, for fast use-case and gRPC tests."""
 
-from fakes.memory import (
-    FakeApiKeyRepository,
-    FakeHealthProbe,
-    FakeIdempotencyRepository,
-    FakeOrganizationRepository,
-    FakeSecretRepository,
-    FakeTemplateRepository,
-    FakeUnitOfWork,
-    FakeUnitOfWorkFactory,
-    FakeWabaRepository,
-    FrozenClock,
-    MemoryStore,
-)
+from fakes.clock import FakeHealthProbe, FrozenClock
+from fakes.repositories.alerts import FakeAlertRepository
+from fakes.repositories.inbox import FakeInboxRepository
+from fakes.repositories.requests import FakeIdempotencyRepository, FakeSecretRepository
+from fakes.repositories.tables import IntegrityViolation, MemoryStore
+from fakes.repositories.templates import FakeTemplateEventRepository, FakeTemplateRepository
+from fakes.repositories.tenancy import FakeApiKeyRepository, FakeOrganizationRepository, FakeWabaRepository
+from fakes.store import FakeUnitOfWork, FakeUnitOfWorkFactory
 
 __all__ = [
+    "FakeAlertRepository",
     "FakeApiKeyRepository",
     "FakeHealthProbe",
     "FakeIdempotencyRepository",
+    "FakeInboxRepository",
     "FakeOrganizationRepository",
     "FakeSecretRepository",
+    "FakeTemplateEventRepository",
     "FakeTemplateRepository",
     "FakeUnitOfWork",
     "FakeUnitOfWorkFactory",
     "FakeWabaRepository",
     "FrozenClock",
+    "IntegrityViolation",
     "MemoryStore",
 ]

@@ -21,7 +21,6 @@ from app.commands import (
 )
 from app.errors import (
     AlreadyExists,
-    ConcurrentModification,
     EtagMismatch,
     InvalidArgument,
     NotFound,
@@ -316,30 +315,6 @@ async def test_replaying_a_request_whose_template_was_deleted_is_not_found(env: 
     assert env.stored() == []
 
 
-async def test_concurrent_twins_with_one_request_id_create_one_template(env: Env) -> None:
-    # Both twins pass the "no record yet" check before either commits; the loser must answer
-    # with the winner's template instead of failing with AlreadyExists.
-    arrived = 0
-    both_ready = asyncio.Event()
-
-    async def wait_for_twin() -> None:
-        nonlocal arrived
-        arrived += 1
-        if arrived == 2:
-            both_ready.set()
-        await both_ready.wait()
-
-    env.factory.before_commit = wait_for_twin
-
-    one, two = await asyncio.gather(
-        env.create(named_definition(), request_id="twin"), env.create(named_definition(), request_id="twin")
-    )
-
-    assert one.template.id == two.template.id
-    assert len(env.stored()) == 1
-    assert len(env.factory.store.idempotency) == 1
-
-
 # ---- authorization and tenancy ------------------------------------------------------------------
 
 
@@ -494,35 +469,6 @@ async def test_update_of_a_missing_template_is_not_found(env: Env) -> None:
     key = TemplateKey(WABA_A, "nope", "en")
     with pytest.raises(NotFound):
         await env.bus.handle(UpdateTemplate(env.operator_a, key, TemplateRevision()))
-
-
-async def test_concurrent_updates_with_one_etag_let_exactly_one_win(env: Env) -> None:
-    template = (await env.create()).template
-    arrived = 0
-    both_ready = asyncio.Event()
-
-    async def wait_for_rival() -> None:
-        nonlocal arrived
-        arrived += 1
-        if arrived == 2:
-            both_ready.set()
-        await both_ready.wait()
-
-    env.factory.before_commit = wait_for_rival
-
-    async def update(category: TemplateCategory) -> TemplateWritten:
-        revision = TemplateRevision(category=category)
-        return await env.bus.handle(UpdateTemplate(env.operator_a, key_of(template), revision, template.etag))
-
-    results = await asyncio.gather(
-        update(TemplateCategory.MARKETING), update(TemplateCategory.AUTHENTICATION), return_exceptions=True
-    )
-
-    winners = [r for r in results if isinstance(r, TemplateWritten)]
-    losers = [r for r in results if isinstance(r, ConcurrentModification)]
-    assert (len(winners), len(losers)) == (1, 1)
-    stored = env.stored()[0]
-    assert (stored.version, stored.category) == (2, winners[0].template.category)
 
 
 async def test_delete(env: Env) -> None:
@@ -842,42 +788,4 @@ def test_lint_reports_errors_and_warnings_without_storing(env: Env) -> None:
     assert not report.valid
     assert {"PARAM_AT_BODY_START", "PARAM_AT_BODY_END", "PARAMS_ADJACENT"} <= {v.code for v in report.errors}
     assert "TOO_MANY_PARAMS_FOR_LENGTH" in {v.code for v in report.warnings}
-    assert env.stored() == []
-
-
-# ---- the fakes' transaction semantics these tests rely on ---------------------------------------
-
-
-async def test_uncommitted_writes_are_invisible_and_rolled_back(env: Env) -> None:
-    template, _ = Template.create(
-        template_id="t-1",
-        org_id=env.operator_a.org_id,
-        waba_id=WABA_A,
-        definition=named_definition(),
-        now=env.clock.now(),
-    )
-    async with env.factory() as writer:
-        await writer.templates.add(template)
-        async with env.factory() as reader:
-            assert await reader.templates.get(env.operator_a.org_id, "t-1") is None
-        assert await writer.templates.get(env.operator_a.org_id, "t-1") == template
-    async with env.factory() as reader:
-        assert await reader.templates.get(env.operator_a.org_id, "t-1") is None
-
-
-async def test_a_stale_write_is_refused_at_commit(env: Env) -> None:
-    template = (await env.create()).template
-    async with env.factory() as slow:
-        mine = await slow.templates.get(env.operator_a.org_id, template.id)
-        assert mine is not None
-        async with env.factory() as fast:
-            theirs = await fast.templates.get(env.operator_a.org_id, template.id)
-            assert theirs is not None
-            await fast.templates.delete(theirs)
-            await fast.commit()
-        mine.category = TemplateCategory.MARKETING
-        await slow.templates.update(mine)
-        with pytest.raises(ConcurrentModification):
-            await slow.commit()
-
     assert env.stored() == []
