@@ -140,7 +140,7 @@ def bench(seconds: float, concurrency: int) -> None:
         echo = subprocess.Popen(
             [sys.executable, str(HERE / "echo_server.py"), str(echo_port)], stdout=subprocess.PIPE, text=True
         )
-        processes = [graph, echo]
+        processes: list[subprocess.Popen[str] | subprocess.Popen[bytes]] = [graph, echo]
         try:
             assert graph.stdout is not None
             ready, _, graph_url = graph.stdout.readline().strip().partition(" ")

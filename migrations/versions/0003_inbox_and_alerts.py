@@ -25,7 +25,7 @@ def _ordered_text() -> sa.types.TypeEngine[str]:
     return sa.String().with_variant(postgresql.VARCHAR(collation="C"), "postgresql")
 
 
-def _timestamp() -> sa.types.TypeEngine[object]:
+def _timestamp() -> sa.DateTime:
     return sa.DateTime(timezone=True)
 
 

@@ -15,11 +15,12 @@ from domain.lint import Violation
 from domain.templates import Template, TemplateRevision
 from domain.tenancy import Role
 
-R = TypeVar("R")
+# Covariant: R_co only describes the handler's result, so a Command[Template] is a Command[object].
+R_co = TypeVar("R_co", covariant=True)
 
 
-class Command(Generic[R]):
-    """Marker base; R is what the handler returns."""
+class Command(Generic[R_co]):
+    """Marker base; R_co is what the handler returns."""
 
 
 @dataclass(frozen=True, slots=True)

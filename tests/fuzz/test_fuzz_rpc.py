@@ -13,13 +13,13 @@ from typing import Any
 
 import grpc
 import pytest
-from fuzzing import fuzz_settings
 from google.protobuf import message_factory
 from google.protobuf.descriptor import Descriptor, FieldDescriptor, MethodDescriptor
 from google.protobuf.message import Message
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from hypothesis import given
 from hypothesis import strategies as st
+from pydantic import SecretStr
 
 from adapters.grpc.server import GrpcServer
 from adapters.meta_graph.client import GraphClient
@@ -32,6 +32,7 @@ from domain.components import Components, ParameterSpec, TemplateDefinition
 from domain.status import TemplateCategory
 from domain.tenancy import Role
 from fakes.graph_server import running_fake_graph
+from fuzz.fuzzing import fuzz_settings
 from watemplates.v1 import template_health_pb2, templates_pb2
 
 WABA = "301122334455667"
@@ -88,7 +89,7 @@ def _spoiled(plausible: st.SearchStrategy[str]) -> st.SearchStrategy[str]:
             else spoil[0] + spoil[1]
         )
     )
-    return plausible | hostile | st.text(alphabet=st.characters(exclude_categories=("Cs",)), max_size=40)
+    return plausible | hostile | st.text(alphabet=st.characters(exclude_categories=["Cs"]), max_size=40)
 
 
 text = _spoiled(st.sampled_from(STRINGS))
@@ -120,10 +121,12 @@ def _single(field: FieldDescriptor, depth: int) -> st.SearchStrategy[Any]:
     if field.type == FieldDescriptor.TYPE_BOOL:
         return st.booleans()
     if field.type == FieldDescriptor.TYPE_ENUM:
+        assert field.enum_type is not None
         return st.integers(-3, 20) | st.sampled_from(list(field.enum_type.values_by_number))
     if field.type in (FieldDescriptor.TYPE_DOUBLE, FieldDescriptor.TYPE_FLOAT):
         return st.floats(width=32 if field.type == FieldDescriptor.TYPE_FLOAT else 64)
     if field.type == FieldDescriptor.TYPE_MESSAGE:
+        assert field.message_type is not None
         return messages(field.message_type, depth + 1)
     low, high = INTEGERS[field.type]
     return st.integers(-3, 600).filter(lambda n: low <= n <= high) | st.integers(low, high)
@@ -146,7 +149,7 @@ def messages(descriptor: Descriptor, depth: int = 0) -> st.SearchStrategy[Messag
     def build(values: dict[str, Any]) -> Message:
         message = message_class()
         for name, value in values.items():
-            target = getattr(message, name) if hasattr(message, name) else None
+            target = getattr(message, name)  # every field of the descriptor is an attribute
             field = descriptor.fields_by_name[name]
             if field.message_type is not None and field.message_type.GetOptions().map_entry:
                 for key, item in value.items():
@@ -197,7 +200,7 @@ class World:
 
     async def serving(self) -> bool:
         answer = await health_pb2_grpc.HealthStub(self.channel).Check(health_pb2.HealthCheckRequest())
-        return answer.status == health_pb2.HealthCheckResponse.SERVING
+        return bool(answer.status == health_pb2.HealthCheckResponse.SERVING)  # grpc_health is untyped
 
 
 @pytest.fixture
@@ -210,7 +213,9 @@ def world(loop: asyncio.Runner, database_url: str) -> Iterator[World]:
             graph.base_url, graph.version, GRAPH_TOKEN, timeout=2.0, retry_budget_seconds=1.0, max_attempts=1
         )
         resources.push_async_callback(client.close)
-        settings = Settings(database_url=database_url, page_token_secret="f" * 32, auth_cache_seconds=60)
+        settings = Settings(
+            database_url=database_url, page_token_secret=SecretStr("f" * 32), auth_cache_seconds=60
+        )
         services = await build_services(
             settings, meta=MetaGateways(GraphTemplateGateway(client), GraphMessageGateway(client))
         )

@@ -22,7 +22,6 @@ from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
-from fuzzing import fuzz_settings
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -40,6 +39,7 @@ from app.inbox_worker import InboxSettings, InboxWorker
 from app.ports import TemplateQuery
 from domain.status import TemplateStatus
 from fakes import FrozenClock
+from fuzz.fuzzing import fuzz_settings
 
 SECRET = "fuzz-app-secret"
 WABA = "301122334455667"  # the samples' WABA: registered, so valid changes reach templates
@@ -252,7 +252,7 @@ def test_mutated_deliveries_never_stop_the_inbox(
         assert backlog == DeliveryBacklog(0, 0), backlog
         assert pending == []
         await world.read_back()
-        event, status = await world.canary()
-        assert status is TemplateStatus(event)
+        event, canary_status = await world.canary()
+        assert canary_status is TemplateStatus(event)
 
     loop.run(case())

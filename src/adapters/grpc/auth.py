@@ -33,7 +33,7 @@ def bearer_token(metadata: Any) -> str | None:
     return None
 
 
-class AuthInterceptor(grpc.aio.ServerInterceptor):
+class AuthInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]  # grpc has no stubs: a base of type Any
     def __init__(self, authenticator: Authenticator) -> None:
         self._authenticator = authenticator
 

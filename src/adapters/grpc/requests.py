@@ -51,7 +51,7 @@ class RefusedRequest:
     error: RpcError
 
 
-class RequestGuard(grpc.aio.ServerInterceptor):
+class RequestGuard(grpc.aio.ServerInterceptor):  # type: ignore[misc]  # grpc has no stubs: a base of type Any
     async def intercept_service(
         self,
         continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]],
@@ -113,11 +113,9 @@ def _check_message(message: Message, prefix: str, found: list[FieldViolation]) -
                 FieldViolation(path, f"has {len(value)} entries; at most {max_items}", "TOO_MANY_ITEMS")
             )
             continue
-        if _is_map(field):
-            key_field, value_field = (
-                field.message_type.fields_by_name["key"],
-                field.message_type.fields_by_name["value"],
-            )
+        entry = _map_entry(field)
+        if entry is not None:
+            key_field, value_field = entry.fields_by_name["key"], entry.fields_by_name["value"]
             for key, item in value.items():
                 where = f"{path}[{_label(key)}]"
                 _check_value(key_field, key, where, found, limits_of=field)
@@ -145,9 +143,11 @@ def _check_value(
                 FieldViolation(path, f"is {len(value)} characters; at most {max_length}", "FIELD_TOO_LONG")
             )
     elif field.type == FieldDescriptor.TYPE_ENUM:
-        if value not in field.enum_type.values_by_number:
+        enum_type = field.enum_type
+        assert enum_type is not None  # an enum field's descriptor always names its enum
+        if value not in enum_type.values_by_number:
             found.append(
-                FieldViolation(path, f"{value} is not a {field.enum_type.name} value", "INVALID_ENUM_VALUE")
+                FieldViolation(path, f"{value} is not a {enum_type.name} value", "INVALID_ENUM_VALUE")
             )
     elif field.type == FieldDescriptor.TYPE_MESSAGE:
         _check_message(value, f"{path}.", found)
@@ -176,9 +176,10 @@ def _limits(field: FieldDescriptor) -> tuple[int, int]:
     return cached
 
 
-def _is_map(field: FieldDescriptor) -> bool:
+def _map_entry(field: FieldDescriptor) -> Descriptor | None:
+    """The entry message of a map field (its `key` and `value` fields), None for any other field."""
     message_type: Descriptor | None = field.message_type
-    return message_type is not None and message_type.GetOptions().map_entry
+    return message_type if message_type is not None and message_type.GetOptions().map_entry else None
 
 
 # ---- the guarded handlers ----------------------------------------------------------------------

@@ -41,7 +41,8 @@ def grpc_message_wire_size(message: str) -> int:
 
 def trailer_size(status: status_pb2.Status) -> int:
     """Bytes the status occupies in the trailers: base64 of the serialized Status plus grpc-message."""
-    return 4 * -(-status.ByteSize() // 3) + grpc_message_wire_size(status.message)
+    serialized: int = status.ByteSize()  # google.rpc has no stubs here: Status is Any
+    return 4 * -(-serialized // 3) + grpc_message_wire_size(status.message)
 
 
 def clip(text: str, max_chars: int, max_wire_bytes: int | None = None) -> str:

@@ -262,7 +262,7 @@ class GraphClient:
 
         raw = raw.replace(self._token.encode(), _REDACTED.encode())
         if 300 <= status < 400:
-            error = MetaUnavailable(
+            error: MetaError = MetaUnavailable(
                 f"Meta answered HTTP {status} (a redirect) to {where}; redirects are not followed so "
                 "the access token stays on the Graph host",
                 http_status=status,

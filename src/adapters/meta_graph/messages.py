@@ -40,8 +40,8 @@ class GraphMessageGateway:
         # Not idempotent: Meta has no idempotency key for sends, so a send that timed out is not
         # repeated (the user might get the message twice); error answers are still retried.
         answer = await self._client.post(f"{phone_number_id}/messages", body, idempotent=False)
-        message = _first(answer.get("messages"))
-        message_id = message.get("id")
+        sent = _first(answer.get("messages"))
+        message_id = sent.get("id")
         if not isinstance(message_id, str) or not message_id:
             error = MetaUnavailable("Meta accepted the send but its answer has no messages[0].id")
             # The message may well be on its way; sending again could deliver it twice.
@@ -50,7 +50,7 @@ class GraphMessageGateway:
         contact = _first(answer.get("contacts"))
         return MetaSendResult(
             message_id=message_id,
-            message_status=_str(message.get("message_status")),
+            message_status=_str(sent.get("message_status")),
             wa_id=_str(contact.get("wa_id")),
         )
 

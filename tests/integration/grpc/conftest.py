@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import grpc
 import pytest
+from pydantic import SecretStr
 
 from adapters.grpc.server import GrpcServer
 from app.bootstrap import Services, build_services
@@ -67,7 +68,7 @@ async def create_tenant(bus: MessageBus, slug: str, waba_id: str) -> Tenant:
 async def grpc_world() -> AsyncIterator[GrpcWorld]:
     factory, clock, probe = FakeUnitOfWorkFactory(), FrozenClock(), FakeHealthProbe()
     services = await build_services(
-        Settings(page_token_secret="x" * 32, auth_cache_seconds=0),
+        Settings(page_token_secret=SecretStr("x" * 32), auth_cache_seconds=0),
         uow_factory=factory,
         probe=probe,
         clock=clock,

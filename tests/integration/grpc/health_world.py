@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import grpc
+from pydantic import SecretStr
 
 from adapters.grpc.server import GrpcServer
 from adapters.http.webhook.translators import MetaWebhookTranslator
@@ -36,7 +37,7 @@ ACME_EMPTY_WABA = "100200399"
 GLOBEX_WABA = "900800700"
 UNREGISTERED_WABA = "555000111"
 TIMEOUT = 5.0
-SETTINGS = Settings(page_token_secret="x" * 32, auth_cache_seconds=0)
+SETTINGS = Settings(page_token_secret=SecretStr("x" * 32), auth_cache_seconds=0)
 
 Metadata = tuple[tuple[str, str], ...]
 Change = tuple[str, dict[str, Any]]
@@ -178,7 +179,7 @@ class Watch:
         self.queue.put_nowait(None)
 
     async def take(self, count: int) -> list[hp.TemplateEvent]:
-        events = []
+        events: list[hp.TemplateEvent] = []
         for _ in range(count):
             item = await asyncio.wait_for(self.queue.get(), TIMEOUT)
             if item is None:

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import grpc
 import pytest
 from google.rpc import error_details_pb2, status_pb2
-from test_grpc_templates import NAMED_VALUES, RichStatus, fails, named_template
+from pydantic import SecretStr
 
 from adapters.grpc.server import GrpcServer
 from adapters.meta_graph.client import GraphClient
@@ -22,6 +22,7 @@ from app.settings import Settings
 from domain.tenancy import Role
 from fakes import FakeHealthProbe, FakeUnitOfWorkFactory, FrozenClock
 from fakes.graph_server import FakeGraph, running_fake_graph
+from integration.grpc.grpc_cases import NAMED_VALUES, RichStatus, fails, named_template
 from watemplates.v1 import resources_pb2 as pb
 from watemplates.v1 import templates_pb2 as api
 from watemplates.v1 import templates_pb2_grpc
@@ -43,9 +44,10 @@ class MetaWorld:
         await self.stub.CreateTemplate(
             api.CreateTemplateRequest(parent=f"wabas/{WABA}", template=named_template()), metadata=self.auth
         )
-        return (
-            await self.stub.SubmitTemplate(api.SubmitTemplateRequest(name=NAME), metadata=self.auth)
-        ).template
+        submitted: api.SubmitTemplateResponse = await self.stub.SubmitTemplate(
+            api.SubmitTemplateRequest(name=NAME), metadata=self.auth
+        )
+        return submitted.template
 
     async def approve_at_meta_and_sync(self) -> None:
         for record in self.graph.state.templates_of(WABA):
@@ -71,7 +73,7 @@ async def start(configured: bool) -> AsyncIterator[MetaWorld]:
             else MetaGateways(None, None)
         )
         services = await build_services(
-            Settings(page_token_secret="x" * 32, auth_cache_seconds=0),
+            Settings(page_token_secret=SecretStr("x" * 32), auth_cache_seconds=0),
             uow_factory=FakeUnitOfWorkFactory(),
             probe=FakeHealthProbe(),
             clock=FrozenClock(),

@@ -5,17 +5,21 @@ INVALID_ARGUMENT naming the field, the same for every method and either database
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING
 
 import grpc
 import pytest
 from grpc_health.v1 import health_pb2
-from test_grpc_templates import fails, named_template
 
-from conftest import GrpcWorld
+from integration.grpc.grpc_cases import fails, named_template
 from watemplates.v1 import resources_pb2 as pb
 from watemplates.v1 import template_health_pb2 as hp
 from watemplates.v1 import template_health_pb2_grpc
 from watemplates.v1 import templates_pb2 as api
+
+if TYPE_CHECKING:
+    # Fixture types only: pytest loads conftest modules itself; importing one again would run it twice.
+    from integration.grpc.conftest import GrpcWorld
 
 GET = "/watemplates.v1.TemplateService/GetTemplate"
 UNDECODABLE = {
@@ -177,8 +181,8 @@ async def test_strings_and_lists_over_their_limits(grpc_world: GrpcWorld) -> Non
 
 async def test_an_enum_number_the_enum_does_not_define_is_refused(grpc_world: GrpcWorld) -> None:
     template = named_template()
-    template.parameters[0].locations.append(9)  # type: ignore[arg-type]
-    template.category = 42  # type: ignore[assignment]
+    template.parameters[0].locations.append(pb.ParameterLocation.ValueType(9))
+    template.category = pb.TemplateCategory.ValueType(42)
 
     status = await fails(
         grpc_world.stub.CreateTemplate(

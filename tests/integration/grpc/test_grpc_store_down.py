@@ -7,6 +7,7 @@ import socket
 
 import grpc
 import pytest
+from pydantic import SecretStr
 
 from adapters.grpc.server import GrpcServer
 from app.bootstrap import build_services
@@ -21,7 +22,8 @@ async def test_the_api_answers_unavailable_when_the_database_is_away(
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     settings = Settings(
-        database_url=f"postgresql+asyncpg://nobody@127.0.0.1:{port}/nothing", page_token_secret="p" * 32
+        database_url=f"postgresql+asyncpg://nobody@127.0.0.1:{port}/nothing",
+        page_token_secret=SecretStr("p" * 32),
     )
     services = await build_services(settings)
     server = GrpcServer(services.bus, services.queries, services.authenticator, "127.0.0.1:0")

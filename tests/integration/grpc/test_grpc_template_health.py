@@ -11,7 +11,14 @@ from typing import Any
 
 import grpc
 import pytest
-from health_world import (
+
+from adapters.http.webhook.translators import MetaWebhookTranslator
+from app.bootstrap import build_bus, build_services
+from app.inbox_worker import InboxSettings, InboxWorker
+from fakes import FakeHealthProbe
+from fakes.translators import FailingTranslator
+from integration.grpc.grpc_cases import fails
+from integration.grpc.health_world import (
     ACME_EMPTY_WABA,
     ACME_WABA,
     ACME_WABA_2,
@@ -29,13 +36,6 @@ from health_world import (
     resource,
     status,
 )
-from test_grpc_templates import fails
-
-from adapters.http.webhook.translators import MetaWebhookTranslator
-from app.bootstrap import build_bus, build_services
-from app.inbox_worker import InboxSettings, InboxWorker
-from fakes import FakeHealthProbe
-from fakes.translators import FailingTranslator
 from watemplates.v1 import resources_pb2 as pb
 from watemplates.v1 import template_health_pb2 as hp
 
@@ -127,7 +127,7 @@ async def test_critical_templates_most_severe_then_most_recent_with_their_alerts
             break
     assert pages == 6
     assert paged == list(response.templates)
-    status_ = await fails(critical_page(world, f"wabas/{ACME_WABA}", page_size=1, page_token=token or "x"))
+    status_ = await fails(critical_page(world, f"wabas/{ACME_WABA}", page_size=1, page_token="x"))
     assert status_.code == grpc.StatusCode.INVALID_ARGUMENT
     first = await critical_page(world, "wabas/-", page_size=1)
     other_query = await fails(
@@ -674,14 +674,16 @@ Call = Callable[[HealthWorld], Awaitable[Any]]
 
 def _health(method: str, request: Any, role: str = "admin") -> Call:
     def call(world: HealthWorld) -> Awaitable[Any]:
-        return getattr(world.health, method)(request, metadata=world.a.auth(role))
+        rpc: Callable[..., Awaitable[Any]] = getattr(world.health, method)
+        return rpc(request, metadata=world.a.auth(role))
 
     return call
 
 
 def _inbox(method: str, request: Any) -> Call:
     def call(world: HealthWorld) -> Awaitable[Any]:
-        return getattr(world.inbox, method)(request, metadata=world.a.auth("admin"))
+        rpc: Callable[..., Awaitable[Any]] = getattr(world.inbox, method)
+        return rpc(request, metadata=world.a.auth("admin"))
 
     return call
 
@@ -729,10 +731,16 @@ MALFORMED: dict[str, Call] = {
     "history-token": _health(
         "ListTemplateHistory", hp.ListTemplateHistoryRequest(name=resource("nope"), page_token="zz")
     ),
-    "alerts-state-unspecified": _health("ListAlerts", hp.ListAlertsRequest(states=[0])),
-    "alerts-state-unknown": _health("ListAlerts", hp.ListAlertsRequest(states=[99])),
-    "alerts-severity-unspecified": _health("ListAlerts", hp.ListAlertsRequest(severities=[0])),
-    "alerts-severity-unknown": _health("ListAlerts", hp.ListAlertsRequest(severities=[-3])),
+    "alerts-state-unspecified": _health(
+        "ListAlerts", hp.ListAlertsRequest(states=[hp.ALERT_STATE_UNSPECIFIED])
+    ),
+    "alerts-state-unknown": _health("ListAlerts", hp.ListAlertsRequest(states=[hp.AlertState.ValueType(99)])),
+    "alerts-severity-unspecified": _health(
+        "ListAlerts", hp.ListAlertsRequest(severities=[hp.ALERT_SEVERITY_UNSPECIFIED])
+    ),
+    "alerts-severity-unknown": _health(
+        "ListAlerts", hp.ListAlertsRequest(severities=[hp.AlertSeverity.ValueType(-3)])
+    ),
     "alerts-template": _health("ListAlerts", hp.ListAlertsRequest(template="templates/x")),
     "alerts-template-unknown": _health("ListAlerts", hp.ListAlertsRequest(template=resource("nope"))),
     "alerts-page-size": _health("ListAlerts", hp.ListAlertsRequest(page_size=-1)),
@@ -748,8 +756,12 @@ MALFORMED: dict[str, Call] = {
     "watch-huge": _watch("9" * 5000),
     "watch-negative": _watch("-5"),
     "watch-beyond-bigint": _watch("9" * 20),
-    "inbox-state-unspecified": _inbox("ListInboxChanges", hp.ListInboxChangesRequest(states=[0])),
-    "inbox-state-unknown": _inbox("ListInboxChanges", hp.ListInboxChangesRequest(states=[77])),
+    "inbox-state-unspecified": _inbox(
+        "ListInboxChanges", hp.ListInboxChangesRequest(states=[hp.INBOX_CHANGE_STATE_UNSPECIFIED])
+    ),
+    "inbox-state-unknown": _inbox(
+        "ListInboxChanges", hp.ListInboxChangesRequest(states=[hp.InboxChangeState.ValueType(77)])
+    ),
     "inbox-page-size": _inbox("ListInboxChanges", hp.ListInboxChangesRequest(page_size=-1)),
     "inbox-token": _inbox("ListInboxChanges", hp.ListInboxChangesRequest(page_token="bad")),
     "replay-empty": _inbox("ReplayInboxChange", hp.ReplayInboxChangeRequest()),

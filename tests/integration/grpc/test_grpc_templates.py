@@ -7,27 +7,28 @@ carried in the `grpc-status-details-bin` trailer (one ErrorInfo, BadRequest for 
 from __future__ import annotations
 
 import json
-from collections.abc import Awaitable
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import grpc
 import pytest
 from google.protobuf import field_mask_pb2
-from google.rpc import error_details_pb2, status_pb2
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 
 from domain.status import TemplateQuality, TemplateStatus
+from integration.grpc.grpc_cases import (
+    ERROR_DOMAIN,
+    NAMED_VALUES,
+    fails,
+    named_template,
+    rich_status,
+)
 from watemplates.v1 import resources_pb2 as pb
 from watemplates.v1 import templates_pb2 as api
 
 if TYPE_CHECKING:
-    # Fixture types only: at run time "conftest" may name another directory's conftest module.
-    from conftest import GrpcWorld, Tenant
-
-ERROR_DOMAIN = "watemplates.v1"
-STATUS_DETAILS_KEY = "grpc-status-details-bin"
+    # Fixture types only: pytest loads conftest modules itself; importing one again would run it twice.
+    from integration.grpc.conftest import GrpcWorld, Tenant
 
 # Meta's send request (the Cloud API reference, "Send a template message"): its `template` object.
 META_DOC_TEMPLATE = json.loads(
@@ -42,89 +43,9 @@ META_DOC_TEMPLATE = json.loads(
       {"type":"button","sub_type":"url","index":"1","parameters":[{"type":"text","text":"A-1042"}]}]}
     """
 )
-NAMED_VALUES = {"first_name": "Dana", "order_id": "A-1042", "store": "Main St", "button.1": "A-1042"}
 
 
 # ---- helpers ------------------------------------------------------------------------------------
-
-
-@dataclass
-class RichStatus:
-    """What a client learns from a failed call: code, message, ErrorInfo and BadRequest."""
-
-    code: grpc.StatusCode
-    message: str
-    reason: str = ""
-    domain: str = ""
-    metadata: dict[str, str] = field(default_factory=dict)
-    # (field, reason) per BadRequest field violation, in order.
-    violations: list[tuple[str, str]] = field(default_factory=list)
-    descriptions: list[str] = field(default_factory=list)
-    error_infos: int = 0
-
-
-def rich_status(error: grpc.aio.AioRpcError) -> RichStatus:
-    """Parses the google.rpc.Status trailer of a failed aio call."""
-    result = RichStatus(code=error.code(), message=error.details() or "")
-    raw = dict(error.trailing_metadata() or ()).get(STATUS_DETAILS_KEY)
-    if raw is None:
-        return result
-    status = status_pb2.Status.FromString(raw)
-    assert status.code == error.code().value[0]
-    assert status.message == result.message
-    for detail in status.details:
-        if detail.Is(error_details_pb2.ErrorInfo.DESCRIPTOR):
-            info = error_details_pb2.ErrorInfo()
-            detail.Unpack(info)
-            result.error_infos += 1
-            result.reason, result.domain, result.metadata = info.reason, info.domain, dict(info.metadata)
-        elif detail.Is(error_details_pb2.BadRequest.DESCRIPTOR):
-            bad_request = error_details_pb2.BadRequest()
-            detail.Unpack(bad_request)
-            result.violations += [(v.field, v.reason) for v in bad_request.field_violations]
-            result.descriptions += [v.description for v in bad_request.field_violations]
-    return result
-
-
-async def fails(call: Awaitable[Any]) -> RichStatus:
-    """Awaits a call that must fail; every failure must carry exactly one ErrorInfo of our domain."""
-    with pytest.raises(grpc.aio.AioRpcError) as caught:
-        await call
-    status = rich_status(caught.value)
-    assert status.error_infos == 1, f"{status.code}: expected one ErrorInfo, got {status.error_infos}"
-    assert status.domain == ERROR_DOMAIN
-    return status
-
-
-def named_template(
-    name: str = "order_ready",
-    language: str = "en_US",
-    category: pb.TemplateCategory.ValueType = pb.TEMPLATE_CATEGORY_UTILITY,
-) -> pb.Template:
-    return pb.Template(
-        display_name=name,
-        language_code=language,
-        category=category,
-        components=pb.TemplateComponents(
-            header=pb.TemplateHeader(format=pb.HEADER_FORMAT_TEXT, text="Order {{order_id}} is ready"),
-            body="Hi {{first_name}}, your order {{order_id}} is ready for pickup at {{store}}. See you soon!",
-            footer="Reply STOP to opt out",
-            buttons=[
-                pb.TemplateButton(
-                    type=pb.BUTTON_TYPE_PHONE_NUMBER, text="Call the store", phone_number="+15551230000"
-                ),
-                pb.TemplateButton(
-                    type=pb.BUTTON_TYPE_URL, text="Track order", url="https://shop.example.com/orders/{{1}}"
-                ),
-            ],
-        ),
-        parameters=[
-            pb.TemplateParameter(key="order_id", example="A-1042"),
-            pb.TemplateParameter(key="first_name", example="Dana"),
-            pb.TemplateParameter(key="store", example="Main St"),
-            pb.TemplateParameter(key="button.1", example="A-1042"),
-        ],
-    )
 
 
 def positional_template(name: str = "login_code", language: str = "en") -> pb.Template:
@@ -176,7 +97,7 @@ async def create(
     request_id: str = "",
 ) -> pb.Template:
     tenant = tenant or world.a
-    response = await world.stub.CreateTemplate(
+    response: api.CreateTemplateResponse = await world.stub.CreateTemplate(
         api.CreateTemplateRequest(
             parent=tenant.parent, template=template or named_template(), request_id=request_id
         ),
@@ -932,7 +853,10 @@ MALFORMED: dict[str, tuple[str, Any]] = {
     "create-unknown-header-format": (
         "CreateTemplate",
         api.CreateTemplateRequest(
-            parent="wabas/100200300", template=_with_components(header=pb.TemplateHeader(format=77, text="x"))
+            parent="wabas/100200300",
+            template=_with_components(
+                header=pb.TemplateHeader(format=pb.HeaderFormat.ValueType(77), text="x")
+            ),
         ),
     ),
     "create-media-header-with-text": (
@@ -952,7 +876,9 @@ MALFORMED: dict[str, tuple[str, Any]] = {
         "CreateTemplate",
         api.CreateTemplateRequest(
             parent="wabas/100200300",
-            template=_with_components(buttons=[pb.TemplateButton(type=99, text="x")]),
+            template=_with_components(
+                buttons=[pb.TemplateButton(type=pb.ButtonType.ValueType(99), text="x")]
+            ),
         ),
     ),
     "create-many-buttons": (
@@ -1018,10 +944,22 @@ MALFORMED: dict[str, tuple[str, Any]] = {
         "ListTemplates",
         api.ListTemplatesRequest(parent="wabas/-", page_token="====.===="),
     ),
-    "list-unknown-status": ("ListTemplates", api.ListTemplatesRequest(parent="wabas/-", statuses=[99])),
-    "list-unspecified-status": ("ListTemplates", api.ListTemplatesRequest(parent="wabas/-", statuses=[0])),
-    "list-unknown-category": ("ListTemplates", api.ListTemplatesRequest(parent="wabas/-", categories=[42])),
-    "list-unknown-quality": ("ListTemplates", api.ListTemplatesRequest(parent="wabas/-", qualities=[-3])),
+    "list-unknown-status": (
+        "ListTemplates",
+        api.ListTemplatesRequest(parent="wabas/-", statuses=[pb.TemplateStatus.ValueType(99)]),
+    ),
+    "list-unspecified-status": (
+        "ListTemplates",
+        api.ListTemplatesRequest(parent="wabas/-", statuses=[pb.TEMPLATE_STATUS_UNSPECIFIED]),
+    ),
+    "list-unknown-category": (
+        "ListTemplates",
+        api.ListTemplatesRequest(parent="wabas/-", categories=[pb.TemplateCategory.ValueType(42)]),
+    ),
+    "list-unknown-quality": (
+        "ListTemplates",
+        api.ListTemplatesRequest(parent="wabas/-", qualities=[pb.TemplateQuality.ValueType(-3)]),
+    ),
     "list-odd-filters": (
         "ListTemplates",
         api.ListTemplatesRequest(parent="wabas/-", language_codes=["", "\x00"], display_name_prefix="%_\\"),
@@ -1050,7 +988,7 @@ MALFORMED: dict[str, tuple[str, Any]] = {
     "update-unknown-button": (
         "UpdateTemplate",
         api.UpdateTemplateRequest(
-            template=_with_components(buttons=[pb.TemplateButton(type=9)]),
+            template=_with_components(buttons=[pb.TemplateButton(type=pb.ButtonType.ValueType(9))]),
             update_mask=MASK(paths=["components"]),
         ),
     ),
@@ -1064,7 +1002,9 @@ MALFORMED: dict[str, tuple[str, Any]] = {
     "lint-unknown-enum": ("LintTemplate", api.LintTemplateRequest(template=_template(category=99))),
     "lint-unknown-button": (
         "LintTemplate",
-        api.LintTemplateRequest(template=_with_components(buttons=[pb.TemplateButton(type=9)])),
+        api.LintTemplateRequest(
+            template=_with_components(buttons=[pb.TemplateButton(type=pb.ButtonType.ValueType(9))])
+        ),
     ),
     "lint-deep-regex": (
         "LintTemplate",

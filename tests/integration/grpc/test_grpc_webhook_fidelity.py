@@ -9,9 +9,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from health_world import ACME_WABA, UNREGISTERED_WABA, HealthWorld, health_world, resource, status
 
 from app.inbox import ChangeState
+from integration.grpc.health_world import (
+    ACME_WABA,
+    UNREGISTERED_WABA,
+    HealthWorld,
+    health_world,
+    resource,
+    status,
+)
 from watemplates.v1 import resources_pb2 as pb
 from watemplates.v1 import template_health_pb2 as hp
 from watemplates.v1 import templates_pb2 as tp
@@ -48,7 +55,9 @@ async def deliver(world: HealthWorld, body: bytes) -> str:
 
 async def template(world: HealthWorld, name: str) -> pb.Template:
     stub = templates_pb2_grpc.TemplateServiceStub(world.channel)
-    response = await stub.GetTemplate(tp.GetTemplateRequest(name=resource(name)), metadata=world.a.auth())
+    response: tp.GetTemplateResponse = await stub.GetTemplate(
+        tp.GetTemplateRequest(name=resource(name)), metadata=world.a.auth()
+    )
     return response.template
 
 

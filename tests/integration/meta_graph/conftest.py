@@ -11,10 +11,10 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-from graph_cases import TOKEN, ClientFactory
 
 from adapters.meta_graph.client import GraphClient
 from fakes.graph_server import FakeGraph, running_fake_graph
+from integration.meta_graph.graph_cases import TOKEN, ClientFactory
 
 
 @pytest.fixture

@@ -10,7 +10,6 @@ from typing import Any
 
 import aiohttp
 import pytest
-from graph_cases import TOKEN, WABA_ID, ClientFactory
 
 from adapters.meta_graph.client import GraphClient
 from app.errors import (
@@ -27,6 +26,7 @@ from app.errors import (
     MetaWindowClosed,
 )
 from fakes.graph_server import FakeGraph, meta_error_body
+from integration.meta_graph.graph_cases import TOKEN, WABA_ID, ClientFactory
 
 TEMPLATES = f"{WABA_ID}/message_templates"
 

@@ -6,7 +6,6 @@ import json
 from typing import Any
 
 import pytest
-from graph_cases import NAMED_DEFINITION, PHONE_NUMBER_ID, POSITIONAL_DEFINITION, WABA_ID, ClientFactory
 
 from adapters.meta_graph.client import GraphClient
 from adapters.meta_graph.messages import GraphMessageGateway
@@ -14,6 +13,13 @@ from app.errors import MetaRateLimited, MetaTemplatePaused, MetaUnavailable, Met
 from app.ports import MessageGateway
 from domain.rendering import RenderedMessage, render_definition
 from fakes.graph_server import FakeGraph
+from integration.meta_graph.graph_cases import (
+    NAMED_DEFINITION,
+    PHONE_NUMBER_ID,
+    POSITIONAL_DEFINITION,
+    WABA_ID,
+    ClientFactory,
+)
 
 # The fact sheet's send request (meta-platform.md, section 5), verbatim.
 FACT_SHEET_SEND: dict[str, Any] = json.loads(

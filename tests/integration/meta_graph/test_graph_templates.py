@@ -6,14 +6,6 @@ import copy
 from dataclasses import replace
 
 import pytest
-from graph_cases import (
-    FACT_SHEET_CREATE_NAMED,
-    NAMED_DEFINITION,
-    POSITIONAL_DEFINITION,
-    TOKEN,
-    WABA_ID,
-    ClientFactory,
-)
 
 from adapters.meta_graph.client import GraphClient
 from adapters.meta_graph.templates import LIST_FIELDS, GraphTemplateGateway
@@ -22,6 +14,14 @@ from app.ports import MetaSubmission, TemplateGateway
 from domain.components import ParameterFormat
 from domain.status import TemplateCategory
 from fakes.graph_server import FakeGraph
+from integration.meta_graph.graph_cases import (
+    FACT_SHEET_CREATE_NAMED,
+    NAMED_DEFINITION,
+    POSITIONAL_DEFINITION,
+    TOKEN,
+    WABA_ID,
+    ClientFactory,
+)
 
 
 @pytest.fixture

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from datetime import UTC, datetime
 
 import pytest
@@ -41,7 +42,7 @@ def record(details: dict[str, object]) -> StoredTemplateEvent:
     return StoredTemplateEvent(1, event)
 
 
-def change(value: dict[str, object]) -> InboxChange:
+def change(value: Mapping[str, object]) -> InboxChange:
     return InboxChange("c1", "d1", "k1", "301122334455667", "messages", NOW, value, NOW)
 
 

@@ -22,6 +22,7 @@ from app.commands import (
 )
 from app.errors import (
     InvalidArgument,
+    MetaError,
     MetaNotConfigured,
     MetaRequestRejected,
     MetaTemplateDisabled,
@@ -31,7 +32,7 @@ from app.errors import (
     NotFound,
 )
 from app.messagebus import MessageBus
-from app.ports import MetaTemplateState
+from app.ports import MetaSubmission, MetaTemplateState
 from app.resource_names import TemplateKey
 from domain.components import Components, ParameterFormat, ParameterSpec, TemplateDefinition
 from domain.errors import InvalidParameterValues, MetaEditRefused, TemplateLifecycleError, TemplateNotSendable
@@ -149,7 +150,7 @@ async def test_meta_bound_use_cases_say_meta_is_not_configured_and_local_ones_wo
         SendTemplateMessage(world.principal, KEY, "+15551230000", VALUES),
     ):
         with pytest.raises(MetaNotConfigured):
-            await world.bus.handle(command)  # type: ignore[arg-type]
+            await world.bus.handle(command)
     # A draft is local: editing it needs no Meta.
     written = await world.bus.handle(
         UpdateTemplate(world.principal, KEY, TemplateRevision(category=TemplateCategory.MARKETING))
@@ -168,7 +169,7 @@ async def test_viewer_cannot_submit_sync_or_send() -> None:
         SendTemplateMessage(viewer, KEY, "+15551230000", VALUES),
     ):
         with pytest.raises(PermissionDenied):
-            await world.bus.handle(command)  # type: ignore[arg-type]
+            await world.bus.handle(command)
 
 
 # ---- edit and delete at Meta ------------------------------------------------------------------
@@ -436,10 +437,10 @@ async def test_send_from_a_phone_number_of_another_waba_is_not_found() -> None:
     ],
 )
 async def test_paused_or_disabled_answer_records_evidence_on_the_template(
-    error: Exception, status: TemplateStatus
+    error: MetaError, status: TemplateStatus
 ) -> None:
     world = await approved_world()
-    world.messages.errors.append(error)  # type: ignore[arg-type]
+    world.messages.errors.append(error)
     with pytest.raises(type(error)):
         await world.bus.handle(SendTemplateMessage(world.principal, KEY, "+15551230000", VALUES))
     stored = await world.template()
@@ -520,7 +521,7 @@ async def test_a_draft_whose_submission_is_unanswered_is_not_changed_here() -> N
         DeleteTemplate(world.principal, KEY),
     ):
         with pytest.raises(TemplateLifecycleError) as refused:
-            await world.bus.handle(command)  # type: ignore[arg-type]
+            await world.bus.handle(command)
         assert refused.value.reason == "META_OUTCOME_UNKNOWN"
     assert await world.exists()
 
@@ -542,7 +543,7 @@ async def test_a_submission_cut_off_mid_call_stays_marked() -> None:
     entered, never = asyncio.Event(), asyncio.Event()
     create = world.templates.create
 
-    async def hanging_create(waba_id: str, definition: TemplateDefinition) -> object:
+    async def hanging_create(waba_id: str, definition: TemplateDefinition) -> MetaSubmission:
         entered.set()
         await never.wait()
         return await create(waba_id, definition)
@@ -569,7 +570,7 @@ async def test_an_edit_or_delete_at_meta_without_an_answer_is_marked(outcome: st
         error = unknown_outcome() if outcome == "unknown" else MetaRequestRejected("no", code=100)
         world.templates.errors.append(error)
         with pytest.raises(type(error)):
-            await world.bus.handle(command)  # type: ignore[arg-type]
+            await world.bus.handle(command)
         stored = await world.template()
         assert stored.needs_sync is (outcome == "unknown")
         assert stored.components == definition().components

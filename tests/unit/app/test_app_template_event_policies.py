@@ -4,6 +4,7 @@ change, a sync, a send error, the user's update and the user's delete."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -89,7 +90,7 @@ class World:
         """Meta's status webhook for the template."""
         await self.deliver("message_template_status_update", {"event": event, "reason": "NONE"})
 
-    async def deliver(self, field: str, value: dict[str, object]) -> None:
+    async def deliver(self, field: str, value: Mapping[str, object]) -> None:
         """A webhook change about the template, stored in the inbox and applied by the bus, as the
         inbox worker has it applied."""
         self.changes += 1

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import replace
+from typing import TypedDict, Unpack
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from domain.components import Components, ParameterSpec, TemplateDefinition
+from domain.components import Components, ParameterLocation, ParameterSpec, TemplateDefinition
 from domain.errors import InvalidParameterValues, TemplateLifecycleError
 from domain.lint import lint
 from domain.patterns import (
@@ -149,7 +150,18 @@ DEFINITION = TemplateDefinition(
 )
 
 
-def _with_spec(**changes: object) -> TemplateDefinition:
+class SpecChanges(TypedDict, total=False):
+    """The fields of a ParameterSpec a test may change."""
+
+    example: str
+    max_length: int
+    pattern: str
+    optional: bool
+    default_value: str
+    locations: tuple[ParameterLocation, ...]
+
+
+def _with_spec(**changes: Unpack[SpecChanges]) -> TemplateDefinition:
     return replace(DEFINITION, parameters=(replace(DEFINITION.parameters[0], **changes),))
 
 
@@ -168,12 +180,14 @@ def test_lint_checks_the_example_against_the_pattern() -> None:
     assert "does not match the pattern" in report.errors[0].message
 
 
-def many_patterned_parameters(pattern: str, count: int, **spec: object) -> TemplateDefinition:
+def many_patterned_parameters(pattern: str, count: int, *, max_length: int = 0) -> TemplateDefinition:
     keys = [f"p{n}" for n in range(count)]
     return replace(
         DEFINITION,
         components=Components(body="Hi " + " and ".join(f"{{{{{k}}}}}" for k in keys) + " today."),
-        parameters=tuple(ParameterSpec(k, example="a" * 1_023 + "!", pattern=pattern, **spec) for k in keys),
+        parameters=tuple(
+            ParameterSpec(k, example="a" * 1_023 + "!", max_length=max_length, pattern=pattern) for k in keys
+        ),
     )
 
 
@@ -196,7 +210,7 @@ def test_a_max_length_brings_the_same_patterns_within_the_budget() -> None:
     assert "PARAM_PATTERNS_TOO_COSTLY" not in [v.code for v in report.errors]
 
 
-def _stored(**changes: object) -> TemplateDefinition:
+def _stored(**changes: Unpack[SpecChanges]) -> TemplateDefinition:
     """A definition as stored (format resolved by lint), then given a pattern lint never saw."""
     report = lint(DEFINITION)
     assert report.valid, report.errors

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from domain.alerts import AlertKind, Severity, decide, is_pricier
+from domain.alerts import AlertDecision, AlertKind, Severity, decide, is_pricier
 from domain.components import Components
 from domain.events import TemplateEvent
 from domain.observations import Aspect, ChangeSource, Observation, Outcome
@@ -98,7 +98,9 @@ def test_components_update_replaces_text_and_keeps_examples() -> None:
 # ---- alert policy --------------------------------------------------------------------------------
 
 
-def decision_for(aspect: Aspect, value: str, before: str = "", outcome: Outcome = Outcome.APPLIED):  # type: ignore[no-untyped-def]
+def decision_for(
+    aspect: Aspect, value: str, before: str = "", outcome: Outcome = Outcome.APPLIED
+) -> AlertDecision:
     t = template()
     entry = t.observe(Observation(aspect, value, ChangeSource.WEBHOOK, T0), received_at=T0)
     return decide(replace(entry, outcome=outcome, from_value=before))
@@ -258,6 +260,11 @@ def test_meta_s_previous_value_is_the_from_of_an_aspect_never_observed_only() ->
     assert (first.from_value, later.from_value) == ("GREEN", "RED")
 
 
+def status_of(t: Template) -> TemplateStatus:
+    """`t.status` read afresh: mypy keeps an attribute narrowed by an assert across method calls."""
+    return t.status
+
+
 def test_approval_is_inferred_from_a_rating_only_while_the_status_is_unknown() -> None:
     t = Template.imported(
         template_id="t2",
@@ -268,9 +275,9 @@ def test_approval_is_inferred_from_a_rating_only_while_the_status_is_unknown() -
         now=T0,
         needs_sync=True,
     )
-    assert t.status is TemplateStatus.UNKNOWN
+    assert status_of(t) is TemplateStatus.UNKNOWN
     t.infer_approval_from_rating(rated_at=T0, received_at=T0)
-    assert t.status is TemplateStatus.APPROVED
+    assert status_of(t) is TemplateStatus.APPROVED
     [event] = t.pull_events()
     assert isinstance(event, TemplateEvent)
     assert INFERRED in event.details

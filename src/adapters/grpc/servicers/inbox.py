@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeAlias
 
 import grpc
 
@@ -24,7 +24,7 @@ from domain.tenancy import Role
 from watemplates.v1 import template_health_pb2 as hp
 from watemplates.v1 import template_health_pb2_grpc
 
-Context = grpc.aio.ServicerContext[Any, Any]
+Context: TypeAlias = grpc.aio.ServicerContext[Any, Any]
 
 
 class InboxServicer(template_health_pb2_grpc.InboxServiceServicer):

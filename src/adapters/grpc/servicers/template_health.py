@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import Any, TypeAlias
 
 import grpc
 
@@ -35,7 +35,7 @@ from app.template_health_queries import TemplateHealthQueries
 from watemplates.v1 import template_health_pb2 as hp
 from watemplates.v1 import template_health_pb2_grpc
 
-Context = grpc.aio.ServicerContext[Any, Any]
+Context: TypeAlias = grpc.aio.ServicerContext[Any, Any]
 # How often a live stream looks for new events when there were none (other processes write them).
 WATCH_POLL_SECONDS = 0.25
 WATCH_BATCH = 500

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeAlias
 
 import grpc
 
@@ -45,7 +45,7 @@ from domain.templates import TemplateRevision
 from watemplates.v1 import templates_pb2 as api
 from watemplates.v1 import templates_pb2_grpc
 
-Context = grpc.aio.ServicerContext[Any, Any]
+Context: TypeAlias = grpc.aio.ServicerContext[Any, Any]
 UPDATABLE = ("category", "components", "parameters", "parameter_format")
 IMMUTABLE = ("name", "waba_id", "display_name", "language_code")
 OUTPUT_ONLY = (
