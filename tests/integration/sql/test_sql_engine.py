@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import socket
 import sqlite3
+import threading
 from datetime import datetime
 from pathlib import Path
 
@@ -53,6 +54,15 @@ async def test_health_probe_raises_when_the_database_is_unreachable(tmp_path: Pa
             await SqlHealthProbe(engine).ping()
     finally:
         await engine.dispose()
+        # aiosqlite (0.22) stops the worker thread of a connection that failed to open without
+        # waiting for it; its answer must land while this test's event loop is still open.
+        await asyncio.to_thread(_join_aiosqlite_workers)
+
+
+def _join_aiosqlite_workers() -> None:
+    for thread in threading.enumerate():
+        if thread.name.endswith("(_connection_worker_thread)"):
+            thread.join(timeout=5)
 
 
 async def test_naive_datetimes_are_refused(sql_engine: AsyncEngine) -> None:
