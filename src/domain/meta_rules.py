@@ -65,14 +65,7 @@ def value_problems(
     compiled pattern (None: not checked)."""
     if not value.strip():
         return [ValueProblem("VALUE_EMPTY", "is empty")]
-    problems: list[ValueProblem] = []
-    if forbidden_whitespace(value):
-        problems.append(
-            ValueProblem(
-                "VALUE_FORBIDDEN_WHITESPACE",
-                "contains a newline, a tab or more than 4 consecutive spaces, which Meta refuses",
-            )
-        )
+    problems = _whitespace_problems(value)
     over_max_length = 0 < spec.max_length < len(value)
     if over_max_length:
         problems.append(
@@ -96,14 +89,7 @@ def value_problems(
 def coupon_code_problems(value: str) -> list[ValueProblem]:
     if not value.strip():
         return [ValueProblem("VALUE_EMPTY", "is empty")]
-    problems: list[ValueProblem] = []
-    if forbidden_whitespace(value):
-        problems.append(
-            ValueProblem(
-                "VALUE_FORBIDDEN_WHITESPACE",
-                "contains a newline, a tab or more than 4 consecutive spaces, which Meta refuses",
-            )
-        )
+    problems = _whitespace_problems(value)
     if len(value) > COUPON_CODE_MAX:
         problems.append(
             ValueProblem(
@@ -111,6 +97,18 @@ def coupon_code_problems(value: str) -> list[ValueProblem]:
             )
         )
     return problems
+
+
+def _whitespace_problems(value: str) -> list[ValueProblem]:
+    """What Meta refuses in any value it fills in."""
+    if not forbidden_whitespace(value):
+        return []
+    return [
+        ValueProblem(
+            "VALUE_FORBIDDEN_WHITESPACE",
+            "contains a newline, a tab or more than 4 consecutive spaces, which Meta refuses",
+        )
+    ]
 
 
 def longest_value(spec: ParameterSpec, locations: tuple[ParameterLocation, ...]) -> int:
