@@ -56,6 +56,15 @@ class ConcurrentModification(AppError):
         super().__init__(f"{name!r} was modified concurrently; retry the request")
 
 
+class TransactionConflict(ConcurrentModification):
+    """The database broke a tie between this transaction and another (a deadlock, a serialization
+    failure) by cancelling this one; retrying is safe."""
+
+    def __init__(self) -> None:
+        AppError.__init__(self, "the request conflicted with another one writing the same data; retry it")
+        self.name = ""
+
+
 class RequestIdReused(AppError):
     def __init__(self, request_id: str) -> None:
         self.request_id = request_id

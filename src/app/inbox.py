@@ -4,7 +4,7 @@ JSON shapes belong to the webhook adapter)."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
@@ -116,11 +116,13 @@ class IgnoredChange:
     reason: str
 
 
-@dataclass(frozen=True, slots=True)
 class UntranslatableChange(Exception):
-    """The change cannot be understood; it is parked as DEAD with this reason."""
+    """The change cannot be understood; it is parked as DEAD with this reason. (A plain exception:
+    a frozen dataclass one cannot take the traceback Python sets on it when re-raised.)"""
 
-    reason: str = field(default="")
+    def __init__(self, reason: str = "") -> None:
+        super().__init__(reason)
+        self.reason = reason
 
     def __str__(self) -> str:
         return self.reason

@@ -76,13 +76,14 @@ class PublishingUnitOfWork:
         self._dispatcher = dispatcher
         # Aggregates loaded or saved in this unit, by identity (the same object passes many times).
         self._seen: dict[int, Template] = {}
+        self._reserved = False
 
     async def __aenter__(self) -> Self:
         store = await self._store.__aenter__()
         self.organizations = store.organizations
         self.api_keys = store.api_keys
         self.wabas = store.wabas
-        self.templates = _TrackingTemplates(store.templates, self._seen)
+        self.templates = _TrackingTemplates(store.templates, self._seen, self._before_template_write)
         self.template_events = store.template_events
         self.alerts = store.alerts
         self.inbox = store.inbox
@@ -96,10 +97,19 @@ class PublishingUnitOfWork:
         self._forget()  # left without a commit: nothing it recorded happened
         await self._store.__aexit__(exc_type, exc, tb)
 
+    async def _before_template_write(self) -> None:
+        # The history this write will append is written at commit, after the template row is
+        # locked; whoever appends history takes the store's history lock first (a sync, a chunk of
+        # webhook changes). Taking it here, before the row, keeps one lock order for every writer.
+        if not self._reserved:
+            await self._store.template_events.reserve()
+            self._reserved = True
+
     async def commit(self) -> None:
         while events := [event for template in self._seen.values() for event in template.pull_events()]:
             await self._dispatcher.dispatch(events, self)
         self._seen.clear()
+        self._reserved = False  # held to the end of the transaction only
         await self._store.commit()
 
     async def rollback(self) -> None:
@@ -110,15 +120,22 @@ class PublishingUnitOfWork:
         for template in self._seen.values():
             template.pull_events()
         self._seen.clear()
+        self._reserved = False
 
 
 class _TrackingTemplates:
     """The store's template repository, noting every aggregate that passes through it (loaded or
     saved): whatever events a use case makes them record are published at commit."""
 
-    def __init__(self, store: TemplateRepository, seen: dict[int, Template]) -> None:
+    def __init__(
+        self,
+        store: TemplateRepository,
+        seen: dict[int, Template],
+        before_write: Callable[[], Awaitable[None]],
+    ) -> None:
         self._store = store
         self._seen = seen
+        self._before_write = before_write
 
     def _track(self, template: Template | None) -> Template | None:
         if template is not None:
@@ -126,18 +143,22 @@ class _TrackingTemplates:
         return template
 
     async def add(self, template: Template) -> None:
+        await self._before_write()
         await self._store.add(template)
         self._track(template)
 
     async def update(self, template: Template) -> None:
+        await self._before_write()
         await self._store.update(template)
         self._track(template)
 
     async def delete(self, template: Template) -> None:
+        await self._before_write()
         await self._store.delete(template)
         self._track(template)
 
     async def save_meta_call(self, template: Template) -> None:
+        await self._before_write()
         await self._store.save_meta_call(template)
 
     async def get(self, org_id: str, template_id: str) -> Template | None:

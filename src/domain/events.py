@@ -16,6 +16,9 @@ from datetime import datetime
 
 from domain.observations import Aspect, ChangeSource, Outcome
 
+# The details key of an event we concluded rather than were told; its value says from what.
+INFERRED = "inferred_from"
+
 
 class DomainEvent:
     """Marker base of every domain event."""

@@ -51,9 +51,19 @@ class Observation:
     value: str
     source: ChangeSource
     occurred_at: datetime
+    # Meta's reason code as sent (e.g. INVALID_FORMAT; see status.reason_code), or ours in words.
     reason: str = ""
     components: Components | None = None
     # What Meta says the aspect was before (quality and category updates name it), if it does.
     previous: str = ""
     # Anything else worth keeping (other_info, rejection_info, the raw change...); JSON-compatible.
     details: Mapping[str, object] = field(default_factory=dict)
+    # What else Meta says about it in words (other_info on a pause, rejection_info on a rejection).
+    explanation: str = ""
+
+    @property
+    def described(self) -> str:
+        """The reason as history and alerts show it: the code, explained."""
+        if self.reason and self.explanation:
+            return f"{self.reason}: {self.explanation}"
+        return self.reason or self.explanation

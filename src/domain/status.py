@@ -75,6 +75,13 @@ class TemplateCategory(StrEnum):
         return cls.__members__.get(raw.strip().upper())
 
 
+def reason_code(raw: str | None) -> str:
+    """Meta's reason for a status, or "" for none: Meta sends the placeholder NONE on approvals and
+    pauses, and null before a deletion."""
+    code = (raw or "").strip()
+    return "" if code.upper() == "NONE" else code
+
+
 def status_event(raw: str) -> str:
     """A status value or event as Meta means it, whatever its case and spacing: what history keeps."""
     return raw.strip().upper()

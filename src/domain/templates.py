@@ -25,7 +25,7 @@ from domain.lint import LintReport, Violation, lint
 from domain.meta_lifecycle import MetaLifecycle
 from domain.observations import PARTIAL_COMPONENTS, Aspect, ChangeSource, Observation, Outcome
 from domain.rendering import RenderedMessage, render_definition
-from domain.status import TemplateCategory, TemplateQuality, TemplateStatus, status_event
+from domain.status import TemplateCategory, TemplateQuality, TemplateStatus, reason_code, status_event
 
 
 @dataclass(slots=True)
@@ -212,10 +212,14 @@ class Template(MetaLifecycle):
         # for an aspect never observed: ours is only a default (quality UNKNOWN) or what was sent.
         before = observation.previous if last is None and observation.previous else None
         before = before or self._aspect_value(observation.aspect)
-        if last is not None and observation.occurred_at < last:
+        if last is not None and observation.occurred_at < last and observation.source not in OUR_OWN:
             outcome = Outcome.SUPERSEDED
         else:
-            self.observed_at[observation.aspect] = observation.occurred_at
+            # Our own acts (a submission, an edit, a delete) happen now: never older than what Meta
+            # said so far, even when Meta's clock runs ahead of ours.
+            self.observed_at[observation.aspect] = max(
+                observation.occurred_at, last or observation.occurred_at
+            )
             changed = self._apply(observation)
             outcome = Outcome.APPLIED if changed else Outcome.UNCHANGED
             if changed:
@@ -226,7 +230,7 @@ class Template(MetaLifecycle):
             outcome,
             from_value=before,
             to_value=observation.value,
-            reason=observation.reason,
+            reason=observation.described,
             occurred_at=observation.occurred_at,
             received_at=received_at,
             details=observation.details,
@@ -260,27 +264,6 @@ class Template(MetaLifecycle):
         )
         self.events.append(event)
         return event
-
-    def infer_approval_from_rating(self, *, rated_at: datetime, received_at: datetime) -> None:
-        """Meta rates the quality of approved templates only: a template whose status is unknown
-        here and that Meta rated is approved there. Recorded like a status event, but not as
-        Meta's word: any status webhook, even an older one, overrides it."""
-        if self.status is not TemplateStatus.UNKNOWN:
-            return
-        self.status, self.raw_status = TemplateStatus.APPROVED, "APPROVED"
-        self.events.append(
-            self._event(
-                Aspect.STATUS,
-                ChangeSource.WEBHOOK,
-                Outcome.APPLIED,
-                from_value="",
-                to_value="APPROVED",
-                reason="Meta rated its quality, which it does for approved templates only",
-                occurred_at=rated_at,
-                received_at=received_at,
-                details={INFERRED: "quality rating"},
-            )
-        )
 
     def mark_deleted(self, *, now: datetime) -> TemplateEvent:
         """Deleted here (and at Meta, when it was there): its alerts close, its history stays."""
@@ -362,8 +345,8 @@ class Template(MetaLifecycle):
             # archiving): keep ours, say it may be out of date, and let a sync ask.
             self.needs_sync = True
             return True
-        reason = observation.reason if observation.reason.upper() not in ("", "NONE") else ""
-        rejection = reason if status is TemplateStatus.REJECTED else ""
+        # Meta's code only: its list (a sync) names the code without the webhook's explanation.
+        rejection = reason_code(observation.reason) if status is TemplateStatus.REJECTED else ""
         changed = (status, raw, rejection) != (self.status, self.raw_status, self.rejection_reason)
         self.status, self.raw_status, self.rejection_reason = status, raw, rejection
         return changed
@@ -389,8 +372,8 @@ class TemplateRevision:
 
 
 SENDABLE = frozenset({TemplateStatus.APPROVED, TemplateStatus.FLAGGED})
-# The details key of an event we concluded rather than were told; its value says from what.
-INFERRED = "inferred_from"
+# Sources of what we did ourselves, as opposed to what Meta reports.
+OUR_OWN = frozenset({ChangeSource.USER, ChangeSource.SUBMISSION})
 
 
 def _checked(definition: TemplateDefinition) -> LintReport:

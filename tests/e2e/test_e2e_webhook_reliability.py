@@ -43,8 +43,8 @@ from app.clock import SystemClock
 from app.commands import AddWaba, CreateOrganization
 from app.inbox import ChangeState, Delivery, IgnoredChange, RawChange, TemplateChange
 from app.inbox_worker import InboxSettings, InboxWorker
+from domain.events import INFERRED
 from domain.status import TemplateQuality, TemplateStatus
-from domain.templates import INFERRED
 from support.postgres import HOST, SUPERUSER, PostgresServer, start_server
 
 pytestmark = pytest.mark.e2e

@@ -36,6 +36,7 @@ from app.errors import (
     PermissionDenied,
     RequestIdReused,
     StoreUnavailable,
+    TransactionConflict,
     Unauthenticated,
 )
 from domain.errors import (
@@ -145,6 +146,8 @@ def to_rpc_error(exc: Exception) -> RpcError:
                 "ETAG_MISMATCH",
                 {"name": exc.name, "givenEtag": exc.given, "currentEtag": exc.current},
             )
+        case TransactionConflict():
+            return RpcError(grpc.StatusCode.ABORTED, str(exc), "TRANSACTION_CONFLICT")
         case ConcurrentModification():
             return RpcError(grpc.StatusCode.ABORTED, str(exc), "CONCURRENT_MODIFICATION", {"name": exc.name})
         case StoreUnavailable():

@@ -19,7 +19,7 @@ from adapters.sql.service_secrets import SqlSecretRepository
 from adapters.sql.template_events import SqlTemplateEventRepository
 from adapters.sql.templates import SqlTemplateRepository
 from adapters.sql.tenancy import SqlApiKeyRepository, SqlOrganizationRepository, SqlWabaRepository
-from app.errors import StoreUnavailable
+from app.errors import StoreUnavailable, TransactionConflict
 from app.ports import (
     AlertRepository,
     ApiKeyRepository,
@@ -83,6 +83,19 @@ def is_transient_error(error: BaseException) -> bool:
         text = str(error.orig).lower()
         return any(message in text for message in _UNAVAILABLE_MESSAGES)
     return False
+
+
+# PostgreSQL's answers when it cancels one of two conflicting transactions to let the other through.
+_CONFLICT_SQLSTATES = frozenset({"40P01", "40001"})  # deadlock detected, serialization failure
+
+
+def is_conflict(error: BaseException) -> bool:
+    """The database cancelled this transaction to resolve a conflict with another: nothing is wrong
+    with what was written, and the same work retried succeeds."""
+    if not isinstance(error, DBAPIError):
+        return False
+    state = getattr(error.orig, "sqlstate", None) or getattr(error.orig, "pgcode", None)
+    return state in _CONFLICT_SQLSTATES or "deadlock detected" in str(error.orig).lower()
 
 
 def _sqlite_writer_lock(engine: AsyncEngine) -> asyncio.Lock | None:
@@ -186,6 +199,8 @@ class SqlUnitOfWork:
                 exc = exc or close_error
             finally:
                 self._release_writer()
+        if isinstance(exc, Exception) and is_conflict(exc):
+            raise TransactionConflict() from exc
         if isinstance(exc, Exception) and not isinstance(exc, StoreUnavailable) and is_transient_error(exc):
             # Callers (the API, the inbox) tell "the database is down" from "this input is bad"
             # without knowing the driver's exceptions.

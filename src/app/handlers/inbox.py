@@ -25,7 +25,7 @@ from app.text import printable
 from domain.components import Components, TemplateDefinition
 from domain.errors import TemplateLifecycleError
 from domain.observations import Aspect, ChangeSource
-from domain.status import TemplateCategory, TemplateQuality
+from domain.status import TemplateCategory, TemplateQuality, TemplateStatus
 from domain.templates import Template
 from domain.tenancy import Waba
 
@@ -41,9 +41,9 @@ class ApplyInboxChangesHandler:
 
     async def __call__(self, command: ApplyInboxChanges) -> None:
         async with self._uow_factory() as uow:
-            if len(command.change_ids) > 1:
-                # First, before any row lock: several workers then queue here, not deadlock.
-                await uow.template_events.reserve()
+            # First, before any row lock (the inbox rows, then the templates'): every writer of
+            # history queues here in the same order, so two workers never deadlock.
+            await uow.template_events.reserve()
             for change_id in command.change_ids:
                 await self._apply(uow, change_id)
             await uow.commit()
@@ -91,11 +91,11 @@ async def _apply_template_change(uow: UnitOfWork, waba: Waba, change: TemplateCh
     """Applies one translated Meta event to its template, creating it if Meta knows it and we do
     not; the template records what each observation did (history and alerts follow at commit)."""
     template, created = await _find_or_create(uow, waba, change, now)
-    if created:
+    if template.status is TemplateStatus.UNKNOWN:
         _infer_status(template, change, now)
     if template.category is None:
         # A status event names the category; a template first seen through a webhook learns it here.
-        template.category = TemplateCategory.parse(change.category)
+        template.category = _category_before(change)
     for observation in change.observations:
         template.observe(observation, received_at=now)
     if change.impending_category is not None:
@@ -116,9 +116,18 @@ async def _apply_template_change(uow: UnitOfWork, waba: Waba, change: TemplateCh
         await uow.templates.update(template)
 
 
+def _category_before(change: TemplateChange) -> TemplateCategory | None:
+    """The category a template had before this change: the one the change names, unless the change
+    is a category change, which names the category it replaces (so that it applies, with its alert)."""
+    for observation in change.observations:
+        if observation.aspect is Aspect.CATEGORY:
+            return TemplateCategory.parse(observation.previous)
+    return TemplateCategory.parse(change.category)
+
+
 def _infer_status(template: Template, change: TemplateChange, now: datetime) -> None:
-    """A template first seen through a webhook has the status the webhook says; one that says none
-    stays UNKNOWN (a sync asks Meta), unless Meta rated its quality: only approved ones are rated."""
+    """A template whose status is unknown here (first seen through a webhook that did not say it)
+    stays so until a sync asks Meta, unless Meta rated its quality: only approved ones are rated."""
     aspects = {observation.aspect for observation in change.observations}
     if Aspect.STATUS in aspects:
         return
@@ -150,7 +159,7 @@ async def _find_or_create(
             f"template {change.meta_template_id!r} is unknown here and the event names no "
             "template name and language"
         )
-    category = TemplateCategory.parse(change.category)
+    category = _category_before(change)
     # Only the name, language and category are known: its status is UNKNOWN and it needs a sync.
     template = Template.imported(
         template_id=secrets.token_hex(16),

@@ -40,7 +40,7 @@ from app.ports import (
 from app.resource_names import TemplateKey
 from domain.events import TemplateEvent
 from domain.observations import Aspect, ChangeSource, Observation, Outcome
-from domain.status import TemplateStatus
+from domain.status import TemplateStatus, reason_code
 from domain.templates import Template
 from domain.tenancy import Role
 
@@ -251,7 +251,9 @@ def _observe_state(
 ) -> list[TemplateEvent]:
     """Returns the events that changed the template."""
     observations = [
-        Observation(Aspect.STATUS, state.status, ChangeSource.SYNC, now, reason=state.rejected_reason),
+        Observation(
+            Aspect.STATUS, state.status, ChangeSource.SYNC, now, reason=reason_code(state.rejected_reason)
+        ),
         Observation(
             Aspect.COMPONENTS, "synced", ChangeSource.SYNC, now, components=state.definition.components
         ),

@@ -7,9 +7,11 @@ steps arbitrary JSON to prove nothing but MalformedDelivery/UntranslatableChange
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import json
 import math
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -158,9 +160,12 @@ def test_sample_rejected_keeps_rejection_info() -> None:
     observation = only_observation(result)
     assert (observation.value, observation.reason, result.category) == (
         "REJECTED",
-        "INVALID_FORMAT: Two variables appear side by side with nothing between them. "
-        "Recommendation: Put descriptive words or punctuation between each variable.",
+        "INVALID_FORMAT",
         "MARKETING",
+    )
+    assert observation.described == (
+        "INVALID_FORMAT: Two variables appear side by side with nothing between them. "
+        "Recommendation: Put descriptive words or punctuation between each variable."
     )
     assert observation.details["rejection_info"] == {
         "reason": "Two variables appear side by side with nothing between them.",
@@ -176,7 +181,8 @@ def test_sample_paused_keeps_other_info() -> None:
     assert observation.value == "PAUSED"
     assert observation.occurred_at == at(1764160000)
     # Its `reason` is Meta's placeholder NONE: what an alert says comes from other_info.
-    assert observation.reason == (
+    assert observation.reason == ""
+    assert observation.described == (
         "FIRST_PAUSE: Your template was paused because of low quality feedback from recipients."
     )
     assert observation.details["other_info"] == {
@@ -1170,7 +1176,7 @@ def test_nul_inside_documents_is_kept_verbatim() -> None:
     result = translate_one("message_template_status_update", status_value(other_info={"title": "a\x00b"}))
     observation = only_observation(result)
     assert observation.details["other_info"] == {"title": "a\x00b"}
-    assert observation.reason == ""  # a column cannot hold it: left out of the explanation
+    assert observation.explanation == ""  # a column cannot hold it: left out of the explanation
 
 
 # ---- what a Meta webhook never sends is refused before it can stall or bloat anything -------------
@@ -1225,3 +1231,26 @@ def test_an_event_dated_far_in_the_future_is_dated_when_it_arrived(ahead: timede
     result = translate_one("message_template_status_update", status_value("DISABLED"), time=entry_time)
     expected = RECEIVED_AT + ahead if trusted else RECEIVED_AT
     assert only_observation(result).occurred_at == expected
+
+
+@pytest.mark.parametrize("previous", ["x" * 200, "a\x00b", 7])
+def test_a_previous_value_no_webhook_would_send_is_left_out_not_fatal(previous: object) -> None:
+    value = {
+        "message_template_id": 1,
+        "message_template_name": "n",
+        "message_template_language": "en",
+        "previous_quality_score": previous,
+        "new_quality_score": "RED",
+    }
+    observation = only_observation(translate_one("message_template_quality_update", value))
+    assert (observation.value, observation.previous) == ("RED", "")
+    assert observation.details["previous"] == previous  # kept as sent
+
+
+def test_an_untranslatable_change_passes_through_context_managers() -> None:
+    @contextlib.contextmanager
+    def around() -> Iterator[None]:
+        yield
+
+    with pytest.raises(UntranslatableChange, match="nope"), around():
+        raise UntranslatableChange("nope")

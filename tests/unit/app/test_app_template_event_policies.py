@@ -90,9 +90,11 @@ class World:
         """Meta's status webhook for the template."""
         await self.deliver("message_template_status_update", {"event": event, "reason": "NONE"})
 
-    async def deliver(self, field: str, value: Mapping[str, object]) -> None:
+    async def deliver(
+        self, field: str, value: Mapping[str, object], meta_ahead: timedelta = timedelta()
+    ) -> None:
         """A webhook change about the template, stored in the inbox and applied by the bus, as the
-        inbox worker has it applied."""
+        inbox worker has it applied; dated by Meta's clock, which may run `meta_ahead` of ours."""
         self.changes += 1
         change = InboxChange(
             id=f"delivery-{self.changes:04d}",
@@ -100,7 +102,7 @@ class World:
             key=f"change-{self.changes}",
             waba_id=WABA,
             field=field,
-            entry_time=self.clock.now(),
+            entry_time=self.clock.now() + meta_ahead,
             value={
                 "message_template_id": int(META_ID),
                 "message_template_name": "order_ready",
@@ -217,3 +219,75 @@ async def test_a_sync_resolves_a_template_first_seen_without_its_status() -> Non
     assert report.updated == ("order_ready.en_US",)
     synced = await world.template()
     assert (synced.status, synced.needs_sync) == (TemplateStatus.APPROVED, False)
+
+
+# ---- what a first sight, a sync or our own acts must not get wrong ---------------------------------
+
+
+async def test_a_template_first_seen_through_its_category_change_starts_from_the_old_one() -> None:
+    world = await registered_world()
+    category_update = {"previous_category": "UTILITY", "new_category": "MARKETING"}
+    await world.deliver("template_category_update", category_update)
+    world.template_id = (await world.template()).id
+    assert await world.history() == [(Aspect.CATEGORY, ChangeSource.WEBHOOK, Outcome.APPLIED, "MARKETING")]
+    assert await world.alerts() == {AlertKind.CATEGORY_PRICIER: AlertState.OPEN}
+
+
+async def test_a_rating_approves_a_template_of_unknown_status_whenever_it_comes() -> None:
+    world = await registered_world()
+    same_category = {"previous_category": "UTILITY", "new_category": "UTILITY"}
+    await world.deliver("template_category_update", same_category)
+    assert (await world.template()).status is TemplateStatus.UNKNOWN
+    rating = {"previous_quality_score": "GREEN", "new_quality_score": "YELLOW"}
+    await world.deliver("message_template_quality_update", rating)
+    assert (await world.template()).status is TemplateStatus.APPROVED
+
+
+async def test_a_sync_after_an_explained_rejection_is_not_news() -> None:
+    world = await submitted_world()
+    rejection = {"reason": "Two variables side by side.", "recommendation": "Split them."}
+    await world.deliver(
+        "message_template_status_update",
+        {"event": "REJECTED", "reason": "INVALID_FORMAT", "rejection_info": rejection},
+    )
+    template, history = await world.template(), await world.history()
+    assert template.rejection_reason == "INVALID_FORMAT"  # Meta's code, as its template list has it
+    world.templates.listed = [
+        MetaTemplateState(META_ID, definition(), "REJECTED", "UTILITY", "UNKNOWN", "INVALID_FORMAT")
+    ]
+    await world.bus.handle(SyncTemplates(world.principal, WABA))
+    assert await world.history() == history
+    assert (await world.template()).version == template.version
+    async with world.factory(read_only=True) as uow:
+        [alert] = await uow.alerts.active_for_template(world.template_id)
+    assert alert.reason == ("INVALID_FORMAT: Two variables side by side. Recommendation: Split them.")
+
+
+async def test_a_synced_pause_does_not_show_meta_s_placeholder_reason() -> None:
+    world = await submitted_world()
+    # Meta's template list says rejected_reason NONE for every template it did not reject.
+    world.templates.listed = [MetaTemplateState(META_ID, definition(), "PAUSED", "UTILITY", "RED", "NONE")]
+    await world.bus.handle(SyncTemplates(world.principal, WABA))
+    async with world.factory(read_only=True) as uow:
+        reasons = {a.kind: a.reason for a in await uow.alerts.active_for_template(world.template_id)}
+    assert reasons[AlertKind.PAUSED] == "template is PAUSED"
+
+
+async def test_our_delete_applies_even_when_meta_s_clock_ran_ahead() -> None:
+    world = await submitted_world()
+    paused = {"event": "PAUSED", "reason": "NONE"}
+    await world.deliver("message_template_status_update", paused, meta_ahead=timedelta(minutes=20))
+    assert await world.alerts() == {AlertKind.PAUSED: AlertState.OPEN}
+    await world.bus.handle(DeleteTemplate(world.principal, KEY))
+    assert (await world.history())[-1] == (Aspect.STATUS, ChangeSource.USER, Outcome.APPLIED, "DELETED")
+    assert await world.alerts() == {}
+
+
+async def test_our_accepted_edit_applies_even_when_meta_s_clock_ran_ahead() -> None:
+    world = await submitted_world()
+    rejected = {"event": "REJECTED", "reason": "INVALID_FORMAT"}
+    await world.deliver("message_template_status_update", rejected, meta_ahead=timedelta(minutes=20))
+    body = Components(body="Hello {{first_name}}, order {{order_id}} is ready at the front desk.")
+    await world.bus.handle(UpdateTemplate(world.principal, KEY, TemplateRevision(components=body)))
+    assert (await world.template()).status is TemplateStatus.PENDING
+    assert await world.alerts() == {}

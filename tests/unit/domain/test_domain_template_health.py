@@ -9,10 +9,10 @@ import pytest
 
 from domain.alerts import AlertDecision, AlertKind, Severity, decide, is_pricier
 from domain.components import Components
-from domain.events import TemplateEvent
+from domain.events import INFERRED, TemplateEvent
 from domain.observations import Aspect, ChangeSource, Observation, Outcome
 from domain.status import TemplateCategory, TemplateQuality, TemplateStatus
-from domain.templates import INFERRED, Template, TemplateRevision
+from domain.templates import Template, TemplateRevision
 from support.sample_templates import draft_template
 
 T0 = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)

@@ -36,7 +36,7 @@ from app.inbox import (
 from app.text import text_problem
 from domain.components import Button, ButtonType, Components, Header, HeaderFormat, components_summary
 from domain.observations import PARTIAL_COMPONENTS, Aspect, ChangeSource, Observation
-from domain.status import TemplateCategory, status_event
+from domain.status import TemplateCategory, reason_code, status_event
 
 # Each of Meta's explanations (other_info, rejection_info) is a sentence or two; a reason stays short.
 _EXPLANATION_CHARS = 1000
@@ -105,7 +105,6 @@ def _storable(change: TemplateChange) -> TemplateChange:
         aspect = observation.aspect.value.lower()
         texts.append((f"the {aspect} value", observation.value, WEBHOOK_TEXT_LIMITS["code"]))
         texts.append((f"the {aspect} reason", observation.reason, WEBHOOK_TEXT_LIMITS["text"]))
-        texts.append((f"the previous {aspect} value", observation.previous, WEBHOOK_TEXT_LIMITS["code"]))
         if observation.components is not None:
             texts.extend(_component_texts(observation.components))
     for name, text, limit in texts:
@@ -153,28 +152,25 @@ def _status_update(change: RawChange, value: Mapping[str, Any], occurred_at: dat
         status_event(event),
         ChangeSource.WEBHOOK,
         occurred_at,
-        reason=_status_reason(reason or "", value),
+        reason=reason_code(reason),
         details=details,
+        explanation=_explanation(value),
     )
     return _template_change(
         change, value, (observation,), category=category if isinstance(category, str) else ""
     )
 
 
-def _status_reason(reason: str, value: Mapping[str, Any]) -> str:
-    """Meta's reason code, explained by what else the event carries: `other_info` on pauses,
-    unpauses and disables (where `reason` is the placeholder NONE), `rejection_info` on format
-    rejections. Texts of the wrong type, or that no database could store, are left out (the raw
-    value is kept in the details, whose JSON escapes anything)."""
-    code = "" if reason.strip().upper() == "NONE" else reason.strip()
+def _explanation(value: Mapping[str, Any]) -> str:
+    """What else a status event says in words: `other_info` on pauses, unpauses and disables (where
+    `reason` is the placeholder NONE), `rejection_info` on format rejections. Texts of the wrong
+    type, or that no database could store, are left out (the raw value is kept in the details,
+    whose JSON escapes anything)."""
     explained = [
         _joined(value.get("other_info"), "title", "description", ": "),
         _joined(value.get("rejection_info"), "reason", "recommendation", " Recommendation: "),
     ]
-    text = "; ".join(part for part in explained if part)
-    if code and text:
-        return f"{code}: {text}"
-    return code or text
+    return "; ".join(part for part in explained if part)
 
 
 def _joined(info: object, first: str, second: str, separator: str) -> str:
@@ -238,8 +234,17 @@ def _replacing(
         ChangeSource.WEBHOOK,
         occurred_at,
         details={"previous": previous, "raw": dict(value)},
-        previous=previous.strip().upper() if isinstance(previous, str) else "",
+        previous=_previous_value(previous),
     )
+
+
+def _previous_value(previous: object) -> str:
+    """Meta's previous value, normalized like a new one; left out (it only helps history say where a
+    change came from) if it is not text a Meta webhook would send."""
+    if not isinstance(previous, str) or text_problem(previous):
+        return ""
+    previous = previous.strip().upper()
+    return previous if len(previous) <= WEBHOOK_TEXT_LIMITS["code"] else ""
 
 
 def _components_update(change: RawChange, value: Mapping[str, Any], occurred_at: datetime) -> TemplateChange:
