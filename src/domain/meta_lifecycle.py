@@ -3,13 +3,12 @@ knowing when Meta's answer to one of those was never heard (a mixin of the Templ
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from domain.errors import MetaEditRefused, TemplateLifecycleError
-from domain.events import INFERRED, DomainEvent, TemplateEvent
-from domain.observations import Aspect, ChangeSource, Observation, Outcome
+from domain.events import TemplateEvent
+from domain.observations import Aspect, ChangeSource, Observation
 from domain.status import TemplateCategory, TemplateStatus
 
 if TYPE_CHECKING:
@@ -22,7 +21,7 @@ EDITS_PER_MONTH = 10
 
 
 class MetaLifecycle:
-    """Mixed into Template; the attributes, `observe` and `_event` are the aggregate's."""
+    """Mixed into Template; the attributes and `observe` are the aggregate's."""
 
     if TYPE_CHECKING:
         meta_template_id: str
@@ -36,24 +35,8 @@ class MetaLifecycle:
         @property
         def name(self) -> str: ...
 
-        events: list[DomainEvent]
-
         def observe(
             self, observation: Observation, *, received_at: datetime, applied_only: bool = False
-        ) -> TemplateEvent: ...
-
-        def _event(
-            self,
-            aspect: Aspect,
-            source: ChangeSource,
-            outcome: Outcome,
-            *,
-            from_value: str,
-            to_value: str,
-            reason: str,
-            occurred_at: datetime,
-            received_at: datetime,
-            details: Mapping[str, object],
         ) -> TemplateEvent: ...
 
     def require_submittable(self) -> None:
@@ -96,27 +79,6 @@ class MetaLifecycle:
         was taken at `moment` and does not show it proves it never reached Meta."""
         started = self.meta_call_started_at
         return self.needs_sync and not self.meta_template_id and (started is None or started < moment)
-
-    def infer_approval_from_rating(self, *, rated_at: datetime, received_at: datetime) -> None:
-        """Meta rates the quality of approved templates only: a template whose status is unknown
-        here and that Meta rated is approved there. Recorded like a status event, but not as
-        Meta's word: any status webhook, even an older one, overrides it."""
-        if self.status is not TemplateStatus.UNKNOWN:
-            return
-        self.status, self.raw_status = TemplateStatus.APPROVED, "APPROVED"
-        self.events.append(
-            self._event(
-                Aspect.STATUS,
-                ChangeSource.WEBHOOK,
-                Outcome.APPLIED,
-                from_value="",
-                to_value="APPROVED",
-                reason="Meta rated its quality, which it does for approved templates only",
-                occurred_at=rated_at,
-                received_at=received_at,
-                details={INFERRED: "quality rating"},
-            )
-        )
 
     def mark_submitted(
         self, meta_template_id: str, status: str, category: str, *, now: datetime

@@ -20,7 +20,7 @@ from domain.components import (
     merge_partial_components,
 )
 from domain.errors import InvalidTemplate, TemplateNotSendable
-from domain.events import DomainEvent, TemplateEvent, template_event
+from domain.events import INFERRED, DomainEvent, TemplateEvent, template_event
 from domain.lint import LintReport, Violation, lint
 from domain.meta_lifecycle import MetaLifecycle
 from domain.observations import PARTIAL_COMPONENTS, Aspect, ChangeSource, Observation, Outcome
@@ -264,6 +264,27 @@ class Template(MetaLifecycle):
         )
         self.events.append(event)
         return event
+
+    def infer_approval_from_rating(self, *, rated_at: datetime, received_at: datetime) -> None:
+        """Meta rates the quality of approved templates only: a template whose status is unknown
+        here and that Meta rated is approved there. Recorded like a status event, but not as
+        Meta's word: any status webhook, even an older one, overrides it."""
+        if self.status is not TemplateStatus.UNKNOWN:
+            return
+        self.status, self.raw_status = TemplateStatus.APPROVED, "APPROVED"
+        self.events.append(
+            self._event(
+                Aspect.STATUS,
+                ChangeSource.WEBHOOK,
+                Outcome.APPLIED,
+                from_value="",
+                to_value="APPROVED",
+                reason="Meta rated its quality, which it does for approved templates only",
+                occurred_at=rated_at,
+                received_at=received_at,
+                details={INFERRED: "quality rating"},
+            )
+        )
 
     def mark_deleted(self, *, now: datetime) -> TemplateEvent:
         """Deleted here (and at Meta, when it was there): its alerts close, its history stays."""
