@@ -38,7 +38,9 @@ from watemplates.v1 import template_health_pb2, templates_pb2
 WABA = "301122334455667"
 GRAPH_TOKEN = "EAAG-fuzz-token"
 TEMPLATE = f"wabas/{WABA}/templates/order_ready.en_US"
-FORBIDDEN = (grpc.StatusCode.UNKNOWN, grpc.StatusCode.INTERNAL)
+# A call the server never answers is as bad as a crash.
+FORBIDDEN = (grpc.StatusCode.UNKNOWN, grpc.StatusCode.INTERNAL, grpc.StatusCode.DEADLINE_EXCEEDED)
+CALL_DEADLINE = 60.0
 METHODS: list[MethodDescriptor] = [
     method
     for file, service in (
@@ -188,12 +190,16 @@ class World:
             if method.name in STREAMING:
                 stream = self.channel.unary_stream(path)(payload, metadata=self.auth(role))
                 try:
-                    await asyncio.wait_for(stream.read(), 0.3)
+                    first = await asyncio.wait_for(stream.read(), 0.3)
                 except TimeoutError:
-                    stream.cancel()
-                    return grpc.StatusCode.OK
-                return await stream.code()
-            await self.channel.unary_unary(path)(payload, metadata=self.auth(role))
+                    first = None  # a live stream with nothing to say yet
+                if first is grpc.aio.EOF:
+                    return await stream.code()  # ended by the server: how?
+                # Live (it delivered, or waits for more): it never ends by itself.
+                stream.cancel()
+                return grpc.StatusCode.OK
+            # A deadline, so that a call the server never answers fails the test instead of hanging it.
+            await self.channel.unary_unary(path)(payload, metadata=self.auth(role), timeout=CALL_DEADLINE)
         except grpc.aio.AioRpcError as error:
             return error.code()
         return grpc.StatusCode.OK
