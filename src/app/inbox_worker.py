@@ -132,8 +132,9 @@ class InboxWorker:
         if len(splits) > 1:
             try:
                 async with self._uow_factory() as uow:
-                    for _, split in splits:
-                        await split.store(uow)
+                    # Two statements for the whole batch: every change, then every delivery's state.
+                    await uow.inbox.add_changes([change for _, split in splits for change in split.changes])
+                    await uow.inbox.save_deliveries([split.delivery for _, split in splits])
                     await uow.commit()
                 return len(deliveries)
             except Exception:

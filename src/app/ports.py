@@ -113,6 +113,10 @@ class TemplateRepository(Protocol):
         version on the aggregate; raises app.errors.ConcurrentModification otherwise."""
         ...
 
+    async def update_many(self, templates: Sequence[Template]) -> None:
+        """update() for several templates at once (one statement for the inbox's batches)."""
+        ...
+
     async def save_meta_call(self, template: Template) -> None:
         """Stores needs_sync and meta_call_started_at alone, leaving the version as it is."""
         ...
@@ -125,6 +129,11 @@ class TemplateRepository(Protocol):
 
     async def get_by_meta_id(self, waba_id: str, meta_template_id: str) -> Template | None:
         """The template Meta knows by this id in this WABA (any organization: the WABA's owner)."""
+        ...
+
+    async def lock_by_meta_ids(self, waba_id: str, meta_template_ids: Sequence[str]) -> Sequence[Template]:
+        """The templates Meta knows by these ids in this WABA, in one read, locked until the
+        transaction ends (the inbox applies a batch of changes to them)."""
         ...
 
 
@@ -167,6 +176,10 @@ class InboxRepository(Protocol):
 
     async def add_delivery(self, delivery: Delivery) -> None: ...
 
+    async def add_deliveries(self, deliveries: Sequence[Delivery]) -> None:
+        """Several at once (the webhook's group commit): one statement, not one per delivery."""
+        ...
+
     async def claim_deliveries(
         self, *, now: datetime, lease_until: datetime, limit: int
     ) -> Sequence[Delivery]:
@@ -177,6 +190,10 @@ class InboxRepository(Protocol):
 
     async def save_delivery(self, delivery: Delivery) -> None:
         """Stores state, error, attempts and next_attempt_at; releases the lease."""
+        ...
+
+    async def save_deliveries(self, deliveries: Sequence[Delivery]) -> None:
+        """save_delivery for several at once."""
         ...
 
     async def requeue_delivery(self, delivery_id: str) -> bool:
@@ -199,7 +216,13 @@ class InboxRepository(Protocol):
         """Re-reads a change for update inside the transaction that applies it (exactly-once)."""
         ...
 
+    async def lock_changes(self, change_ids: Sequence[str]) -> Sequence[InboxChange]:
+        """lock_change for several at once, in id order (the ones that exist)."""
+        ...
+
     async def save_change(self, change: InboxChange) -> None: ...
+
+    async def save_changes(self, changes: Sequence[InboxChange]) -> None: ...
 
     async def delete_change(self, change_id: str) -> None: ...
 
@@ -235,10 +258,20 @@ class AlertQuery:
 class AlertRepository(Protocol):
     async def add(self, alert: Alert) -> None: ...
     async def save(self, alert: Alert) -> None: ...
+    async def add_many(self, alerts: Sequence[Alert]) -> None:
+        """add() for several at once; AlreadyExists when one would be a second active alert."""
+        ...
+
+    async def save_many(self, alerts: Sequence[Alert]) -> None: ...
+
     async def get(self, org_id: str, alert_id: str) -> Alert | None: ...
 
     async def active_for_template(self, template_id: str) -> Sequence[Alert]:
         """OPEN and ACKNOWLEDGED alerts of the template."""
+        ...
+
+    async def active_for_templates(self, template_ids: Sequence[str]) -> Sequence[Alert]:
+        """active_for_template for several templates in one read, oldest first."""
         ...
 
     async def active_for_org(self, org_id: str) -> Sequence[Alert]: ...

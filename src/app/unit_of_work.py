@@ -152,6 +152,12 @@ class _TrackingTemplates:
         await self._store.update(template)
         self._track(template)
 
+    async def update_many(self, templates: Sequence[Template]) -> None:
+        await self._before_write()
+        await self._store.update_many(templates)
+        for template in templates:
+            self._track(template)
+
     async def delete(self, template: Template) -> None:
         await self._before_write()
         await self._store.delete(template)
@@ -171,6 +177,14 @@ class _TrackingTemplates:
 
     async def get_by_meta_id(self, waba_id: str, meta_template_id: str) -> Template | None:
         return self._track(await self._store.get_by_meta_id(waba_id, meta_template_id))
+
+    async def lock_by_meta_ids(self, waba_id: str, meta_template_ids: Sequence[str]) -> Sequence[Template]:
+        # A row lock: the history lock comes first, as for any write.
+        await self._before_write()
+        found = await self._store.lock_by_meta_ids(waba_id, meta_template_ids)
+        for template in found:
+            self._track(template)
+        return found
 
     async def list(self, query: TemplateQuery) -> Sequence[Template]:
         found = await self._store.list(query)

@@ -183,3 +183,36 @@ async def test_active_alerts_most_urgent_first(uow_factory: UnitOfWorkFactory) -
         # Oldest first within a template.
         assert [a.id for a in await uow.alerts.active_for_template("tpl-1")] == ["al-2", "al-5"]
         assert [a.id for a in await uow.alerts.active_for_template("tpl-2")] == ["al-3", "al-4"]
+
+
+async def test_active_alerts_of_several_templates_in_one_read(uow_factory: UnitOfWorkFactory) -> None:
+    await seed_alerts(uow_factory)
+    async with uow_factory() as uow:
+        found = await uow.alerts.active_for_templates(["tpl-2", "tpl-1", "tpl-1", "tpl-none"])
+        assert await uow.alerts.active_for_templates([]) == []
+    assert sorted(a.id for a in found) == ["al-2", "al-3", "al-4", "al-5"]
+    assert [a.opened_at for a in found] == sorted(a.opened_at for a in found)
+
+
+async def test_alerts_added_and_saved_in_bulk(uow_factory: UnitOfWorkFactory) -> None:
+    first, second = alert("al-1"), alert("al-2", template_id="tpl-2")
+    async with uow_factory() as uow:
+        await uow.alerts.add_many([first, second])
+        await uow.alerts.add_many([])
+        await uow.commit()
+    first.resolve(NOW + timedelta(minutes=1))
+    second.last_seen_at, second.reason = NOW + timedelta(minutes=2), "paused again"
+    async with uow_factory() as uow:
+        await uow.alerts.save_many([first, second])
+        await uow.alerts.save_many([])
+        await uow.commit()
+    async with uow_factory() as uow:
+        # A second active alert of a kind is refused, naming the one that clashed.
+        with pytest.raises(AlreadyExists):
+            await uow.alerts.add_many(
+                [alert("al-3", template_id="tpl-3"), alert("al-4", template_id="tpl-2")]
+            )
+    async with uow_factory() as uow:
+        assert await uow.alerts.get(ORG_A, "al-1") == first
+        assert await uow.alerts.get(ORG_A, "al-2") == second
+        assert await uow.alerts.get(ORG_A, "al-3") is None  # rolled back with its unit

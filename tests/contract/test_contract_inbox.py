@@ -340,3 +340,37 @@ async def test_count_changes_counts_every_state(uow_factory: UnitOfWorkFactory) 
             ChangeState.DEAD: 2,
             ChangeState.SKIPPED: 1,
         }
+
+
+async def test_deliveries_and_changes_in_bulk(uow_factory: UnitOfWorkFactory) -> None:
+    async with uow_factory() as uow:
+        await uow.inbox.add_deliveries([delivery(1), delivery(2), delivery(3)])
+        await uow.inbox.add_deliveries([])
+        await uow.commit()
+    async with uow_factory() as uow:
+        first, second, _unsaved = await uow.inbox.claim_deliveries(now=NOW, lease_until=NOW + LEASE, limit=10)
+        first.state, second.state = DeliveryState.SPLIT, DeliveryState.DEAD
+        second.error, second.attempts = "not a delivery", 8
+        await uow.inbox.save_deliveries([first, second])
+        await uow.commit()
+    assert await claim_deliveries(uow_factory, NOW + timedelta(seconds=1)) == []  # third still leased
+    assert await claim_deliveries(uow_factory, NOW + timedelta(seconds=61)) == ["d0003"]
+
+    await add_changes(uow_factory, change(1), change(2), change(3))
+    async with uow_factory() as uow:
+        locked = await uow.inbox.lock_changes(["d0003-0000", "missing", "d0001-0000"])
+        assert [c.id for c in locked] == ["d0001-0000", "d0003-0000"]
+        locked[0].state, locked[0].processed_at = ChangeState.DONE, NOW
+        locked[1].state, locked[1].last_error = ChangeState.DEAD, "cannot be understood ✗"
+        await uow.inbox.save_changes(locked)
+        await uow.inbox.save_changes([])
+        await uow.commit()
+    async with uow_factory() as uow:
+        again = await uow.inbox.lock_changes(["d0001-0000", "d0002-0000", "d0003-0000"])
+    assert [(c.id, c.state) for c in again] == [
+        ("d0001-0000", ChangeState.DONE),
+        ("d0002-0000", ChangeState.PENDING),
+        ("d0003-0000", ChangeState.DEAD),
+    ]
+    assert again[0] == locked[0]
+    assert again[2].last_error == "cannot be understood ✗"

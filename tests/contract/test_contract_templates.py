@@ -289,3 +289,36 @@ async def test_template_events_in_one_sequence_per_template_and_organization(
         # An event id is stored once.
         with pytest.raises(integrity_error):
             await uow.template_events.add([status_event(1)])
+
+
+async def test_templates_locked_by_meta_ids_in_one_read(uow_factory: UnitOfWorkFactory) -> None:
+    first, second, elsewhere = (
+        new_template("tpl-1"),
+        new_template("tpl-2", display_name="b"),
+        new_template("tpl-3", waba_id=WABA_A2),
+    )
+    first.meta_template_id, second.meta_template_id, elsewhere.meta_template_id = "111", "222", "111"
+    await add_templates(uow_factory, first, second, elsewhere)
+
+    async with uow_factory() as uow:
+        found = await uow.templates.lock_by_meta_ids(WABA_A1, ["222", "111", "999", "111"])
+        assert await uow.templates.lock_by_meta_ids(WABA_A1, []) == []
+    assert [t.id for t in found] == ["tpl-1", "tpl-2"]
+    assert found[0] == first
+
+
+async def test_update_many_stores_each_and_bumps_their_versions(uow_factory: UnitOfWorkFactory) -> None:
+    await add_templates(uow_factory, new_template("tpl-1"), new_template("tpl-2", display_name="b"))
+
+    async with uow_factory() as uow:
+        one, two = await uow.templates.get(ORG_A, "tpl-1"), await uow.templates.get(ORG_A, "tpl-2")
+        assert one is not None
+        assert two is not None
+        one.quality, two.status = TemplateQuality.RED, TemplateStatus.PAUSED
+        await uow.templates.update_many([one, two])
+        assert (one.version, two.version) == (2, 2)
+        await uow.commit()
+
+    async with uow_factory() as uow:
+        assert await uow.templates.get(ORG_A, "tpl-1") == one
+        assert await uow.templates.get(ORG_A, "tpl-2") == two

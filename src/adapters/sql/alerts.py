@@ -44,6 +44,40 @@ class SqlAlertRepository:
         if result.rowcount == 0:
             raise AlreadyExists("alert", _alert_name(alert))
 
+    async def add_many(self, alerts: Sequence[Alert]) -> None:
+        """add() for several in one statement; AlreadyExists names the first that clashed."""
+        a = tables.alerts
+        if not alerts:
+            return
+        result = await self._connection.execute(
+            insert_or_skip(self._connection, a)
+            .on_conflict_do_nothing(index_elements=["template_id", "kind", "active_marker"])
+            .returning(a.c.id),
+            [
+                {
+                    "id": alert.id,
+                    "org_id": alert.org_id,
+                    "template_id": alert.template_id,
+                    "waba_id": alert.waba_id,
+                    "kind": alert.kind.value,
+                    "opened_at": alert.opened_at,
+                    **_alert_state(alert),
+                }
+                for alert in alerts
+            ],
+        )
+        inserted = set(result.scalars().all())
+        for alert in alerts:
+            if alert.id not in inserted:
+                raise AlreadyExists("alert", _alert_name(alert))
+
+    async def save_many(self, alerts: Sequence[Alert]) -> None:
+        """save() for several in one executemany."""
+        if alerts:
+            await self._connection.execute(
+                _SAVE_ALERT, [{"b_id": a.id, "b_org_id": a.org_id, **_alert_state(a)} for a in alerts]
+            )
+
     async def save(self, alert: Alert) -> None:
         """Stores everything but the identity (id, org, template, WABA, kind, opened_at). Making an
         alert active again beside another active one of its kind breaks the unique index
@@ -66,6 +100,18 @@ class SqlAlertRepository:
         rows = await self._connection.execute(
             sa.select(a)
             .where(a.c.template_id == template_id, a.c.state.in_(_ACTIVE_ALERT_STATES))
+            .order_by(a.c.opened_at, a.c.id)
+        )
+        return [_alert(row) for row in rows]
+
+    async def active_for_templates(self, template_ids: Sequence[str]) -> Sequence[Alert]:
+        """Oldest first, for several templates in one query."""
+        a = tables.alerts
+        if not template_ids:
+            return []
+        rows = await self._connection.execute(
+            sa.select(a)
+            .where(a.c.template_id.in_(sorted(set(template_ids))), a.c.state.in_(_ACTIVE_ALERT_STATES))
             .order_by(a.c.opened_at, a.c.id)
         )
         return [_alert(row) for row in rows]
@@ -103,6 +149,11 @@ class SqlAlertRepository:
 
 def _alert_name(alert: Alert) -> str:
     return f"{alert.template_id}/{alert.kind.value}"
+
+
+_SAVE_ALERT = sa.update(tables.alerts).where(
+    tables.alerts.c.id == sa.bindparam("b_id"), tables.alerts.c.org_id == sa.bindparam("b_org_id")
+)
 
 
 def _alert_state(alert: Alert) -> dict[str, Any]:

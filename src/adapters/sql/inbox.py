@@ -28,15 +28,25 @@ class SqlInboxRepository:
         self._connection = connection
 
     async def add_delivery(self, delivery: Delivery) -> None:
-        # Ids are generated: a clash is a bug and surfaces as an IntegrityError.
+        await self.add_deliveries([delivery])
+
+    async def add_deliveries(self, deliveries: Sequence[Delivery]) -> None:
+        # Ids are generated: a clash is a bug and surfaces as an IntegrityError. One multi-row
+        # INSERT (SQLAlchemy's "insertmanyvalues" batches it within the drivers' parameter limits).
+        if not deliveries:
+            return
         await self._connection.execute(
-            sa.insert(tables.webhook_deliveries).values(
-                id=delivery.id,
-                body=delivery.body,
-                received_at=delivery.received_at,
-                lease_until=None,
-                **_delivery_state(delivery),
-            )
+            sa.insert(tables.webhook_deliveries),
+            [
+                {
+                    "id": delivery.id,
+                    "body": delivery.body,
+                    "received_at": delivery.received_at,
+                    "lease_until": None,
+                    **_delivery_state(delivery),
+                }
+                for delivery in deliveries
+            ],
         )
 
     async def claim_deliveries(
@@ -57,6 +67,12 @@ class SqlInboxRepository:
         await self._connection.execute(
             sa.update(d).where(d.c.id == delivery.id).values(lease_until=None, **_delivery_state(delivery))
         )
+
+    async def save_deliveries(self, deliveries: Sequence[Delivery]) -> None:
+        if deliveries:
+            await self._connection.execute(
+                _SAVE_DELIVERY, [{"b_id": d.id, **_delivery_state(d)} for d in deliveries]
+            )
 
     async def requeue_delivery(self, delivery_id: str) -> bool:
         d = tables.webhook_deliveries
@@ -136,6 +152,21 @@ class SqlInboxRepository:
         row = (await self._connection.execute(statement)).one_or_none()
         return None if row is None else _change(row)
 
+    async def lock_changes(self, change_ids: Sequence[str]) -> Sequence[InboxChange]:
+        c = tables.webhook_changes
+        if not change_ids:
+            return []
+        # In id order on every worker, so two that lock overlapping sets never deadlock.
+        statement = for_update(self._connection, sa.select(c).where(c.c.id.in_(change_ids)).order_by(c.c.id))
+        return [_change(row) for row in await self._connection.execute(statement)]
+
+    async def save_changes(self, changes: Sequence[InboxChange]) -> None:
+        if changes:
+            # One prepared UPDATE run for every row (executemany), not one statement per change.
+            await self._connection.execute(
+                _SAVE_CHANGE, [{"b_id": change.id, **_change_state(change)} for change in changes]
+            )
+
     async def save_change(self, change: InboxChange) -> None:
         c = tables.webhook_changes
         await self._connection.execute(
@@ -184,6 +215,19 @@ class SqlInboxRepository:
         for state, count in rows:
             counts[ChangeState(state)] = count
         return counts
+
+
+# Built once: executemany with bound parameters, and SQLAlchemy caches the compiled form by identity.
+_SAVE_DELIVERY = (
+    sa.update(tables.webhook_deliveries)
+    .where(tables.webhook_deliveries.c.id == sa.bindparam("b_id"))
+    .values(lease_until=None)
+)
+_SAVE_CHANGE = (
+    sa.update(tables.webhook_changes)
+    .where(tables.webhook_changes.c.id == sa.bindparam("b_id"))
+    .values(lease_until=None)
+)
 
 
 def _delivery_state(delivery: Delivery) -> dict[str, Any]:

@@ -16,7 +16,7 @@ from adapters.sql.serialization import (
     parameters_from_json,
     parameters_to_json,
 )
-from adapters.sql.statements import insert_or_skip
+from adapters.sql.statements import for_update, insert_or_skip
 from app.errors import AlreadyExists, ConcurrentModification
 from app.ports import TemplateQuery
 from domain.components import ParameterFormat
@@ -87,6 +87,25 @@ class SqlTemplateRepository:
             raise ConcurrentModification(template.name)
         template.version += 1
 
+    async def update_many(self, templates: Sequence[Template]) -> None:
+        """update() for several templates in one executemany. The caller loaded them with
+        lock_by_meta_ids (or holds the history lock every template writer takes first), so their
+        versions cannot move meanwhile; where the driver reports an executemany's row count
+        (SQLite), a mismatch still raises ConcurrentModification."""
+        if not templates:
+            return
+        result = await self._connection.execute(
+            _UPDATE_VERSIONED,
+            [
+                {"b_id": t.id, "b_org_id": t.org_id, "b_version": t.version, **_template_state(t)}
+                for t in templates
+            ],
+        )
+        if self._connection.dialect.supports_sane_multi_rowcount and result.rowcount != len(templates):
+            raise ConcurrentModification(", ".join(t.name for t in templates[:3]))
+        for template in templates:
+            template.version += 1
+
     async def save_meta_call(self, template: Template) -> None:
         """Stores only whether a Meta call is awaiting its answer: not an edit of the template, so
         the version (and the etag a caller holds) stays."""
@@ -115,6 +134,18 @@ class SqlTemplateRepository:
             )
         ).one_or_none()
         return None if row is None else _template(row)
+
+    async def lock_by_meta_ids(self, waba_id: str, meta_template_ids: Sequence[str]) -> Sequence[Template]:
+        t = tables.templates
+        if not meta_template_ids:
+            return []
+        statement = for_update(
+            self._connection,
+            sa.select(t)
+            .where(t.c.waba_id == waba_id, t.c.meta_template_id.in_(sorted(set(meta_template_ids))))
+            .order_by(t.c.id),
+        )
+        return [_template(row) for row in await self._connection.execute(statement)]
 
     async def list(self, query: TemplateQuery) -> Sequence[Template]:
         t = tables.templates
@@ -155,6 +186,17 @@ class SqlTemplateRepository:
         )
         rows = await self._connection.execute(statement)
         return [_template(row) for row in rows]
+
+
+_UPDATE_VERSIONED = (
+    sa.update(tables.templates)
+    .where(
+        tables.templates.c.id == sa.bindparam("b_id"),
+        tables.templates.c.org_id == sa.bindparam("b_org_id"),
+        tables.templates.c.version == sa.bindparam("b_version"),
+    )
+    .values(version=tables.templates.c.version + 1)
+)
 
 
 def _template_state(template: Template) -> dict[str, Any]:

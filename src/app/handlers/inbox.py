@@ -40,40 +40,49 @@ class ApplyInboxChangesHandler:
         self._wabas: TTLCache[str, Waba] = TTLCache(maxsize=10_000, ttl=60)
 
     async def __call__(self, command: ApplyInboxChanges) -> None:
+        """Applies a batch in one transaction with a handful of statements, however many changes it
+        holds: the changes are locked in one read, their templates in one read per WABA, the
+        decisions are made in memory, and templates, history, alerts and the changes' states are
+        written in bulk at the end. Each change is still marked DONE in the transaction that applies
+        it, so exactly-once holds; Meta's time order is kept by the aggregate, whatever the order."""
         async with self._uow_factory() as uow:
             # First, before any row lock (the inbox rows, then the templates'): every writer of
             # history queues here in the same order, so two workers never deadlock.
             await uow.template_events.reserve()
-            for change_id in command.change_ids:
-                await self._apply(uow, change_id)
-            await uow.commit()
-
-    async def _apply(self, uow: UnitOfWork, change_id: str) -> None:
-        change = await uow.inbox.lock_change(change_id)
-        if change is None or change.state is not ChangeState.PENDING:
-            return  # another worker finished it
-        now = self._clock.now()
-        try:
-            translated = self._translator.translate(_raw(change), change.received_at)
-        except UntranslatableChange as exc:
-            _finish(change, ChangeState.DEAD, now, f"cannot be understood: {exc}")
-        else:
-            if isinstance(translated, IgnoredChange):
-                _finish(change, ChangeState.SKIPPED, now, translated.reason)
-            else:
+            changes = [
+                change
+                for change in await uow.inbox.lock_changes(command.change_ids)
+                if change.state is ChangeState.PENDING  # not already finished by another worker
+            ]
+            now = self._clock.now()
+            to_apply: list[tuple[InboxChange, Waba, TemplateChange]] = []
+            for change in changes:
+                try:
+                    translated = self._translator.translate(_raw(change), change.received_at)
+                except UntranslatableChange as exc:
+                    _finish(change, ChangeState.DEAD, now, f"cannot be understood: {exc}")
+                    continue
+                if isinstance(translated, IgnoredChange):
+                    _finish(change, ChangeState.SKIPPED, now, translated.reason)
+                    continue
                 waba = await self._waba(uow, change.waba_id)
                 if waba is None:
                     _finish(change, ChangeState.PARKED, None, f"WABA {change.waba_id} is not registered")
                 else:
-                    try:
-                        await _apply_template_change(uow, waba, translated, now)
-                    except UntranslatableChange as exc:
-                        # Raised before anything is written for this change (the template could
-                        # not be identified), so there is nothing to undo.
-                        _finish(change, ChangeState.DEAD, now, f"cannot be applied: {exc}")
-                    else:
-                        _finish(change, ChangeState.DONE, now, "")
-        await uow.inbox.save_change(change)
+                    to_apply.append((change, waba, translated))
+            batch = await _BatchTemplates.load(uow, [(waba, t) for _, waba, t in to_apply])
+            for change, waba, translated in to_apply:
+                try:
+                    await _apply_template_change(batch, waba, translated, now)
+                except UntranslatableChange as exc:
+                    # Raised before anything is changed for this change (the template could not
+                    # be identified), so there is nothing to undo.
+                    _finish(change, ChangeState.DEAD, now, f"cannot be applied: {exc}")
+                else:
+                    _finish(change, ChangeState.DONE, now, "")
+            await batch.save()
+            await uow.inbox.save_changes(changes)
+            await uow.commit()
 
     async def _waba(self, uow: UnitOfWork, waba_id: str) -> Waba | None:
         # A WABA's organization never changes once registered, so a found one is cached; a missing
@@ -87,10 +96,72 @@ class ApplyInboxChangesHandler:
         return waba
 
 
-async def _apply_template_change(uow: UnitOfWork, waba: Waba, change: TemplateChange, now: datetime) -> None:
+class _BatchTemplates:
+    """The templates a batch of changes touches, each loaded once and written once: found by Meta's
+    id or by name and language (indexed both ways, so two changes naming one template the two ways
+    get the same aggregate), or created when Meta knows a template we do not."""
+
+    def __init__(self, uow: UnitOfWork) -> None:
+        self._uow = uow
+        self._by_meta_id: dict[tuple[str, str], Template] = {}
+        self._by_key: dict[tuple[str, str, str, str], Template] = {}
+        self._loaded: dict[str, Template] = {}
+        self._created: dict[str, Template] = {}
+
+    @classmethod
+    async def load(cls, uow: UnitOfWork, changes: list[tuple[Waba, TemplateChange]]) -> _BatchTemplates:
+        batch = cls(uow)
+        meta_ids: dict[str, set[str]] = {}
+        for waba, change in changes:
+            if change.meta_template_id:
+                meta_ids.setdefault(waba.waba_id, set()).add(change.meta_template_id)
+        for waba_id, ids in meta_ids.items():
+            for template in await uow.templates.lock_by_meta_ids(waba_id, sorted(ids)):
+                batch._remember(template, batch._loaded)
+        return batch
+
+    async def find(self, waba: Waba, change: TemplateChange) -> Template | None:
+        if change.meta_template_id:
+            found = self._by_meta_id.get((waba.waba_id, change.meta_template_id))
+            if found is not None:
+                return found
+        if not (change.display_name and change.language_code):
+            return None
+        key = (waba.org_id, waba.waba_id, change.display_name, change.language_code)
+        found = self._by_key.get(key)
+        if found is None:
+            found = await self._uow.templates.get_by_key(*key)
+            if found is None:
+                return None
+            self._remember(found, self._loaded)
+        if change.meta_template_id:
+            found.meta_template_id = change.meta_template_id
+            self._by_meta_id[(waba.waba_id, change.meta_template_id)] = found
+        return found
+
+    def created(self, template: Template) -> None:
+        self._remember(template, self._created)
+
+    async def save(self) -> None:
+        for template in self._created.values():
+            await self._uow.templates.add(template)
+        if self._loaded:
+            await self._uow.templates.update_many(list(self._loaded.values()))
+
+    def _remember(self, template: Template, into: dict[str, Template]) -> None:
+        into[template.id] = template
+        if template.meta_template_id:
+            self._by_meta_id[(template.waba_id, template.meta_template_id)] = template
+        key = (template.org_id, template.waba_id, template.display_name, template.language_code)
+        self._by_key[key] = template
+
+
+async def _apply_template_change(
+    batch: _BatchTemplates, waba: Waba, change: TemplateChange, now: datetime
+) -> None:
     """Applies one translated Meta event to its template, creating it if Meta knows it and we do
     not; the template records what each observation did (history and alerts follow at commit)."""
-    template, created = await _find_or_create(uow, waba, change, now)
+    template = await batch.find(waba, change) or _imported(batch, waba, change, now)
     if template.status is TemplateStatus.UNKNOWN:
         _infer_status(template, change, now)
     if template.category is None:
@@ -110,10 +181,6 @@ async def _apply_template_change(uow: UnitOfWork, waba: Waba, change: TemplateCh
             reason=f"Meta will change the category to {impending.raw_upcoming} at {when}",
             details={"effectiveAt": when},
         )
-    if created:
-        await uow.templates.add(template)
-    else:
-        await uow.templates.update(template)
 
 
 def _category_before(change: TemplateChange) -> TemplateCategory | None:
@@ -140,39 +207,27 @@ def _infer_status(template: Template, change: TemplateChange, now: datetime) -> 
             return
 
 
-async def _find_or_create(
-    uow: UnitOfWork, waba: Waba, change: TemplateChange, now: datetime
-) -> tuple[Template, bool]:
-    template = None
-    if change.meta_template_id:
-        template = await uow.templates.get_by_meta_id(waba.waba_id, change.meta_template_id)
-    if template is None and change.display_name and change.language_code:
-        template = await uow.templates.get_by_key(
-            waba.org_id, waba.waba_id, change.display_name, change.language_code
-        )
-        if template is not None and change.meta_template_id:
-            template.meta_template_id = change.meta_template_id
-    if template is not None:
-        return template, False
+def _imported(batch: _BatchTemplates, waba: Waba, change: TemplateChange, now: datetime) -> Template:
+    """A template Meta knows and we did not: only its name, language and category are known, so its
+    status is UNKNOWN and it needs a sync."""
     if not (change.display_name and change.language_code):
         raise UntranslatableChange(
             f"template {change.meta_template_id!r} is unknown here and the event names no "
             "template name and language"
         )
-    category = _category_before(change)
-    # Only the name, language and category are known: its status is UNKNOWN and it needs a sync.
     template = Template.imported(
         template_id=secrets.token_hex(16),
         org_id=waba.org_id,
         waba_id=waba.waba_id,
         definition=TemplateDefinition(
-            change.display_name, change.language_code, category, Components(body="")
+            change.display_name, change.language_code, _category_before(change), Components(body="")
         ),
         meta_template_id=change.meta_template_id,
         now=now,
         needs_sync=True,
     )
-    return template, True
+    batch.created(template)
+    return template
 
 
 async def replay_inbox_change(

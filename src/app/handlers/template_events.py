@@ -11,7 +11,7 @@ import secrets
 from collections.abc import Sequence
 
 from app.ports import UnitOfWork
-from domain.alerts import SEVERITY, Alert, AlertState, decide
+from domain.alerts import SEVERITY, Alert, AlertDecision, AlertKind, AlertState, decide
 from domain.events import DomainEvent, TemplateEvent
 
 
@@ -21,31 +21,47 @@ async def record_history(events: Sequence[DomainEvent], uow: UnitOfWork) -> None
 
 async def apply_alert_policy(events: Sequence[DomainEvent], uow: UnitOfWork) -> None:
     """One active alert per (template, kind): a repeat refreshes it; a recovery resolves it."""
-    by_template: dict[str, list[TemplateEvent]] = {}
+    by_template: dict[str, list[tuple[TemplateEvent, AlertDecision]]] = {}
     for event in events:
         if isinstance(event, TemplateEvent):
-            by_template.setdefault(event.template_id, []).append(event)
-    for template_events in by_template.values():
-        await _apply_to_template(uow, template_events)
+            decision = decide(event)
+            # Most changes (repeats, superseded, components) touch no alert: they cost no read.
+            if decision.open or decision.resolve:
+                by_template.setdefault(event.template_id, []).append((event, decision))
+    if not by_template:
+        return
+    # One read for every template of the batch (the inbox applies many changes per transaction).
+    active: dict[str, dict[AlertKind, Alert]] = {template_id: {} for template_id in by_template}
+    for alert in await uow.alerts.active_for_templates(list(by_template)):
+        active[alert.template_id][alert.kind] = alert
+    added: dict[str, Alert] = {}
+    changed: dict[str, Alert] = {}
+    for template_id, decisions in by_template.items():
+        _apply_to_template(decisions, active[template_id], added, changed)
+    # Each alert written once, in its final state, however many events of the batch touched it;
+    # resolved ones first, so a kind that was resolved and opened again has one active alert.
+    await uow.alerts.save_many([alert for alert in changed.values() if alert.id not in added])
+    await uow.alerts.add_many(list(added.values()))
 
 
-async def _apply_to_template(uow: UnitOfWork, events: Sequence[TemplateEvent]) -> None:
-    decisions = [(event, d) for event in events if (d := decide(event)).open or d.resolve]
-    if not decisions:
-        return  # most changes (repeats, superseded, components) touch no alert: skip the read
-    active = {alert.kind: alert for alert in await uow.alerts.active_for_template(events[0].template_id)}
+def _apply_to_template(
+    decisions: Sequence[tuple[TemplateEvent, AlertDecision]],
+    active: dict[AlertKind, Alert],
+    added: dict[str, Alert],
+    changed: dict[str, Alert],
+) -> None:
     for event, decision in decisions:
         now = event.received_at
         for kind in decision.resolve:
             alert = active.pop(kind, None)
             if alert is not None:
                 alert.resolve(now)
-                await uow.alerts.save(alert)
+                changed[alert.id] = alert
         for kind, reason in decision.open:
             alert = active.get(kind)
             if alert is not None:
                 alert.last_seen_at, alert.reason = now, reason
-                await uow.alerts.save(alert)
+                changed[alert.id] = alert
                 continue
             alert = Alert(
                 id=secrets.token_hex(16),
@@ -60,5 +76,5 @@ async def _apply_to_template(uow: UnitOfWork, events: Sequence[TemplateEvent]) -
                 opened_at=now,
                 last_seen_at=now,
             )
-            await uow.alerts.add(alert)
+            added[alert.id] = alert
             active[kind] = alert

@@ -36,6 +36,14 @@ class FakeAlertRepository:
         require_new_id(rows, alert.id, "alert")
         rows[alert.id] = clone(alert)
 
+    async def add_many(self, alerts: Sequence[Alert]) -> None:
+        for alert in alerts:  # the unit of work's rollback undoes a partial batch
+            await self.add(alert)
+
+    async def save_many(self, alerts: Sequence[Alert]) -> None:
+        for alert in alerts:
+            await self.save(alert)
+
     async def save(self, alert: Alert) -> None:
         """Stores everything but the identity (id, org, template, WABA, kind, opened_at)."""
         rows = self._tables.write().alerts
@@ -64,6 +72,11 @@ class FakeAlertRepository:
     async def active_for_template(self, template_id: str) -> Sequence[Alert]:
         """Oldest first."""
         found = [a for a in self._tables.read.alerts.values() if a.template_id == template_id and a.active]
+        return [clone(a) for a in sorted(found, key=lambda a: (a.opened_at, a.id))]
+
+    async def active_for_templates(self, template_ids: Sequence[str]) -> Sequence[Alert]:
+        wanted = set(template_ids)
+        found = [a for a in self._tables.read.alerts.values() if a.template_id in wanted and a.active]
         return [clone(a) for a in sorted(found, key=lambda a: (a.opened_at, a.id))]
 
     async def active_for_org(self, org_id: str) -> Sequence[Alert]:

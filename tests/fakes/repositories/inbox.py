@@ -64,11 +64,19 @@ class FakeInboxRepository:
         require_new_id(rows, delivery.id, "delivery")
         rows[delivery.id] = clone(delivery)
 
+    async def add_deliveries(self, deliveries: Sequence[Delivery]) -> None:
+        for delivery in deliveries:  # the unit of work's rollback undoes a partial group
+            await self.add_delivery(delivery)
+
     async def claim_deliveries(
         self, *, now: datetime, lease_until: datetime, limit: int
     ) -> Sequence[Delivery]:
         store = self._tables.write()
         return _claim(store.deliveries, store.delivery_leases, now=now, lease_until=lease_until, limit=limit)
+
+    async def save_deliveries(self, deliveries: Sequence[Delivery]) -> None:
+        for delivery in deliveries:
+            await self.save_delivery(delivery)
 
     async def save_delivery(self, delivery: Delivery) -> None:
         store = self._tables.write()
@@ -124,6 +132,14 @@ class FakeInboxRepository:
     async def lock_change(self, change_id: str) -> InboxChange | None:
         # FOR UPDATE takes a write lock: a read-only unit has no business asking for it.
         return clone_optional(self._tables.write().changes.get(change_id))
+
+    async def lock_changes(self, change_ids: Sequence[str]) -> Sequence[InboxChange]:
+        rows = self._tables.write().changes
+        return [clone(rows[change_id]) for change_id in sorted(set(change_ids)) if change_id in rows]
+
+    async def save_changes(self, changes: Sequence[InboxChange]) -> None:
+        for change in changes:
+            await self.save_change(change)
 
     async def save_change(self, change: InboxChange) -> None:
         store = self._tables.write()

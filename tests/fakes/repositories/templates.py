@@ -109,6 +109,20 @@ class FakeTemplateRepository:
         )
         return clone_optional(next(found, None))
 
+    async def lock_by_meta_ids(self, waba_id: str, meta_template_ids: Sequence[str]) -> Sequence[Template]:
+        wanted = set(meta_template_ids)
+        self._tables.write()  # a lock is a write's business, as on the SQL store
+        found = [
+            t
+            for t in self._tables.read.templates.values()
+            if t.waba_id == waba_id and t.meta_template_id in wanted
+        ]
+        return [clone(t) for t in sorted(found, key=lambda t: t.id)]
+
+    async def update_many(self, templates: Sequence[Template]) -> None:
+        for template in templates:  # the unit of work's rollback undoes a partial batch
+            await self.update(template)
+
     @staticmethod
     def _current(rows: dict[str, Template], template: Template) -> Template:
         """The stored row, if it is the organization's and still at `template.version`."""

@@ -398,6 +398,26 @@ async def test_database_failure_answers_503_so_meta_retries(
     assert len(stored(webhook.factory)) == 1
 
 
+async def test_concurrent_posts_share_commits_and_a_failed_one_answers_its_whole_group_503(
+    make_webhook: MakeWebhook,
+) -> None:
+    webhook = await make_webhook()
+    bodies = [BODY.replace(b"1764153000", str(1764153000 + n).encode()) for n in range(40)]
+    results = await asyncio.gather(*(webhook.post(body) for body in bodies))
+    assert results == [(200, "OK")] * 40
+    assert len(stored(webhook.factory)) == 40
+    assert cast(FakeUnitOfWorkFactory, webhook.factory).commits < 40  # grouped
+
+    async def database_down() -> None:
+        raise ConnectionError("the database went away")
+
+    webhook.factory.before_commit = database_down
+    others = [BODY.replace(b"1764153000", str(1764154000 + n).encode()) for n in range(20)]
+    results = await asyncio.gather(*(webhook.post(body) for body in others))
+    assert [status for status, _ in results] == [503] * 20
+    assert len(stored(webhook.factory)) == 40
+
+
 async def test_on_delivery_is_called_once_per_stored_delivery(make_webhook: MakeWebhook) -> None:
     webhook = await make_webhook()
     for _ in range(3):

@@ -1,9 +1,10 @@
 """Meta's webhook endpoint: verify, store the raw delivery durably, answer 200; nothing else.
 
 Meta wants a median answer under 250 ms and retries anything but a 200 for days, so the POST does
-only what must happen before acknowledging: size, signature, envelope, one insert and commit. The
-inbox worker splits and applies deliveries later (`on_delivery` wakes it). A 200 is only ever sent
-after the commit, so nothing acknowledged is lost; any storage failure answers 503 so Meta retries.
+only what must happen before acknowledging: size, signature, envelope, and storing the delivery,
+committed together with the others arriving at the same time (app.group_commit). The inbox worker
+splits and applies deliveries later (`on_delivery` wakes it). A 200 is only ever sent after the
+commit, so nothing acknowledged is lost; any storage failure answers 503 so Meta retries.
 
 Without an app secret no POST can be authenticated. The endpoint then answers 401 rather than 503:
 either way Meta keeps retrying, but 401 names the cause (the deployment, not the database) and a
@@ -28,6 +29,7 @@ from aiohttp.web_protocol import RequestPayloadError
 
 from adapters.http.webhook.envelope import parse_envelope
 from app.errors import StoreUnavailable
+from app.group_commit import DeliveryGroupCommit
 from app.inbox import Delivery, MalformedDelivery
 from app.ports import Clock, UnitOfWorkFactory
 
@@ -73,6 +75,11 @@ def add_webhook_routes(
     app.router.add_get(PATH, endpoint.verify)
     app.router.add_post(PATH, endpoint.receive)
 
+    async def finish_writing(_app: web.Application) -> None:
+        await endpoint.close()
+
+    app.on_cleanup.append(finish_writing)
+
 
 class MetaWebhookEndpoint:
     def __init__(self, config: WebhookConfig) -> None:
@@ -80,11 +87,16 @@ class MetaWebhookEndpoint:
         self._in_flight = 0
         self._secret = config.app_secret.encode() if config.app_secret else None
         self._verify_token = config.verify_token.encode() if config.verify_token else None
+        self._deliveries = DeliveryGroupCommit(config.uow_factory)
         if self._secret is None:
             log.error(
                 "no Meta app secret configured (WATEMPLATES_META_APP_SECRET): "
                 "every webhook POST will be refused with 401"
             )
+
+    async def close(self) -> None:
+        """Waits for deliveries still being written (the server is stopping)."""
+        await self._deliveries.close()
 
     async def verify(self, request: web.Request) -> web.Response:
         """Meta's subscription handshake: echo hub.challenge when hub.verify_token is ours."""
@@ -151,9 +163,7 @@ class MetaWebhookEndpoint:
         received_at = self._config.clock.now()
         delivery = Delivery(id=_delivery_id(received_at), body=body, received_at=received_at)
         try:
-            async with self._config.uow_factory() as uow:
-                await uow.inbox.add_delivery(delivery)
-                await uow.commit()
+            await self._deliveries.store(delivery)
         except Exception as exc:  # any storage failure: not stored, so never 200; Meta retries a 503
             if isinstance(exc, StoreUnavailable):
                 # One line: during an outage every delivery fails the same way.
