@@ -68,6 +68,9 @@ def build_bus(
     def bind(handler: Callable[..., Awaitable[Any]], **extra: object) -> Callable[[Any], Awaitable[Any]]:
         return functools.partial(handler, uow_factory=uow_factory, clock=clock, **extra)
 
+    apply_inbox_changes = inbox.ApplyInboxChangesHandler(
+        uow_factory, clock, webhook_translator or MetaWebhookTranslator()
+    )
     handlers: dict[type[commands.Command[Any]], Callable[[Any], Awaitable[Any]]] = {
         commands.CreateOrganization: bind(tenancy.create_organization),
         commands.CreateApiKey: bind(tenancy.create_api_key),
@@ -82,9 +85,8 @@ def build_bus(
             meta_handlers.send_template_message, message_gateway=message_gateway
         ),
         commands.AcknowledgeAlert: bind(alerts.acknowledge_alert),
-        commands.ApplyInboxChanges: inbox.ApplyInboxChangesHandler(
-            uow_factory, clock, webhook_translator or MetaWebhookTranslator()
-        ),
+        commands.ApplyInboxChanges: apply_inbox_changes,
+        commands.ApplyDueInboxChanges: apply_inbox_changes,
         commands.ReplayInboxChange: bind(inbox.replay_inbox_change),
     }
     return MessageBus(handlers)

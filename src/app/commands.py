@@ -142,12 +142,23 @@ class AcknowledgeAlert(Command[Alert]):
 
 
 @dataclass(frozen=True, slots=True)
-class ApplyInboxChanges(Command[None]):
+class ApplyInboxChanges(Command[int]):
     """Applies these claimed webhook changes to their templates, in one transaction that also marks
-    each one DONE (or DEAD, SKIPPED, PARKED with why); still PENDING ones only. Any failure rolls
+    each one DONE (or DEAD, SKIPPED, PARKED with why); still PENDING ones only; returns how many of
+    them exist. Any failure rolls
     back all of them: the inbox worker then applies them one at a time."""
 
     change_ids: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class ApplyDueInboxChanges(Command[int]):
+    """Takes up to `limit` due PENDING changes (locked, skipping any another worker holds) and applies
+    them in one transaction, as ApplyInboxChanges does; returns how many it took. Needs no lease: a
+    crash rolls the transaction back and frees them. Any failure rolls back all of them: the inbox
+    worker then claims them with a lease and applies them one at a time."""
+
+    limit: int
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from app.commands import ApplyInboxChanges
+from app.commands import ApplyDueInboxChanges, ApplyInboxChanges
 from app.inbox import (
     DELIVERY_KEY_PREFIX,
     ChangeState,
@@ -105,41 +105,49 @@ class InboxWorker:
         return split + processed
 
     async def split_deliveries(self) -> int:
-        """Splits due deliveries into changes, then stores them: a batch in one transaction, and if
-        that fails each delivery on its own, so one that cannot be split or stored only holds up
-        itself; it is retried with backoff and, after max_attempts, parked as DEAD where an operator
-        sees it. Splitting is done before any transaction, so it never holds a lock."""
+        """Splits due deliveries into changes and stores them, a batch in one transaction that
+        locks, splits and stores (no lease needed: a crash rolls it back). If that fails, the
+        deliveries are claimed with a lease and each is split and stored on its own, so one that
+        cannot be split or stored only holds up itself; it is retried with backoff and, after
+        max_attempts, parked as DEAD where an operator sees it."""
+        try:
+            return await self._split_batch()
+        except Exception as exc:
+            log.debug("a batch of deliveries failed (%s); splitting them one by one", _describe(exc))
+        return await self._split_one_by_one()
+
+    async def _split_batch(self) -> int:
+        async with self._uow_factory() as uow:
+            deliveries = await uow.inbox.lock_due_deliveries(
+                now=self._clock.now(), limit=self._settings.batch
+            )
+            splits = [await self._split_off_the_loop(delivery) for delivery in deliveries]
+            # Two statements for the whole batch: every change, then every delivery's state.
+            await uow.inbox.add_changes([change for split in splits for change in split.changes])
+            await uow.inbox.save_deliveries([split.delivery for split in splits])
+            await uow.commit()
+        return len(deliveries)
+
+    async def _split_off_the_loop(self, delivery: Delivery) -> _Split:
+        # A large body takes a while to split: off the event loop, so the HTTP side and the API
+        # keep answering meanwhile.
+        if len(delivery.body) > LARGE_BODY_BYTES:
+            return await asyncio.to_thread(self._split, delivery)
+        return self._split(delivery)
+
+    async def _split_one_by_one(self) -> int:
         now = self._clock.now()
         async with self._uow_factory() as uow:
             deliveries = await uow.inbox.claim_deliveries(
                 now=now, lease_until=now + self._settings.lease, limit=self._settings.batch
             )
             await uow.commit()
-        splits: list[tuple[Delivery, _Split]] = []
         for delivery in deliveries:
             try:
-                # A large body takes a while to split: off the event loop, so the HTTP side and the
-                # API keep answering meanwhile.
-                split = (
-                    await asyncio.to_thread(self._split, delivery)
-                    if len(delivery.body) > LARGE_BODY_BYTES
-                    else self._split(delivery)
-                )
+                split = await self._split_off_the_loop(delivery)
             except Exception as exc:  # a translator failure is this delivery's, not the batch's
                 await self._delivery_failed(delivery, exc)
-            else:
-                splits.append((delivery, split))
-        if len(splits) > 1:
-            try:
-                async with self._uow_factory() as uow:
-                    # Two statements for the whole batch: every change, then every delivery's state.
-                    await uow.inbox.add_changes([change for _, split in splits for change in split.changes])
-                    await uow.inbox.save_deliveries([split.delivery for _, split in splits])
-                    await uow.commit()
-                return len(deliveries)
-            except Exception:
-                log.debug("a batch of %d deliveries failed; storing them one by one", len(splits))
-        for delivery, split in splits:
+                continue
             try:
                 async with self._uow_factory() as uow:
                     await split.store(uow)
@@ -211,30 +219,33 @@ class InboxWorker:
         return min(delay, self._settings.backoff_max)
 
     async def process_changes(self) -> int:
+        """Applies due changes, changes_per_transaction at a time, each group locked and applied in
+        one transaction (ApplyDueInboxChanges). If a group fails, its changes are claimed with a
+        lease and applied one at a time, so one bad change never holds back or takes down the
+        others; it alone is retried with backoff."""
+        done = 0
+        chunk = max(self._settings.changes_per_transaction, 1)
+        while done < self._settings.batch:
+            try:
+                taken = await self._bus.handle(ApplyDueInboxChanges(min(chunk, self._settings.batch - done)))
+            except Exception as exc:
+                log.debug("a group of changes failed (%s); applying them one by one", _describe(exc))
+                return done + await self._process_one_by_one(chunk)
+            done += taken
+            if taken < chunk:
+                break  # nothing more is due
+        return done
+
+    async def _process_one_by_one(self, limit: int) -> int:
         now = self._clock.now()
         async with self._uow_factory() as uow:
             claimed = await uow.inbox.claim_changes(
-                now=now, lease_until=now + self._settings.lease, limit=self._settings.batch
+                now=now, lease_until=now + self._settings.lease, limit=limit
             )
             await uow.commit()
-        ids = [change.id for change in claimed]
-        chunk = max(self._settings.changes_per_transaction, 1)
-        for start in range(0, len(ids), chunk):
-            await self._process_chunk(ids[start : start + chunk])
+        for change in claimed:
+            await self.process(change.id)
         return len(claimed)
-
-    async def _process_chunk(self, change_ids: list[str]) -> None:
-        """Applies several changes in one transaction (each still marked DONE with its own effects,
-        so exactly-once holds); if any of them fails, the chunk is rolled back and every change is
-        applied on its own, so one bad change never holds back or takes down the others."""
-        if len(change_ids) > 1:
-            try:
-                await self._bus.handle(ApplyInboxChanges(tuple(change_ids)))
-                return
-            except Exception:
-                log.debug("a chunk of %d changes failed; applying them one by one", len(change_ids))
-        for change_id in change_ids:
-            await self.process(change_id)
 
     async def process(self, change_id: str) -> None:
         try:

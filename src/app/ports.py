@@ -188,6 +188,11 @@ class InboxRepository(Protocol):
         each other)."""
         ...
 
+    async def lock_due_deliveries(self, *, now: datetime, limit: int) -> Sequence[Delivery]:
+        """The deliveries claim_deliveries would claim, locked to the end of this transaction instead
+        of leased (PostgreSQL: FOR UPDATE SKIP LOCKED), for a worker that finishes them in it."""
+        ...
+
     async def save_delivery(self, delivery: Delivery) -> None:
         """Stores state, error, attempts and next_attempt_at; releases the lease."""
         ...
@@ -210,6 +215,11 @@ class InboxRepository(Protocol):
         self, *, now: datetime, lease_until: datetime, limit: int
     ) -> Sequence[InboxChange]:
         """PENDING changes due (next_attempt_at <= now) and not leased; leases them."""
+        ...
+
+    async def lock_due_changes(self, *, now: datetime, limit: int) -> Sequence[InboxChange]:
+        """The changes claim_changes would claim, locked to the end of this transaction instead of
+        leased, for a worker that applies them in it."""
         ...
 
     async def lock_change(self, change_id: str) -> InboxChange | None:

@@ -374,3 +374,24 @@ async def test_deliveries_and_changes_in_bulk(uow_factory: UnitOfWorkFactory) ->
     ]
     assert again[0] == locked[0]
     assert again[2].last_error == "cannot be understood ✗"
+
+
+async def test_due_work_is_locked_for_the_transaction_without_a_lease(uow_factory: UnitOfWorkFactory) -> None:
+    async with uow_factory() as uow:
+        await uow.inbox.add_deliveries([delivery(1), delivery(2), delivery(3)])
+        await uow.commit()
+    await add_changes(uow_factory, change(1), change(2), change(3, next_attempt_at=NOW + timedelta(hours=1)))
+    # Leased by another worker: not due for anyone else.
+    assert await claim_deliveries(uow_factory, NOW, limit=1) == ["d0001"]
+    assert await claim_changes(uow_factory, NOW, limit=1) == ["d0001-0000"]
+
+    async with uow_factory() as uow:
+        deliveries = await uow.inbox.lock_due_deliveries(now=NOW, limit=10)
+        changes = await uow.inbox.lock_due_changes(now=NOW, limit=10)
+        assert [c.id for c in await uow.inbox.lock_due_changes(now=NOW, limit=0)] == []
+    assert [d.id for d in deliveries] == ["d0002", "d0003"]
+    assert [c.id for c in changes] == ["d0002-0000"]  # d0003's retry is not due yet
+
+    # Nothing was leased: the same rows are due again once the transaction is over.
+    assert await claim_deliveries(uow_factory, NOW) == ["d0002", "d0003"]
+    assert await claim_changes(uow_factory, NOW) == ["d0002-0000"]

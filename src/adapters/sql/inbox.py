@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from adapters.sql import tables
-from adapters.sql.queue import claim, due, lease_free
+from adapters.sql.queue import claim, due, lease_free, lock_due
 from adapters.sql.statements import for_update, insert_or_skip
 from app.inbox import ChangeState, Delivery, DeliveryBacklog, DeliveryState, InboxChange
 
@@ -61,6 +61,11 @@ class SqlInboxRepository:
             limit=limit,
         )
         return [_delivery(row) for row in rows]
+
+    async def lock_due_deliveries(self, *, now: datetime, limit: int) -> Sequence[Delivery]:
+        d = tables.webhook_deliveries
+        conditions = [d.c.state == DeliveryState.PENDING.value, lease_free(d, now), due(d, now)]
+        return [_delivery(row) for row in await lock_due(self._connection, d, conditions, limit=limit)]
 
     async def save_delivery(self, delivery: Delivery) -> None:
         d = tables.webhook_deliveries
@@ -143,6 +148,11 @@ class SqlInboxRepository:
             limit=limit,
         )
         return [_change(row) for row in rows]
+
+    async def lock_due_changes(self, *, now: datetime, limit: int) -> Sequence[InboxChange]:
+        c = tables.webhook_changes
+        conditions = [c.c.state == ChangeState.PENDING.value, lease_free(c, now), due(c, now)]
+        return [_change(row) for row in await lock_due(self._connection, c, conditions, limit=limit)]
 
     async def lock_change(self, change_id: str) -> InboxChange | None:
         c = tables.webhook_changes

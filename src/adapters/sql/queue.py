@@ -27,15 +27,24 @@ async def claim(
     limit: int,
 ) -> list[sa.Row[Any]]:
     """Up to `limit` rows meeting `conditions`, oldest id first, leased until `lease_until`."""
-    statement = for_update(
-        connection, sa.select(table).where(*conditions).order_by(table.c.id).limit(limit), skip_locked=True
-    )
-    rows = list((await connection.execute(statement)).all())
+    rows = await lock_due(connection, table, conditions, limit=limit)
     if rows:
         await connection.execute(
             sa.update(table).where(table.c.id.in_([row.id for row in rows])).values(lease_until=lease_until)
         )
     return rows
+
+
+async def lock_due(
+    connection: AsyncConnection, table: sa.Table, conditions: Sequence[sa.ColumnElement[bool]], *, limit: int
+) -> list[sa.Row[Any]]:
+    """Up to `limit` rows meeting `conditions`, oldest id first, locked until the transaction ends
+    (rows another worker holds are skipped): for work done in the same transaction, which needs no
+    lease, since a crash rolls it back and frees the rows at once."""
+    statement = for_update(
+        connection, sa.select(table).where(*conditions).order_by(table.c.id).limit(limit), skip_locked=True
+    )
+    return list((await connection.execute(statement)).all())
 
 
 def lease_free(table: sa.Table, now: datetime) -> sa.ColumnElement[bool]:

@@ -8,7 +8,7 @@ from datetime import datetime
 
 from cachetools import TTLCache
 
-from app.commands import ApplyInboxChanges, ReplayInboxChange
+from app.commands import ApplyDueInboxChanges, ApplyInboxChanges, ReplayInboxChange
 from app.errors import NotFound
 from app.inbox import (
     DELIVERY_KEY_PREFIX,
@@ -39,7 +39,7 @@ class ApplyInboxChangesHandler:
         self._translator = translator
         self._wabas: TTLCache[str, Waba] = TTLCache(maxsize=10_000, ttl=60)
 
-    async def __call__(self, command: ApplyInboxChanges) -> None:
+    async def __call__(self, command: ApplyInboxChanges | ApplyDueInboxChanges) -> int:
         """Applies a batch in one transaction with a handful of statements, however many changes it
         holds: the changes are locked in one read, their templates in one read per WABA, the
         decisions are made in memory, and templates, history, alerts and the changes' states are
@@ -49,40 +49,45 @@ class ApplyInboxChangesHandler:
             # First, before any row lock (the inbox rows, then the templates'): every writer of
             # history queues here in the same order, so two workers never deadlock.
             await uow.template_events.reserve()
-            changes = [
-                change
-                for change in await uow.inbox.lock_changes(command.change_ids)
-                if change.state is ChangeState.PENDING  # not already finished by another worker
-            ]
-            now = self._clock.now()
-            to_apply: list[tuple[InboxChange, Waba, TemplateChange]] = []
-            for change in changes:
-                try:
-                    translated = self._translator.translate(_raw(change), change.received_at)
-                except UntranslatableChange as exc:
-                    _finish(change, ChangeState.DEAD, now, f"cannot be understood: {exc}")
-                    continue
-                if isinstance(translated, IgnoredChange):
-                    _finish(change, ChangeState.SKIPPED, now, translated.reason)
-                    continue
-                waba = await self._waba(uow, change.waba_id)
-                if waba is None:
-                    _finish(change, ChangeState.PARKED, None, f"WABA {change.waba_id} is not registered")
-                else:
-                    to_apply.append((change, waba, translated))
-            batch = await _BatchTemplates.load(uow, [(waba, t) for _, waba, t in to_apply])
-            for change, waba, translated in to_apply:
-                try:
-                    await _apply_template_change(batch, waba, translated, now)
-                except UntranslatableChange as exc:
-                    # Raised before anything is changed for this change (the template could not
-                    # be identified), so there is nothing to undo.
-                    _finish(change, ChangeState.DEAD, now, f"cannot be applied: {exc}")
-                else:
-                    _finish(change, ChangeState.DONE, now, "")
-            await batch.save()
-            await uow.inbox.save_changes(changes)
+            if isinstance(command, ApplyDueInboxChanges):
+                changes = await uow.inbox.lock_due_changes(now=self._clock.now(), limit=command.limit)
+            else:
+                changes = await uow.inbox.lock_changes(command.change_ids)
+            # Only PENDING ones: another worker may have finished some meanwhile.
+            pending = [change for change in changes if change.state is ChangeState.PENDING]
+            await self._apply(uow, pending)
             await uow.commit()
+        return len(changes)
+
+    async def _apply(self, uow: UnitOfWork, changes: list[InboxChange]) -> None:
+        now = self._clock.now()
+        to_apply: list[tuple[InboxChange, Waba, TemplateChange]] = []
+        for change in changes:
+            try:
+                translated = self._translator.translate(_raw(change), change.received_at)
+            except UntranslatableChange as exc:
+                _finish(change, ChangeState.DEAD, now, f"cannot be understood: {exc}")
+                continue
+            if isinstance(translated, IgnoredChange):
+                _finish(change, ChangeState.SKIPPED, now, translated.reason)
+                continue
+            waba = await self._waba(uow, change.waba_id)
+            if waba is None:
+                _finish(change, ChangeState.PARKED, None, f"WABA {change.waba_id} is not registered")
+            else:
+                to_apply.append((change, waba, translated))
+        batch = await _BatchTemplates.load(uow, [(waba, t) for _, waba, t in to_apply])
+        for change, waba, translated in to_apply:
+            try:
+                await _apply_template_change(batch, waba, translated, now)
+            except UntranslatableChange as exc:
+                # Raised before anything is changed for this change (the template could not be
+                # identified), so there is nothing to undo.
+                _finish(change, ChangeState.DEAD, now, f"cannot be applied: {exc}")
+            else:
+                _finish(change, ChangeState.DONE, now, "")
+        await batch.save()
+        await uow.inbox.save_changes(changes)
 
     async def _waba(self, uow: UnitOfWork, waba_id: str) -> Waba | None:
         # A WABA's organization never changes once registered, so a found one is cached; a missing

@@ -26,9 +26,12 @@ def _claim(
     leases: dict[str, datetime],
     *,
     now: datetime,
-    lease_until: datetime,
+    lease_until: datetime | None,
     limit: int,
 ) -> list[_Queued]:
+    """Due rows, oldest first; leased until `lease_until` unless None (locked for this transaction
+    only: with no isolation between the fake's units, that needs no record)."""
+
     def claimable(row_id: str) -> bool:
         row, lease = rows[row_id], leases.get(row_id)
         return (
@@ -38,8 +41,9 @@ def _claim(
         )
 
     claimed = [row_id for row_id in sorted(rows) if claimable(row_id)][:limit]
-    for row_id in claimed:
-        leases[row_id] = lease_until
+    if lease_until is not None:
+        for row_id in claimed:
+            leases[row_id] = lease_until
     return [clone(rows[row_id]) for row_id in claimed]
 
 
@@ -73,6 +77,10 @@ class FakeInboxRepository:
     ) -> Sequence[Delivery]:
         store = self._tables.write()
         return _claim(store.deliveries, store.delivery_leases, now=now, lease_until=lease_until, limit=limit)
+
+    async def lock_due_deliveries(self, *, now: datetime, limit: int) -> Sequence[Delivery]:
+        store = self._tables.write()
+        return _claim(store.deliveries, store.delivery_leases, now=now, lease_until=None, limit=limit)
 
     async def save_deliveries(self, deliveries: Sequence[Delivery]) -> None:
         for delivery in deliveries:
@@ -132,6 +140,10 @@ class FakeInboxRepository:
     async def lock_change(self, change_id: str) -> InboxChange | None:
         # FOR UPDATE takes a write lock: a read-only unit has no business asking for it.
         return clone_optional(self._tables.write().changes.get(change_id))
+
+    async def lock_due_changes(self, *, now: datetime, limit: int) -> Sequence[InboxChange]:
+        store = self._tables.write()
+        return _claim(store.changes, store.change_leases, now=now, lease_until=None, limit=limit)
 
     async def lock_changes(self, change_ids: Sequence[str]) -> Sequence[InboxChange]:
         rows = self._tables.write().changes
