@@ -3,7 +3,7 @@
 Databases: `database_url` is a freshly migrated database, parametrized over SQLite and PostgreSQL
 so the same test body runs on both (the PostgreSQL case carries the `postgres` marker; deselect it
 with `-m "not postgres"`). `empty_database_url` is the same without migrations. `sql_engine` is an
-AsyncEngine on `database_url`. The PostgreSQL server is started at most once per session, and only
+SqlEngine on `database_url`. The PostgreSQL server is started at most once per session, and only
 when a test needs it.
 """
 
@@ -11,12 +11,15 @@ from __future__ import annotations
 
 import os
 from collections.abc import AsyncIterator, Iterator
+from typing import TYPE_CHECKING
 
 import pytest
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from support.databases import migrated, new_database_url
 from support.postgres import PostgresServer, start_server
+
+if TYPE_CHECKING:
+    from adapters.sql.engine import SqlEngine
 
 
 @pytest.fixture(scope="session")
@@ -52,7 +55,7 @@ def database_url(empty_database_url: str) -> str:
 
 
 @pytest.fixture
-async def sql_engine(database_url: str) -> AsyncIterator[AsyncEngine]:
+async def sql_engine(database_url: str) -> AsyncIterator[SqlEngine]:
     from adapters.sql.engine import create_engine
 
     engine = create_engine(database_url)

@@ -31,11 +31,10 @@ from pathlib import Path
 import aiohttp
 import pytest
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.http.webhook.translators import MetaWebhookTranslator
 from adapters.sql import tables
-from adapters.sql.engine import READ_ONLY_OPTION, create_engine
+from adapters.sql.engine import READ_ONLY_OPTION, SqlEngine, create_engine
 from adapters.sql.migrate import upgrade
 from adapters.sql.unit_of_work import SqlUnitOfWorkFactory
 from app.bootstrap import build_bus
@@ -223,7 +222,7 @@ async def wait_ready(http_addr: str, process: subprocess.Popen[bytes], log_path:
 
 @dataclass
 class Database:
-    engine: AsyncEngine
+    engine: SqlEngine
 
     @property
     def factory(self) -> SqlUnitOfWorkFactory:
@@ -466,7 +465,7 @@ async def test_every_acknowledged_delivery_survives_sigkill(
     )
 
 
-async def expire_leases(engine: AsyncEngine) -> int:
+async def expire_leases(engine: SqlEngine) -> int:
     """Moves every lease into the past; returns how many rows were leased."""
     past = datetime.now(UTC) - timedelta(seconds=1)
     leased = 0

@@ -6,9 +6,9 @@ from collections.abc import Sequence
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from adapters.sql import tables
+from adapters.sql.engine import SqlConnection
 from adapters.sql.statements import insert_or_skip
 from app.errors import AlreadyExists
 from app.ports import AlertQuery
@@ -21,7 +21,7 @@ class SqlAlertRepository:
     """One active alert per (template, kind) is a unique index (tables.alerts.active_marker): add()
     reports a second one as AlreadyExists and leaves the transaction usable."""
 
-    def __init__(self, connection: AsyncConnection) -> None:
+    def __init__(self, connection: SqlConnection) -> None:
         self._connection = connection
 
     async def add(self, alert: Alert) -> None:

@@ -8,15 +8,20 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import URL, Connection, make_url
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+
+from adapters.sql.inline_sqlite import InlineConnection, InlineSqliteEngine
 
 SQLITE_BUSY_TIMEOUT_MS = 5000
+# PostgreSQL through asyncpg; SQLite inline (see inline_sqlite.py). Both offer the same async API.
+SqlEngine = AsyncEngine | InlineSqliteEngine
+SqlConnection = AsyncConnection | InlineConnection
 # Execution option set on the connections of read-only units of work.
 READ_ONLY_OPTION = "watemplates_read_only"
 
 
-def create_engine(url: str) -> AsyncEngine:
-    """An AsyncEngine for `sqlite+aiosqlite://...` or `postgresql+asyncpg://...`."""
+def create_engine(url: str) -> SqlEngine:
+    """An engine for `sqlite+aiosqlite://...` (or `sqlite://...`) or `postgresql+asyncpg://...`."""
     parsed = make_url(url)
     backend = parsed.get_backend_name()
     if backend == "sqlite":
@@ -40,7 +45,7 @@ def create_engine(url: str) -> AsyncEngine:
 MIN_SQLITE_VERSION = (3, 35)
 
 
-def _create_sqlite_engine(url: URL) -> AsyncEngine:
+def _create_sqlite_engine(url: URL) -> InlineSqliteEngine:
     if sqlite3.sqlite_version_info < MIN_SQLITE_VERSION:
         raise RuntimeError(
             f"SQLite {sqlite3.sqlite_version} is too old: this service needs "
@@ -48,8 +53,12 @@ def _create_sqlite_engine(url: URL) -> AsyncEngine:
         )
     if _is_file_database(url):
         Path(url.database or "").expanduser().parent.mkdir(parents=True, exist_ok=True)
-    engine = create_async_engine(url)
-    sync_engine = engine.sync_engine
+    # The synchronous driver, run inline; "database is locked" is answered at once (busy timeout
+    # 0) and waited for with asyncio.sleep instead, so a wait never blocks the event loop.
+    sync_engine = sa.create_engine(
+        url.set(drivername="sqlite+pysqlite"), connect_args={"timeout": 0, "check_same_thread": False}
+    )
+    engine = InlineSqliteEngine(sync_engine, busy_timeout_seconds=SQLITE_BUSY_TIMEOUT_MS / 1000)
 
     @sa.event.listens_for(sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -59,11 +68,10 @@ def _create_sqlite_engine(url: URL) -> AsyncEngine:
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         try:
-            # WAL lets readers proceed while one writer commits; the busy timeout makes a writer
-            # wait for the lock instead of failing at once; SQLite enforces foreign keys only
-            # when asked, per connection.
+            # WAL lets readers proceed while one writer commits; SQLite enforces foreign keys
+            # only when asked, per connection. No busy timeout: InlineSqliteEngine waits.
             cursor.execute("PRAGMA journal_mode=WAL")
-            cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+            cursor.execute("PRAGMA busy_timeout=0")
             cursor.execute("PRAGMA foreign_keys=ON")
         finally:
             cursor.close()
@@ -91,7 +99,7 @@ def _is_file_database(url: URL) -> bool:
 class SqlHealthProbe:
     """app.ports.HealthProbe: the database answers a trivial query."""
 
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: SqlEngine) -> None:
         self._engine = engine
 
     async def ping(self) -> None:

@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from adapters.sql import tables
+from adapters.sql.engine import SqlConnection
 from adapters.sql.statements import insert_or_skip
 from app.errors import AlreadyExists
 from app.ports import IdempotencyRecord
 
 
 class SqlIdempotencyRepository:
-    def __init__(self, connection: AsyncConnection) -> None:
+    def __init__(self, connection: SqlConnection) -> None:
         self._connection = connection
 
     async def get(self, org_id: str, operation: str, request_id: str) -> IdempotencyRecord | None:

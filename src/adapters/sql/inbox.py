@@ -7,9 +7,9 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from adapters.sql import tables
+from adapters.sql.engine import SqlConnection
 from adapters.sql.queue import claim, due, lease_free, lock_due
 from adapters.sql.statements import for_update, insert_or_skip
 from app.inbox import ChangeState, Delivery, DeliveryBacklog, DeliveryState, InboxChange
@@ -24,7 +24,7 @@ class SqlInboxRepository:
     claimable again when the lease passes. Saving a delivery or change ends the attempt and so
     releases its lease; a change to retry is held back by next_attempt_at instead."""
 
-    def __init__(self, connection: AsyncConnection) -> None:
+    def __init__(self, connection: SqlConnection) -> None:
         self._connection = connection
 
     async def add_delivery(self, delivery: Delivery) -> None:

@@ -13,13 +13,13 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncConnection
 
+from adapters.sql.engine import SqlConnection
 from adapters.sql.statements import for_update
 
 
 async def claim(
-    connection: AsyncConnection,
+    connection: SqlConnection,
     table: sa.Table,
     conditions: Sequence[sa.ColumnElement[bool]],
     *,
@@ -36,7 +36,7 @@ async def claim(
 
 
 async def lock_due(
-    connection: AsyncConnection, table: sa.Table, conditions: Sequence[sa.ColumnElement[bool]], *, limit: int
+    connection: SqlConnection, table: sa.Table, conditions: Sequence[sa.ColumnElement[bool]], *, limit: int
 ) -> list[sa.Row[Any]]:
     """Up to `limit` rows meeting `conditions`, oldest id first, locked until the transaction ends
     (rows another worker holds are skipped): for work done in the same transaction, which needs no

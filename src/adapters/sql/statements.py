@@ -6,10 +6,11 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.ext.asyncio import AsyncConnection
+
+from adapters.sql.engine import SqlConnection
 
 
-def insert_or_skip(connection: AsyncConnection, table: sa.Table) -> Any:
+def insert_or_skip(connection: SqlConnection, table: sa.Table) -> Any:
     """INSERT that can say ON CONFLICT DO NOTHING on either dialect.
 
     Skipping the conflicting row, rather than catching IntegrityError, keeps the transaction
@@ -20,7 +21,7 @@ def insert_or_skip(connection: AsyncConnection, table: sa.Table) -> Any:
     return sqlite.insert(table)
 
 
-def for_update(connection: AsyncConnection, statement: sa.Select[Any], *, skip_locked: bool = False) -> Any:
+def for_update(connection: SqlConnection, statement: sa.Select[Any], *, skip_locked: bool = False) -> Any:
     """SELECT ... FOR UPDATE [SKIP LOCKED] on PostgreSQL; the plain SELECT on SQLite, where the unit
     of work's BEGIN IMMEDIATE already makes every read-write transaction the only writer."""
     if connection.dialect.name == "postgresql":

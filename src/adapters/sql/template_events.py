@@ -6,9 +6,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from adapters.sql import tables
+from adapters.sql.engine import SqlConnection
 from app.ports import StoredTemplateEvent
 from domain.events import TemplateEvent, template_event
 from domain.observations import Aspect, ChangeSource, Outcome
@@ -18,7 +18,7 @@ HISTORY_WRITE_LOCK = 7_761_290_441
 
 
 class SqlTemplateEventRepository:
-    def __init__(self, connection: AsyncConnection) -> None:
+    def __init__(self, connection: SqlConnection) -> None:
         self._connection = connection
 
     async def add(self, events: Sequence[TemplateEvent]) -> None:

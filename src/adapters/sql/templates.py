@@ -7,9 +7,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from adapters.sql import tables
+from adapters.sql.engine import SqlConnection
 from adapters.sql.serialization import (
     components_from_json,
     components_to_json,
@@ -26,7 +26,7 @@ from domain.templates import Template
 
 
 class SqlTemplateRepository:
-    def __init__(self, connection: AsyncConnection) -> None:
+    def __init__(self, connection: SqlConnection) -> None:
         self._connection = connection
 
     async def add(self, template: Template) -> None:

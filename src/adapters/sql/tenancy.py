@@ -6,16 +6,16 @@ from collections.abc import Sequence
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from adapters.sql import tables
+from adapters.sql.engine import SqlConnection
 from adapters.sql.statements import insert_or_skip
 from app.errors import AlreadyExists
 from domain.tenancy import ApiKey, Organization, Role, Waba
 
 
 class SqlOrganizationRepository:
-    def __init__(self, connection: AsyncConnection) -> None:
+    def __init__(self, connection: SqlConnection) -> None:
         self._connection = connection
 
     async def add(self, organization: Organization) -> None:
@@ -55,7 +55,7 @@ def _organization(row: sa.Row[Any]) -> Organization:
 
 
 class SqlApiKeyRepository:
-    def __init__(self, connection: AsyncConnection) -> None:
+    def __init__(self, connection: SqlConnection) -> None:
         self._connection = connection
 
     async def add(self, key: ApiKey) -> None:
@@ -119,7 +119,7 @@ def _api_key(row: sa.Row[Any]) -> ApiKey:
 class SqlWabaRepository:
     """Phone numbers come back sorted: the set matters, not the order they were registered in."""
 
-    def __init__(self, connection: AsyncConnection) -> None:
+    def __init__(self, connection: SqlConnection) -> None:
         self._connection = connection
 
     async def add(self, waba: Waba) -> None:

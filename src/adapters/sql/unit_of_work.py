@@ -9,10 +9,9 @@ from typing import Self
 
 from sqlalchemy.exc import DBAPIError, DisconnectionError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from adapters.sql.alerts import SqlAlertRepository
-from adapters.sql.engine import READ_ONLY_OPTION
+from adapters.sql.engine import READ_ONLY_OPTION, SqlConnection, SqlEngine
 from adapters.sql.idempotency import SqlIdempotencyRepository
 from adapters.sql.inbox import SqlInboxRepository
 from adapters.sql.service_secrets import SqlSecretRepository
@@ -36,7 +35,7 @@ from app.ports import (
 # newcomers overtake: under load a waiting webhook POST could lose for the whole busy timeout. Queuing
 # this process's write units first-come-first-served in front of SQLite keeps waits short and fair.
 SQLITE_WRITER_WAIT_SECONDS = 5.0
-_sqlite_writer_locks: weakref.WeakKeyDictionary[AsyncEngine, asyncio.Lock] = weakref.WeakKeyDictionary()
+_sqlite_writer_locks: weakref.WeakKeyDictionary[SqlEngine, asyncio.Lock] = weakref.WeakKeyDictionary()
 
 
 class DatabaseBusy(StoreUnavailable):
@@ -98,7 +97,7 @@ def is_conflict(error: BaseException) -> bool:
     return state in _CONFLICT_SQLSTATES or "deadlock detected" in str(error.orig).lower()
 
 
-def _sqlite_writer_lock(engine: AsyncEngine) -> asyncio.Lock | None:
+def _sqlite_writer_lock(engine: SqlEngine) -> asyncio.Lock | None:
     if engine.dialect.name != "sqlite":
         return None
     lock = _sqlite_writer_locks.get(engine)
@@ -127,10 +126,10 @@ class SqlUnitOfWork:
     idempotency: IdempotencyRepository
     secrets: SecretRepository
 
-    def __init__(self, engine: AsyncEngine, *, read_only: bool = False) -> None:
+    def __init__(self, engine: SqlEngine, *, read_only: bool = False) -> None:
         self._engine = engine
         self._read_only = read_only
-        self._connection: AsyncConnection | None = None
+        self._connection: SqlConnection | None = None
         self._writer_lock: asyncio.Lock | None = None
 
     async def __aenter__(self) -> Self:
@@ -217,7 +216,7 @@ class SqlUnitOfWork:
     async def rollback(self) -> None:
         await self._require_connection().rollback()
 
-    def _require_connection(self) -> AsyncConnection:
+    def _require_connection(self) -> SqlConnection:
         if self._connection is None:
             raise RuntimeError("use the unit of work inside `async with`")
         return self._connection
@@ -226,7 +225,7 @@ class SqlUnitOfWork:
 class SqlUnitOfWorkFactory:
     """app.ports.UnitOfWorkFactory: a fresh SqlUnitOfWork per call, all sharing one engine."""
 
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: SqlEngine) -> None:
         self._engine = engine
 
     def __call__(self, *, read_only: bool = False) -> SqlUnitOfWork:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import socket
 import sqlite3
-import threading
 from datetime import datetime
 from pathlib import Path
 
@@ -13,12 +12,15 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.sql import tables
-from adapters.sql.engine import SqlHealthProbe, create_engine
+from adapters.sql.engine import SqlEngine, SqlHealthProbe, create_engine
+from adapters.sql.inline_sqlite import InlineSqliteEngine
 from adapters.sql.unit_of_work import DatabaseBusy, SqlUnitOfWorkFactory, is_transient_error
 from app.errors import StoreUnavailable
+from domain.tenancy import Organization
+from support.databases import migrated
+from support.store_samples import NOW
 
 
 async def test_sqlite_engine_creates_the_directory_and_sets_pragmas(tmp_path: Path) -> None:
@@ -33,7 +35,60 @@ async def test_sqlite_engine_creates_the_directory_and_sets_pragmas(tmp_path: Pa
     finally:
         await engine.dispose()
     assert path.parent.is_dir()
-    assert pragmas == {"journal_mode": "wal", "busy_timeout": 5000, "foreign_keys": 1}
+    # No busy timeout in SQLite itself: the engine waits for another writer without blocking the loop.
+    assert pragmas == {"journal_mode": "wal", "busy_timeout": 0, "foreign_keys": 1}
+
+
+@pytest.fixture
+def sqlite_file(tmp_path: Path) -> Path:
+    """A migrated SQLite database file (a plain fixture: the migrations run their own loop)."""
+    migrated(f"sqlite+aiosqlite:///{tmp_path / 'watemplates.db'}")
+    return tmp_path / "watemplates.db"
+
+
+async def test_a_writer_in_another_process_is_waited_for_without_blocking_the_loop(sqlite_file: Path) -> None:
+    engine = create_engine(f"sqlite+aiosqlite:///{sqlite_file}")
+    # Another process's connection (sqlite3 here) holds the write lock for 0.3 s.
+    other = sqlite3.connect(sqlite_file, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")
+    ticks = 0
+
+    async def tick() -> None:
+        nonlocal ticks
+        while True:
+            await asyncio.sleep(0.01)
+            ticks += 1
+
+    ticking = asyncio.create_task(tick())
+    asyncio.get_running_loop().call_later(0.3, other.rollback)
+    try:
+        async with SqlUnitOfWorkFactory(engine)() as uow:
+            await uow.organizations.add(
+                Organization(id="org-1", slug="acme", display_name="Acme", created_at=NOW)
+            )
+            await uow.commit()
+        async with SqlUnitOfWorkFactory(engine)(read_only=True) as uow:
+            assert [org.slug for org in await uow.organizations.list()] == ["acme"]
+    finally:
+        ticking.cancel()
+        other.close()
+        await engine.dispose()
+    assert ticks >= 10  # the loop ran other work while the unit of work waited for the lock
+
+
+async def test_a_writer_that_never_lets_go_makes_the_store_unavailable(sqlite_file: Path) -> None:
+    engine = create_engine(f"sqlite+aiosqlite:///{sqlite_file}")
+    assert isinstance(engine, InlineSqliteEngine)
+    engine.busy_timeout_seconds = 0.2
+    other = sqlite3.connect(sqlite_file, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")
+    try:
+        with pytest.raises(StoreUnavailable):
+            async with SqlUnitOfWorkFactory(engine)() as uow:
+                await uow.commit()
+    finally:
+        other.close()
+        await engine.dispose()
 
 
 def test_unsupported_database_is_refused() -> None:
@@ -41,7 +96,7 @@ def test_unsupported_database_is_refused() -> None:
         create_engine("mysql+aiomysql://localhost/watemplates")
 
 
-async def test_health_probe_pings(sql_engine: AsyncEngine) -> None:
+async def test_health_probe_pings(sql_engine: SqlEngine) -> None:
     await SqlHealthProbe(sql_engine).ping()
 
 
@@ -54,18 +109,9 @@ async def test_health_probe_raises_when_the_database_is_unreachable(tmp_path: Pa
             await SqlHealthProbe(engine).ping()
     finally:
         await engine.dispose()
-        # aiosqlite (0.22) stops the worker thread of a connection that failed to open without
-        # waiting for it; its answer must land while this test's event loop is still open.
-        await asyncio.to_thread(_join_aiosqlite_workers)
 
 
-def _join_aiosqlite_workers() -> None:
-    for thread in threading.enumerate():
-        if thread.name.endswith("(_connection_worker_thread)"):
-            thread.join(timeout=5)
-
-
-async def test_naive_datetimes_are_refused(sql_engine: AsyncEngine) -> None:
+async def test_naive_datetimes_are_refused(sql_engine: SqlEngine) -> None:
     async with sql_engine.connect() as connection:
         with pytest.raises(sa.exc.StatementError, match="naive datetime"):
             await connection.execute(
@@ -78,7 +124,7 @@ async def test_naive_datetimes_are_refused(sql_engine: AsyncEngine) -> None:
             )
 
 
-async def test_foreign_keys_are_enforced(sql_engine: AsyncEngine) -> None:
+async def test_foreign_keys_are_enforced(sql_engine: SqlEngine) -> None:
     async with sql_engine.connect() as connection:
         with pytest.raises(sa.exc.IntegrityError):
             await connection.execute(
@@ -86,7 +132,7 @@ async def test_foreign_keys_are_enforced(sql_engine: AsyncEngine) -> None:
             )
 
 
-async def test_concurrent_get_or_create_agree_on_one_secret(sql_engine: AsyncEngine) -> None:
+async def test_concurrent_get_or_create_agree_on_one_secret(sql_engine: SqlEngine) -> None:
     factory = SqlUnitOfWorkFactory(sql_engine)
 
     async def get_or_create(candidate: bytes) -> bytes:
@@ -99,7 +145,7 @@ async def test_concurrent_get_or_create_agree_on_one_secret(sql_engine: AsyncEng
     assert len(set(values)) == 1
 
 
-async def test_concurrent_read_then_write_units_of_work_all_commit(sql_engine: AsyncEngine) -> None:
+async def test_concurrent_read_then_write_units_of_work_all_commit(sql_engine: SqlEngine) -> None:
     # The shape of every use case: read, then write. On SQLite a deferred transaction would fail
     # with "database is locked" when another one commits in between; none may fail here.
     factory = SqlUnitOfWorkFactory(sql_engine)

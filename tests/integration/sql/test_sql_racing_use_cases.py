@@ -14,8 +14,8 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 import pytest
-from sqlalchemy.ext.asyncio import AsyncEngine
 
+from adapters.sql.engine import SqlEngine
 from adapters.sql.unit_of_work import SqlUnitOfWorkFactory
 from app.auth import Principal
 from app.bootstrap import build_bus
@@ -68,7 +68,7 @@ class World:
 
 
 @pytest.fixture
-async def world(sql_engine: AsyncEngine) -> World:
+async def world(sql_engine: SqlEngine) -> World:
     factory = SqlUnitOfWorkFactory(sql_engine)
     bus = build_bus(factory, FrozenClock())
     org = await bus.handle(CreateOrganization("acme"))

@@ -13,8 +13,8 @@ from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import AsyncEngine
 
+from adapters.sql.engine import SqlEngine
 from adapters.sql.unit_of_work import SqlUnitOfWorkFactory
 from domain.tenancy import Organization
 
@@ -42,7 +42,7 @@ def _write_lock_is_taken(database_url: str) -> bool:
 
 
 async def test_read_only_unit_reads_while_a_writer_holds_the_lock(
-    sql_engine: AsyncEngine, database_url: str
+    sql_engine: SqlEngine, database_url: str
 ) -> None:
     sqlite = make_url(database_url).get_backend_name() == "sqlite"
     factory = SqlUnitOfWorkFactory(sql_engine)
@@ -72,7 +72,7 @@ async def test_read_only_unit_reads_while_a_writer_holds_the_lock(
         assert sorted(o.slug for o in await reader.organizations.list()) == ["acme", "globex"]
 
 
-async def test_read_only_units_read_side_by_side_with_a_writer(sql_engine: AsyncEngine) -> None:
+async def test_read_only_units_read_side_by_side_with_a_writer(sql_engine: SqlEngine) -> None:
     factory = SqlUnitOfWorkFactory(sql_engine)
     async with factory() as setup:
         await setup.organizations.add(_organization("acme"))
@@ -90,7 +90,7 @@ async def test_read_only_units_read_side_by_side_with_a_writer(sql_engine: Async
 
 
 @pytest.mark.parametrize("read_only", [False, True])
-async def test_a_unit_left_without_commit_changes_nothing(sql_engine: AsyncEngine, read_only: bool) -> None:
+async def test_a_unit_left_without_commit_changes_nothing(sql_engine: SqlEngine, read_only: bool) -> None:
     factory = SqlUnitOfWorkFactory(sql_engine)
 
     async with factory(read_only=read_only) as uow:

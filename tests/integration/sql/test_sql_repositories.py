@@ -7,9 +7,9 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.sql import tables
+from adapters.sql.engine import SqlEngine
 from adapters.sql.unit_of_work import SqlUnitOfWorkFactory
 from app.inbox import DeliveryState
 from domain.alerts import AlertKind
@@ -26,7 +26,7 @@ from support.store_samples import (
 
 
 async def test_datetimes_come_back_as_utc_whatever_offset_they_were_stored_in(
-    sql_engine: AsyncEngine,
+    sql_engine: SqlEngine,
 ) -> None:
     # SQLite has no time zone type: UtcDateTime normalises on the way in and re-attaches UTC on the
     # way out, so both dialects return the same aware instant.
@@ -65,7 +65,7 @@ async def test_datetimes_come_back_as_utc_whatever_offset_they_were_stored_in(
     assert (stored.created_at, claimed.received_at) == (template.created_at, NOW)
 
 
-async def test_saving_a_delivery_clears_its_lease_column(sql_engine: AsyncEngine) -> None:
+async def test_saving_a_delivery_clears_its_lease_column(sql_engine: SqlEngine) -> None:
     factory = SqlUnitOfWorkFactory(sql_engine)
     async with factory() as uow:
         for number in (1, 2, 3):

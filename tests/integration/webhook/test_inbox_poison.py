@@ -12,9 +12,9 @@ from datetime import datetime, timedelta
 
 import pytest
 from sqlalchemy.exc import OperationalError
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.http.webhook.translators import MetaWebhookTranslator
+from adapters.sql.engine import SqlEngine
 from adapters.sql.unit_of_work import SqlUnitOfWorkFactory, is_transient_error
 from app.bootstrap import build_bus
 from app.commands import AddWaba, CreateOrganization, ReplayInboxChange
@@ -118,7 +118,7 @@ class World:
 
 
 @pytest.fixture
-async def world(sql_engine: AsyncEngine) -> World:
+async def world(sql_engine: SqlEngine) -> World:
     factory, clock = SqlUnitOfWorkFactory(sql_engine), FrozenClock()
     bus = build_bus(factory, clock)
     org = await bus.handle(CreateOrganization("acme"))
