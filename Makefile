@@ -62,7 +62,7 @@ migrate: setup
 	$(BIN)/watemplates migrate
 
 bench: setup
-	$(BIN)/python bench/run.py
+	$(BIN)/python bench/run.py --results bench/RESULTS.md
 
 clean:
 	rm -rf $(VENV) .buf src/watemplates .pytest_cache .mypy_cache .ruff_cache var

@@ -59,6 +59,8 @@ def _parser() -> argparse.ArgumentParser:
         choices=["all", "grpc", "webhook", "worker"],
         help="what this process does (repeatable; default all): the API, Meta's webhook, the inbox worker",
     )
+    # Internal: set by `serve` when it starts the inbox worker as a child process (its parent's pid).
+    serve.add_argument("--child-of", type=int, default=None, help=argparse.SUPPRESS)
     serve.set_defaults(run=_serve)
 
     migrate = sub.add_parser("migrate", help="migrate the database to the newest schema")
@@ -137,7 +139,7 @@ def _serve(args: argparse.Namespace) -> int:
     from app.main import ROLES, run_server
 
     chosen = set(args.role or ["all"])
-    run_server(Settings(), frozenset(ROLES) if "all" in chosen else frozenset(chosen))
+    run_server(Settings(), frozenset(ROLES) if "all" in chosen else frozenset(chosen), child_of=args.child_of)
     return 0
 
 

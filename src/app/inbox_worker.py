@@ -29,6 +29,7 @@ from app.inbox import (
 from app.messagebus import MessageBus
 from app.ports import Clock, UnitOfWork, UnitOfWorkFactory, WebhookTranslator
 from app.text import printable
+from app.waits import first_of
 
 log = logging.getLogger(__name__)
 LARGE_BODY_BYTES = 64 * 1024
@@ -96,7 +97,7 @@ class InboxWorker:
                 continue
             self._wake.clear()
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(_first(self._wake, stop), self._settings.idle_poll_seconds)
+                await asyncio.wait_for(first_of(self._wake, stop), self._settings.idle_poll_seconds)
 
     async def run_once(self) -> int:
         """One round: split pending deliveries, then process due changes. Returns the work done."""
@@ -340,12 +341,3 @@ def _describe(error: BaseException) -> str:
     and its parameters, which are neither the admin's business nor a size fit for a log line."""
     lines = str(error).strip().splitlines()
     return printable(f"{type(error).__name__}: {lines[0] if lines else ''}")[:MAX_ERROR_CHARS]
-
-
-async def _first(*events: asyncio.Event) -> None:
-    waiters = [asyncio.ensure_future(event.wait()) for event in events]
-    try:
-        await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        for waiter in waiters:
-            waiter.cancel()

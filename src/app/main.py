@@ -15,11 +15,13 @@ from adapters.http.app import create_app
 from adapters.http.webhook.endpoint import WebhookConfig
 from adapters.http.webhook.translators import MetaWebhookTranslator
 from adapters.sql.migrate import upgrade
+from adapters.sql.notifications import INBOX_CHANNEL, PostgresListener
 from adapters.sql.unit_of_work import is_transient_error
 from app.bootstrap import Services, build_services
 from app.inbox_worker import InboxSettings, InboxWorker
 from app.log_throttle import LogThrottle
 from app.settings import Settings, split_host_port
+from app.worker_process import WorkerProcess, stop_when_orphaned, wants_worker_process
 
 log = logging.getLogger("watemplates")
 HEALTH_INTERVAL_SECONDS = 5.0
@@ -46,19 +48,25 @@ def configure_logging(settings: Settings) -> None:
 ROLES = ("grpc", "webhook", "worker")
 
 
-def run_server(settings: Settings, roles: frozenset[str] = frozenset(ROLES)) -> None:
+def run_server(
+    settings: Settings, roles: frozenset[str] = frozenset(ROLES), *, child_of: int | None = None
+) -> None:
     configure_logging(settings)
     try:
         import uvloop
     except ImportError:  # uvloop is optional: not built for every platform
-        asyncio.run(serve(settings, roles))
+        asyncio.run(serve(settings, roles, child_of=child_of))
     else:
-        uvloop.run(serve(settings, roles))
+        uvloop.run(serve(settings, roles, child_of=child_of))
 
 
-async def serve(settings: Settings, roles: frozenset[str] = frozenset(ROLES)) -> None:
-    """Runs the given roles in one process: `grpc` (the API), `webhook` (Meta's POSTs into the inbox),
-    `worker` (the inbox worker). The HTTP health endpoints run with every role."""
+async def serve(
+    settings: Settings, roles: frozenset[str] = frozenset(ROLES), *, child_of: int | None = None
+) -> None:
+    """Runs the given roles: `grpc` (the API), `webhook` (Meta's POSTs into the inbox), `worker` (the
+    inbox worker), in this process, except that the worker gets a child process of its own when
+    that is faster (app.worker_process). The HTTP health endpoints run with every role, except in
+    such a child (`child_of` its parent's pid), which its parent watches instead."""
     if settings.migrate_on_start:
         await asyncio.to_thread(upgrade, settings.database_url)
     services = await build_services(settings)
@@ -66,37 +74,12 @@ async def serve(settings: Settings, roles: frozenset[str] = frozenset(ROLES)) ->
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
+    worker_process = WorkerProcess(settings) if wants_worker_process(settings, roles) else None
+    if worker_process is not None:
+        roles = roles - {"worker"}
 
-    # A group of changes costs about ten statements however large it is. SQLite has one writer at a
-    # time, which webhook POSTs wait for: smaller groups there keep their acknowledgements quick.
-    per_transaction = 50 if settings.database_url.startswith("sqlite") else 100
-    worker = (
-        InboxWorker(
-            services.uow_factory,
-            services.clock,
-            services.bus,
-            MetaWebhookTranslator(),
-            InboxSettings(changes_per_transaction=per_transaction),
-            transient=is_transient_error,
-        )
-        if "worker" in roles
-        else None
-    )
-    webhook = None
-    if "webhook" in roles:
-        secret = settings.meta_app_secret.get_secret_value() if settings.meta_app_secret else None
-        token = settings.meta_verify_token.get_secret_value() if settings.meta_verify_token else None
-        if not secret:
-            log.error(
-                "WATEMPLATES_META_APP_SECRET is not set: the Meta webhook refuses every POST until it is"
-            )
-        webhook = WebhookConfig(
-            uow_factory=services.uow_factory,
-            clock=services.clock,
-            app_secret=secret,
-            verify_token=token,
-            on_delivery=worker.wake if worker else None,
-        )
+    worker = _inbox_worker(settings, services) if "worker" in roles else None
+    webhook = _webhook(settings, services, worker) if "webhook" in roles else None
     grpc_server = (
         GrpcServer(
             services.bus,
@@ -109,39 +92,54 @@ async def serve(settings: Settings, roles: frozenset[str] = frozenset(ROLES)) ->
         if "grpc" in roles
         else None
     )
-    runner = web.AppRunner(
-        create_app(services.probe, webhook=webhook),
-        access_log=None,
-        handle_signals=False,
-        # In-flight HTTP requests get the grace gRPC calls get (aiohttp's default is 60 s). aiohttp
-        # waits this long, then cancels and waits as long again: half the grace each.
-        shutdown_timeout=settings.shutdown_grace_seconds / 2,
+    runner = (
+        web.AppRunner(
+            create_app(services.probe, webhook=webhook),
+            access_log=None,
+            handle_signals=False,
+            # In-flight HTTP requests get the grace gRPC calls get (aiohttp's default is 60 s).
+            # aiohttp waits this long, then cancels and waits as long again: half the grace each.
+            shutdown_timeout=settings.shutdown_grace_seconds / 2,
+        )
+        if child_of is None
+        else None
     )
-    await runner.setup()
-    http_host, http_port = split_host_port(settings.http_addr)
-    site = web.TCPSite(runner, http_host, http_port, reuse_address=True)
     tasks: list[asyncio.Task[None]] = []
     try:
         if grpc_server is not None:
             await grpc_server.start()
             tasks.append(asyncio.create_task(_track_health(services, grpc_server)))
-        await site.start()
+        if runner is not None:
+            await runner.setup()
+            http_host, http_port = split_host_port(settings.http_addr)
+            await web.TCPSite(runner, http_host, http_port, reuse_address=True).start()
         if worker is not None:
             tasks.append(asyncio.create_task(worker.run(stop)))
-        _announce(settings, grpc_server.port if grpc_server else None, roles)
+            if settings.database_url.startswith("postgresql"):
+                # Woken by the webhook's commits in other processes, not only by its own poll.
+                listener = PostgresListener(settings.database_url, INBOX_CHANNEL, worker.wake)
+                tasks.append(asyncio.create_task(listener.run(stop)))
+        if worker_process is not None:
+            tasks.append(asyncio.create_task(worker_process.run(stop)))
+        if child_of is not None:
+            tasks.append(asyncio.create_task(stop_when_orphaned(child_of, stop)))
+        else:
+            _announce(settings, grpc_server.port if grpc_server else None, roles, worker_process is not None)
         await stop.wait()
         log.info("shutting down", extra={"graceSeconds": settings.shutdown_grace_seconds})
     finally:
-        # The worker stops claiming new work now and finishes the change in hand; webhooks (Meta
+        # The worker stops claiming new work now and finishes the group in hand; webhooks (Meta
         # retries what we do not acknowledge) and API calls stop together, giving what is in flight
         # the grace period. One failing to stop must not keep the rest from stopping.
         stop.set()
-        stopping = [runner.cleanup()]
+        stopping = [runner.cleanup()] if runner is not None else []
         if grpc_server is not None:
             stopping.append(grpc_server.stop(settings.shutdown_grace_seconds))
         for failed in await asyncio.gather(*stopping, return_exceptions=True):
             if isinstance(failed, Exception):
                 log.error("stopping a server failed", exc_info=failed)
+        # The worker process is given its grace by WorkerProcess.run itself; wait for it.
+        await asyncio.wait([t for t in tasks if not t.done()], timeout=settings.shutdown_grace_seconds + 2)
         for task in tasks:
             if not task.done():
                 task.cancel()
@@ -150,6 +148,34 @@ async def serve(settings: Settings, roles: frozenset[str] = frozenset(ROLES)) ->
                 await task
         await services.close()
         log.info("stopped")
+
+
+def _inbox_worker(settings: Settings, services: Services) -> InboxWorker:
+    # A group of changes costs about ten statements however large it is. SQLite has one writer at a
+    # time, which webhook POSTs wait for: smaller groups there keep their acknowledgements quick.
+    per_transaction = 50 if settings.database_url.startswith("sqlite") else 100
+    return InboxWorker(
+        services.uow_factory,
+        services.clock,
+        services.bus,
+        MetaWebhookTranslator(),
+        InboxSettings(changes_per_transaction=per_transaction),
+        transient=is_transient_error,
+    )
+
+
+def _webhook(settings: Settings, services: Services, worker: InboxWorker | None) -> WebhookConfig:
+    secret = settings.meta_app_secret.get_secret_value() if settings.meta_app_secret else None
+    token = settings.meta_verify_token.get_secret_value() if settings.meta_verify_token else None
+    if not secret:
+        log.error("WATEMPLATES_META_APP_SECRET is not set: the Meta webhook refuses every POST until it is")
+    return WebhookConfig(
+        uow_factory=services.uow_factory,
+        clock=services.clock,
+        app_secret=secret,
+        verify_token=token,
+        on_delivery=worker.wake if worker else None,
+    )
 
 
 async def _track_health(services: Services, grpc_server: GrpcServer) -> None:
@@ -169,7 +195,7 @@ async def _track_health(services: Services, grpc_server: GrpcServer) -> None:
         await asyncio.sleep(HEALTH_INTERVAL_SECONDS)
 
 
-def _announce(settings: Settings, grpc_port: int | None, roles: frozenset[str]) -> None:
+def _announce(settings: Settings, grpc_port: int | None, roles: frozenset[str], worker_process: bool) -> None:
     grpc_host, _ = split_host_port(settings.grpc_addr)
     grpc_target = f"{grpc_host}:{grpc_port}" if grpc_port else "(not in this process)"
     log.info("serving", extra={"grpc": grpc_target, "http": settings.http_addr, "roles": sorted(roles)})
@@ -178,7 +204,7 @@ def _announce(settings: Settings, grpc_port: int | None, roles: frozenset[str]) 
 watemplates is serving
   gRPC  {grpc_target}   (reflection on: grpcurl -plaintext {grpc_target} list)
   HTTP  http://{settings.http_addr}   (/healthz, /readyz, Meta webhook at /webhooks/meta)
-  roles {", ".join(sorted(roles))}
+  roles {", ".join(sorted(roles))}{" + worker (in a process of its own)" if worker_process else ""}
   DB    {settings.database_url}
 
 First steps, in another terminal (with .venv/bin on PATH):

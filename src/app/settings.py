@@ -37,6 +37,9 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     log_format: str = Field(default="json", pattern="^(json|text)$")
     shutdown_grace_seconds: float = Field(default=5.0, ge=0)
+    # The inbox worker in a process of its own (app.worker_process): "auto" does so on PostgreSQL
+    # with two or more cores; "on" always; "off" keeps every role in one process.
+    worker_process: str = Field(default="auto", pattern="^(auto|on|off)$")
 
     @field_validator("grpc_addr", "http_addr")
     @classmethod

@@ -10,6 +10,7 @@ import sqlalchemy as sa
 
 from adapters.sql import tables
 from adapters.sql.engine import SqlConnection
+from adapters.sql.notifications import INBOX_CHANNEL, notify
 from adapters.sql.queue import claim, due, lease_free, lock_due
 from adapters.sql.statements import for_update, insert_or_skip
 from app.inbox import ChangeState, Delivery, DeliveryBacklog, DeliveryState, InboxChange
@@ -31,8 +32,9 @@ class SqlInboxRepository:
         await self.add_deliveries([delivery])
 
     async def add_deliveries(self, deliveries: Sequence[Delivery]) -> None:
-        # Ids are generated: a clash is a bug and surfaces as an IntegrityError. One multi-row
-        # INSERT (SQLAlchemy's "insertmanyvalues" batches it within the drivers' parameter limits).
+        # Ids are generated: a clash is a bug and surfaces as an IntegrityError. One statement for
+        # the lot, and on PostgreSQL a notification (sent at commit) that wakes the inbox workers of
+        # other processes.
         if not deliveries:
             return
         await self._connection.execute(
@@ -48,6 +50,7 @@ class SqlInboxRepository:
                 for delivery in deliveries
             ],
         )
+        await notify(self._connection, INBOX_CHANNEL)
 
     async def claim_deliveries(
         self, *, now: datetime, lease_until: datetime, limit: int

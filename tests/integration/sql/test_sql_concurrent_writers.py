@@ -6,7 +6,6 @@ indexes see rows committed meanwhile, and a version check sees a row deleted mea
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 
 import pytest
 
@@ -15,12 +14,10 @@ from app.errors import AlreadyExists, ConcurrentModification
 from app.inbox import ChangeState
 from app.ports import AlertQuery
 from domain.status import TemplateCategory
-from support.databases import migrated, new_database_url, sql_unit_of_work_factory
 from support.store_samples import (
     LEASE,
     NOW,
     ORG_A,
-    add_organizations_and_wabas,
     add_templates,
     alert,
     change,
@@ -32,15 +29,8 @@ pytestmark = pytest.mark.postgres
 
 
 @pytest.fixture
-def postgres_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> str:
-    return migrated(new_database_url("postgres", request, tmp_path_factory))
-
-
-@pytest.fixture
-async def uow_factory(postgres_url: str) -> AsyncIterator[SqlUnitOfWorkFactory]:
-    async with sql_unit_of_work_factory(postgres_url) as factory:
-        await add_organizations_and_wabas(factory)
-        yield factory
+def uow_factory(postgres_uow_factory: SqlUnitOfWorkFactory) -> SqlUnitOfWorkFactory:
+    return postgres_uow_factory
 
 
 async def add_changes(factory: SqlUnitOfWorkFactory, count: int) -> set[str]:

@@ -5,7 +5,6 @@ against a sync that took the history lock first, as SyncTemplates and the inbox 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from datetime import timedelta
 
 import pytest
@@ -14,8 +13,7 @@ import sqlalchemy as sa
 from adapters.sql.unit_of_work import SqlUnitOfWorkFactory
 from app.bootstrap import publishing
 from app.errors import ConcurrentModification
-from support.databases import migrated, new_database_url, sql_unit_of_work_factory
-from support.store_samples import NOW, ORG_A, add_organizations_and_wabas, add_templates, new_template
+from support.store_samples import NOW, ORG_A, add_templates, new_template
 
 pytestmark = pytest.mark.postgres
 WAIT_SECONDS = 20.0
@@ -23,15 +21,8 @@ POLL_SECONDS = 0.01
 
 
 @pytest.fixture
-def postgres_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> str:
-    return migrated(new_database_url("postgres", request, tmp_path_factory))
-
-
-@pytest.fixture
-async def uow_factory(postgres_url: str) -> AsyncIterator[SqlUnitOfWorkFactory]:
-    async with sql_unit_of_work_factory(postgres_url) as factory:
-        await add_organizations_and_wabas(factory)
-        yield factory
+def uow_factory(postgres_uow_factory: SqlUnitOfWorkFactory) -> SqlUnitOfWorkFactory:
+    return postgres_uow_factory
 
 
 async def until_someone_waits_for_the_history_lock(factory: SqlUnitOfWorkFactory) -> None:
