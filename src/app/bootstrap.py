@@ -33,6 +33,7 @@ from app.ports import (
 )
 from app.queries import TemplateQueries
 from app.settings import Settings
+from app.template_cache import RECHECK_SECONDS, TemplateCache
 from app.template_health_queries import TemplateHealthQueries
 from app.unit_of_work import EventDispatcher, PublishingUnitOfWorkFactory
 from domain.events import TemplateEvent
@@ -61,9 +62,11 @@ def build_bus(
     template_gateway: TemplateGateway | None = None,
     message_gateway: MessageGateway | None = None,
     webhook_translator: WebhookTranslator | None = None,
+    template_cache: TemplateCache | None = None,
 ) -> MessageBus:
     """Every command's handler, writing through units of work that publish the templates' events."""
     uow_factory = publishing(uow_factory)
+    template_cache = template_cache or cache_of(uow_factory)
 
     def bind(handler: Callable[..., Awaitable[Any]], **extra: object) -> Callable[[Any], Awaitable[Any]]:
         return functools.partial(handler, uow_factory=uow_factory, clock=clock, **extra)
@@ -82,7 +85,9 @@ def build_bus(
         commands.SubmitTemplate: bind(meta_handlers.submit_template, template_gateway=template_gateway),
         commands.SyncTemplates: bind(meta_handlers.sync_templates, template_gateway=template_gateway),
         commands.SendTemplateMessage: bind(
-            meta_handlers.send_template_message, message_gateway=message_gateway
+            meta_handlers.send_template_message,
+            message_gateway=message_gateway,
+            template_cache=template_cache,
         ),
         commands.AcknowledgeAlert: bind(alerts.acknowledge_alert),
         commands.ApplyInboxChanges: apply_inbox_changes,
@@ -90,6 +95,15 @@ def build_bus(
         commands.ReplayInboxChange: bind(inbox.replay_inbox_change),
     }
     return MessageBus(handlers)
+
+
+def cache_of(uow_factory: UnitOfWorkFactory, *, recheck_seconds: float = RECHECK_SECONDS) -> TemplateCache:
+    """A template cache over `uow_factory`, forgetting what it holds whenever a unit of work from
+    that factory commits a template write."""
+    cache = TemplateCache(uow_factory, recheck_seconds=recheck_seconds)
+    if isinstance(uow_factory, PublishingUnitOfWorkFactory):
+        uow_factory.after_template_commit.append(cache.invalidate)
+    return cache
 
 
 def publishing(store: UnitOfWorkFactory) -> UnitOfWorkFactory:
@@ -153,9 +167,11 @@ async def build_services(
             meta = MetaGateways(GraphTemplateGateway(client), GraphMessageGateway(client))
     clock = clock or SystemClock()
     page_tokens = await page_token_codec(settings, uow_factory)
+    # One cache for the hot reads of this process: rendering and sending.
+    template_cache = cache_of(uow_factory)
     return Services(
-        bus=build_bus(uow_factory, clock, meta.templates, meta.messages),
-        queries=TemplateQueries(uow_factory, page_tokens, MetaSendPayloads()),
+        bus=build_bus(uow_factory, clock, meta.templates, meta.messages, template_cache=template_cache),
+        queries=TemplateQueries(uow_factory, page_tokens, MetaSendPayloads(), template_cache),
         health_queries=TemplateHealthQueries(uow_factory, page_tokens),
         inbox_queries=InboxQueries(uow_factory, page_tokens),
         authenticator=Authenticator(uow_factory, settings.auth_cache_seconds),

@@ -131,6 +131,11 @@ class TemplateRepository(Protocol):
         """The template Meta knows by this id in this WABA (any organization: the WABA's owner)."""
         ...
 
+    async def generation(self) -> int:
+        """A number that changes whenever any template or WABA is written, by any process: what a
+        cache of templates checks to stay current (one cheap read)."""
+        ...
+
     async def lock_by_meta_ids(self, waba_id: str, meta_template_ids: Sequence[str]) -> Sequence[Template]:
         """The templates Meta knows by these ids in this WABA, in one read, locked until the
         transaction ends (the inbox applies a batch of changes to them)."""

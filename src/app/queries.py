@@ -11,6 +11,7 @@ from app.handlers.templates import load_template
 from app.paging import PageTokenCodec, SizeOf, effective_page_size, fingerprint, fit_page
 from app.ports import SendPayloads, TemplateCursor, TemplateQuery, UnitOfWorkFactory
 from app.resource_names import TemplateKey, waba_name
+from app.template_cache import TemplateCache
 from domain.components import TemplateDefinition
 from domain.lint import LintReport, lint
 from domain.rendering import RenderedMessage
@@ -37,11 +38,16 @@ class Rendered:
 
 class TemplateQueries:
     def __init__(
-        self, uow_factory: UnitOfWorkFactory, page_tokens: PageTokenCodec, send_payloads: SendPayloads
+        self,
+        uow_factory: UnitOfWorkFactory,
+        page_tokens: PageTokenCodec,
+        send_payloads: SendPayloads,
+        template_cache: TemplateCache | None = None,
     ) -> None:
         self._uow_factory = uow_factory
         self._page_tokens = page_tokens
         self._send_payloads = send_payloads
+        self._cache = template_cache or TemplateCache(uow_factory)
 
     async def get(self, principal: Principal, key: TemplateKey) -> Template:
         principal.require(Role.VIEWER)
@@ -81,8 +87,7 @@ class TemplateQueries:
 
     async def render(self, principal: Principal, key: TemplateKey, values: Mapping[str, str]) -> Rendered:
         principal.require(Role.VIEWER)
-        async with self._uow_factory(read_only=True) as uow:
-            template = await load_template(uow, principal, key)
+        template = (await self._cache.get(principal, key)).template
         message = template.render(values)
         return Rendered(
             template,

@@ -49,15 +49,18 @@ class EventDispatcher:
 
 
 class PublishingUnitOfWorkFactory:
-    """app.ports.UnitOfWorkFactory over the store's: read-write units publish their events."""
+    """app.ports.UnitOfWorkFactory over the store's: read-write units publish their events.
+    `after_template_commit` callbacks run after each commit that wrote a template (this process's
+    caches forget what they hold at once, rather than at their next check of the store)."""
 
     def __init__(self, store: UnitOfWorkFactory, dispatcher: EventDispatcher) -> None:
         self._store = store
         self._dispatcher = dispatcher
+        self.after_template_commit: list[Callable[[], None]] = []
 
     def __call__(self, *, read_only: bool = False) -> UnitOfWork:
         unit = self._store(read_only=read_only)
-        return unit if read_only else PublishingUnitOfWork(unit, self._dispatcher)
+        return unit if read_only else PublishingUnitOfWork(unit, self._dispatcher, self.after_template_commit)
 
 
 class PublishingUnitOfWork:
@@ -71,9 +74,15 @@ class PublishingUnitOfWork:
     idempotency: IdempotencyRepository
     secrets: SecretRepository
 
-    def __init__(self, store: UnitOfWork, dispatcher: EventDispatcher) -> None:
+    def __init__(
+        self,
+        store: UnitOfWork,
+        dispatcher: EventDispatcher,
+        after_template_commit: Sequence[Callable[[], None]] = (),
+    ) -> None:
         self._store = store
         self._dispatcher = dispatcher
+        self._after_template_commit = after_template_commit
         # Aggregates loaded or saved in this unit, by identity (the same object passes many times).
         self._seen: dict[int, Template] = {}
         self._reserved = False
@@ -109,8 +118,11 @@ class PublishingUnitOfWork:
         while events := [event for template in self._seen.values() for event in template.pull_events()]:
             await self._dispatcher.dispatch(events, self)
         self._seen.clear()
-        self._reserved = False  # held to the end of the transaction only
+        wrote_templates, self._reserved = self._reserved, False  # held to the end of the transaction
         await self._store.commit()
+        if wrote_templates:
+            for callback in self._after_template_commit:
+                callback()
 
     async def rollback(self) -> None:
         self._forget()
@@ -185,6 +197,9 @@ class _TrackingTemplates:
         for template in found:
             self._track(template)
         return found
+
+    async def generation(self) -> int:
+        return await self._store.generation()
 
     async def list(self, query: TemplateQuery) -> Sequence[Template]:
         found = await self._store.list(query)

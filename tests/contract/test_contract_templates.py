@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import replace
 from datetime import timedelta
 
@@ -322,3 +323,38 @@ async def test_update_many_stores_each_and_bumps_their_versions(uow_factory: Uni
     async with uow_factory() as uow:
         assert await uow.templates.get(ORG_A, "tpl-1") == one
         assert await uow.templates.get(ORG_A, "tpl-2") == two
+
+
+async def test_the_generation_moves_with_every_template_or_waba_write(uow_factory: UnitOfWorkFactory) -> None:
+    async def generation() -> int:
+        async with uow_factory(read_only=True) as uow:
+            return await uow.templates.generation()
+
+    seen = [await generation()]
+    await add_templates(uow_factory, new_template("tpl-1"))
+    seen.append(await generation())
+    async with uow_factory() as uow:
+        template = await uow.templates.get(ORG_A, "tpl-1")
+        assert template is not None
+        template.quality = TemplateQuality.RED
+        await uow.templates.update(template)
+        await uow.commit()
+    seen.append(await generation())
+    async with uow_factory() as uow:
+        waba = await uow.wabas.get(WABA_A1)
+        assert waba is not None
+        await uow.wabas.save(replace(waba, phone_number_ids=("15550001111",)))
+        await uow.commit()
+    seen.append(await generation())
+    async with uow_factory() as uow:
+        await uow.templates.get(ORG_A, "tpl-1")  # reads, and a write rolled back, move nothing
+        await uow.templates.delete(template)
+    seen.append(await generation())
+    async with uow_factory() as uow:
+        await uow.templates.delete(template)
+        await uow.commit()
+    seen.append(await generation())
+    created, updated, waba_saved, rolled_back, deleted = (
+        later > earlier for earlier, later in itertools.pairwise(seen)
+    )
+    assert (created, updated, waba_saved, rolled_back, deleted) == (True, True, True, False, True), seen

@@ -191,6 +191,16 @@ service_secrets = sa.Table(
     sa.Column("value", sa.LargeBinary(), nullable=False),
 )
 
+# What the hot reads' in-process caches check (app.template_cache): one row per kind of cached data,
+# its value bumped in every transaction that changes such data, so any process learns of a change
+# with a one-row read.
+store_generations = sa.Table(
+    "store_generations",
+    metadata,
+    sa.Column("name", sa.String(), primary_key=True),
+    sa.Column("value", sa.BigInteger(), nullable=False),
+)
+
 # ---- webhook inbox ------------------------------------------------------------------------------
 # Meta's webhooks are stored verbatim before they are answered, then split and applied by workers.
 # Workers claim rows by leasing them (lease_until): a worker that dies leaves its rows claimable again
@@ -210,6 +220,14 @@ webhook_deliveries = sa.Table(
     sa.Column("attempts", sa.Integer(), nullable=False, server_default=sa.text("0")),
     sa.Column("next_attempt_at", UtcDateTime(), nullable=True),
     sa.Index("ix_webhook_deliveries_state_received_at", "state", "received_at"),
+    # Claims take PENDING rows in id order: this index holds only those, so a claim reads the head
+    # of the queue however many settled rows the table keeps, and sorts nothing.
+    sa.Index(
+        "ix_webhook_deliveries_pending_id",
+        "id",
+        sqlite_where=sa.text("state = 'PENDING'"),
+        postgresql_where=sa.text("state = 'PENDING'"),
+    ),
 )
 
 webhook_changes = sa.Table(
@@ -235,6 +253,12 @@ webhook_changes = sa.Table(
     # Claims look for due PENDING changes; registering a WABA releases its PARKED ones.
     sa.Index("ix_webhook_changes_state_next_attempt_at", "state", "next_attempt_at"),
     sa.Index("ix_webhook_changes_waba_id_state", "waba_id", "state"),
+    sa.Index(
+        "ix_webhook_changes_pending_id",
+        "id",
+        sqlite_where=sa.text("state = 'PENDING'"),
+        postgresql_where=sa.text("state = 'PENDING'"),
+    ),
 )
 
 # ---- alerts -------------------------------------------------------------------------------------

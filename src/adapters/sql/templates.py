@@ -8,7 +8,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from adapters.sql import tables
+from adapters.sql import generations, tables
 from adapters.sql.engine import SqlConnection
 from adapters.sql.serialization import (
     components_from_json,
@@ -50,6 +50,7 @@ class SqlTemplateRepository:
         result = await self._connection.execute(statement)
         if result.rowcount == 0:
             raise AlreadyExists("template", f"{template.display_name}.{template.language_code}")
+        await generations.bump(self._connection)
 
     async def get(self, org_id: str, template_id: str) -> Template | None:
         t = tables.templates
@@ -85,6 +86,7 @@ class SqlTemplateRepository:
         )
         if result.rowcount == 0:
             raise ConcurrentModification(template.name)
+        await generations.bump(self._connection)
         template.version += 1
 
     async def update_many(self, templates: Sequence[Template]) -> None:
@@ -103,6 +105,7 @@ class SqlTemplateRepository:
         )
         if self._connection.dialect.supports_sane_multi_rowcount and result.rowcount != len(templates):
             raise ConcurrentModification(", ".join(t.name for t in templates[:3]))
+        await generations.bump(self._connection)
         for template in templates:
             template.version += 1
 
@@ -115,6 +118,7 @@ class SqlTemplateRepository:
             .where(t.c.id == template.id, t.c.org_id == template.org_id)
             .values(needs_sync=template.needs_sync, meta_call_started_at=template.meta_call_started_at)
         )
+        await generations.bump(self._connection)
 
     async def delete(self, template: Template) -> None:
         t = tables.templates
@@ -125,6 +129,10 @@ class SqlTemplateRepository:
         )
         if result.rowcount == 0:
             raise ConcurrentModification(template.name)
+        await generations.bump(self._connection)
+
+    async def generation(self) -> int:
+        return await generations.read(self._connection)
 
     async def get_by_meta_id(self, waba_id: str, meta_template_id: str) -> Template | None:
         t = tables.templates

@@ -7,7 +7,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from adapters.sql import tables
+from adapters.sql import generations, tables
 from adapters.sql.engine import SqlConnection
 from adapters.sql.statements import insert_or_skip
 from app.errors import AlreadyExists
@@ -139,6 +139,8 @@ class SqlWabaRepository:
             if result.rowcount == 0:
                 raise AlreadyExists("waba", waba.waba_id)
             await self._add_phone_numbers(waba.waba_id, set(waba.phone_number_ids))
+            # The send path caches a template with its WABA's phone numbers.
+            await generations.bump(self._connection)
 
     async def get(self, waba_id: str) -> Waba | None:
         t = tables.wabas
@@ -173,6 +175,7 @@ class SqlWabaRepository:
                     sa.delete(p).where(p.c.waba_id == waba.waba_id, p.c.phone_number_id.in_(removed))
                 )
             await self._add_phone_numbers(waba.waba_id, wanted - current)
+            await generations.bump(self._connection)
 
     async def _add_phone_numbers(self, waba_id: str, phone_number_ids: set[str]) -> None:
         if not phone_number_ids:

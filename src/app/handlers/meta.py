@@ -38,6 +38,7 @@ from app.ports import (
     UnitOfWorkFactory,
 )
 from app.resource_names import TemplateKey
+from app.template_cache import TemplateCache
 from domain.events import TemplateEvent
 from domain.observations import Aspect, ChangeSource, Observation, Outcome
 from domain.status import TemplateStatus, reason_code
@@ -172,6 +173,7 @@ async def send_template_message(
     uow_factory: UnitOfWorkFactory,
     clock: Clock,
     message_gateway: MessageGateway | None,
+    template_cache: TemplateCache,
 ) -> SentMessage:
     command.principal.require(Role.OPERATOR)
     gateway = require_gateway(message_gateway)
@@ -186,10 +188,10 @@ async def send_template_message(
             ],
             reason="INVALID_RECIPIENT",
         )
-    async with uow_factory(read_only=True) as uow:
-        template = await load_template(uow, command.principal, command.key)
-        waba = await uow.wabas.get(template.waba_id)
-    phone_number_id = _sender(command, waba.phone_number_ids if waba else ())
+    # From memory while current (a pause on any replica is seen within the cache's recheck time).
+    cached = await template_cache.get(command.principal, command.key)
+    template = cached.template
+    phone_number_id = _sender(command, cached.phone_number_ids)
     template.require_sendable()
     rendered = template.render(command.values)
     try:

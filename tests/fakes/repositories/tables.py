@@ -46,6 +46,8 @@ class MemoryStore:
     changes: dict[str, InboxChange] = field(default_factory=dict)
     change_leases: dict[str, datetime] = field(default_factory=dict)
     alerts: dict[str, Alert] = field(default_factory=dict)
+    # store_generations: bumped by every template and WABA write.
+    generations: dict[str, int] = field(default_factory=lambda: {"templates": 0})
 
     def copy(self) -> MemoryStore:
         """New dicts holding the same (never mutated) objects."""
@@ -81,6 +83,10 @@ class Tables:
     @property
     def read(self) -> MemoryStore:
         return self.require_open()
+
+    def bump_templates_generation(self) -> None:
+        store = self.write()
+        store.generations["templates"] = store.generations["templates"] + 1
 
     def write(self) -> MemoryStore:
         """The copy, to write to. A read-only unit refuses, so a use case that promises the store no

@@ -38,6 +38,7 @@ class FakeTemplateRepository:
             raise AlreadyExists("template", template.name)
         require_new_id(rows, template.id, "template")
         rows[template.id] = _as_stored(template)
+        self._tables.bump_templates_generation()
 
     async def get(self, org_id: str, template_id: str) -> Template | None:
         stored = self._tables.read.templates.get(template_id)
@@ -63,6 +64,7 @@ class FakeTemplateRepository:
             created_at=stored.created_at,
             version=stored.version + 1,
         )
+        self._tables.bump_templates_generation()
         template.version += 1
 
     async def save_meta_call(self, template: Template) -> None:
@@ -72,11 +74,13 @@ class FakeTemplateRepository:
             rows[template.id] = replace(
                 stored, needs_sync=template.needs_sync, meta_call_started_at=template.meta_call_started_at
             )
+            self._tables.bump_templates_generation()
 
     async def delete(self, template: Template) -> None:
         rows = self._tables.write().templates
         self._current(rows, template)
         del rows[template.id]
+        self._tables.bump_templates_generation()
 
     async def list(self, query: TemplateQuery) -> Sequence[Template]:
         after = query.after
@@ -100,6 +104,9 @@ class FakeTemplateRepository:
 
         found = sorted(filter(matches, self._tables.read.templates.values()), key=_listing_key)
         return [clone(t) for t in found[: query.limit]]
+
+    async def generation(self) -> int:
+        return self._tables.read.generations["templates"]
 
     async def get_by_meta_id(self, waba_id: str, meta_template_id: str) -> Template | None:
         found = (

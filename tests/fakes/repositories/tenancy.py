@@ -80,6 +80,7 @@ class FakeWabaRepository:
             raise AlreadyExists("waba", waba.waba_id)
         _require_free_phone_numbers(rows.values(), waba)
         rows[waba.waba_id] = replace(waba, phone_number_ids=_phone_number_set(waba))
+        self._tables.bump_templates_generation()  # the send path caches a WABA's phone numbers
 
     async def get(self, waba_id: str) -> Waba | None:
         return clone_optional(self._tables.read.wabas.get(waba_id))
@@ -98,6 +99,7 @@ class FakeWabaRepository:
         rows[waba.waba_id] = replace(
             stored, display_name=waba.display_name, phone_number_ids=_phone_number_set(waba)
         )
+        self._tables.bump_templates_generation()
 
 
 def _phone_number_set(waba: Waba) -> tuple[str, ...]:
