@@ -31,6 +31,7 @@ from harness import META_TOKEN, ROOT, Figure, Service, free_port, peer
 
 sys.path.insert(0, str(ROOT / "tests"))
 import grpc_paths
+import query_paths
 import webhook_paths
 
 from support.postgres import start_server
@@ -73,7 +74,7 @@ def backends(tmp: Path, notes: list[str]) -> Iterator[list[tuple[str, str]]]:
 
 
 def bench(
-    seconds: float, webhook_seconds: float, concurrency: int, count: int
+    seconds: float, webhook_seconds: float, concurrency: int, count: int, scale: float
 ) -> tuple[list[Figure], list[str]]:
     figures: list[Figure] = []
     notes: list[str] = []
@@ -96,6 +97,7 @@ def bench(
             if ready != "ready" or echo_ready != "ready" or bare_ready != "ready":
                 raise RuntimeError("a baseline server did not start")
             echo = run_loop(grpc_paths.echo_baseline(echo_port, seconds, concurrency))
+            echo_alone = run_loop(grpc_paths.echo_baseline(echo_port, seconds, 1))
             graph = run_loop(grpc_paths.graph_baseline(graph_url, seconds, concurrency))
             bare = run_loop(webhook_paths.bare_baseline(generator, bare_port, webhook_seconds))
             with backends(tmp, notes) as found:
@@ -108,10 +110,19 @@ def bench(
                             "WATEMPLATES_META_GRAPH_URL": graph_url,
                         },
                     )
+                    began = time.monotonic()
+                    service.cli("migrate")
+                    lists_key, hot = run_loop(query_paths.seed(url, grpc_paths.template(), scale))
+                    notes.append(
+                        f"{backend}: {query_paths.seeded(scale)} in {time.monotonic() - began:.0f} s"
+                    )
                     with service.running():
                         key = grpc_paths.prepare(service)
                         figures += run_loop(
                             grpc_paths.grpc_figures(service, backend, key, seconds, concurrency, echo, graph)
+                        )
+                        figures += run_loop(
+                            query_paths.query_figures(service, backend, lists_key, hot, seconds, echo_alone)
                         )
                         figures += run_loop(
                             webhook_paths.webhook_figures(
@@ -179,11 +190,16 @@ def main() -> None:
     parser.add_argument("--webhook-seconds", type=float, default=10.0, help="per webhook load run")
     parser.add_argument("--concurrency", type=int, default=32, help="gRPC callers")
     parser.add_argument("--count", type=int, default=60_000, help="distinct webhook deliveries")
+    parser.add_argument(
+        "--scale", type=float, default=1.0, help="of the listing store (1: 100,000 templates)"
+    )
     parser.add_argument("--results", type=Path, help="also write the report (markdown) here")
     options = parser.parse_args()
     described = machine()
     began = time.monotonic()
-    figures, notes = bench(options.seconds, options.webhook_seconds, options.concurrency, options.count)
+    figures, notes = bench(
+        options.seconds, options.webhook_seconds, options.concurrency, options.count, options.scale
+    )
     for figure in figures:
         notes += [f"{figure.path}, {figure.backend}: {note}" for note in figure.notes]
     report = [

@@ -1,5 +1,6 @@
 """The hot reads' caches check a one-row generation (store_generations); the inbox claims read
-partial indexes of PENDING rows, so they stay flat however many settled rows the tables keep.
+partial indexes of PENDING rows, so they stay flat however many settled rows the tables keep; the
+template listing filtered by status has an index in its page order.
 
 Revision ID: 0007
 Revises: 0006
@@ -33,9 +34,13 @@ def upgrade() -> None:
         op.create_index(
             f"ix_{table}_pending_id", table, ["id"], sqlite_where=_PENDING, postgresql_where=_PENDING
         )
+    op.create_index(
+        "ix_templates_status_listing", "templates", ["org_id", "status", "display_name", "language_code", "id"]
+    )
 
 
 def downgrade() -> None:
+    op.drop_index("ix_templates_status_listing", table_name="templates")
     for table in ("webhook_changes", "webhook_deliveries"):
         op.drop_index(f"ix_{table}_pending_id", table_name=table)
     op.drop_table("store_generations")

@@ -145,6 +145,9 @@ templates = sa.Table(
     # the whole-organization listing walk an index instead of sorting. id breaks ties between WABAs.
     sa.Index("ix_templates_org_listing", "org_id", "display_name", "language_code", "id"),
     sa.Index("ix_templates_waba_listing", "org_id", "waba_id", "display_name", "language_code", "id"),
+    # The listing filtered by a status ("what is paused?") walks the matching rows only, in page
+    # order, however rare the status is among the organization's templates.
+    sa.Index("ix_templates_status_listing", "org_id", "status", "display_name", "language_code", "id"),
 )
 
 template_events = sa.Table(
