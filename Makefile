@@ -9,7 +9,7 @@ STUBS := src/watemplates/v1/templates_pb2.py
 BUF_VERSION := 1.75.0
 BUF := .buf/node_modules/.bin/buf
 
-.PHONY: setup proto proto-lint run test fuzz lint fmt migrate bench clean
+.PHONY: setup proto proto-lint run test fuzz lint fmt migrate bench bench-backlog clean
 
 setup: $(INSTALLED) $(STUBS)
 
@@ -63,6 +63,11 @@ migrate: setup
 
 bench: setup
 	$(BIN)/python bench/run.py --results bench/RESULTS.md
+
+# The worker draining a backlog of BACKLOG changes, with the memory of the serving processes (long).
+BACKLOG ?= 1000000
+bench-backlog: setup
+	$(BIN)/python bench/backlog.py --changes $(BACKLOG)
 
 clean:
 	rm -rf $(VENV) .buf src/watemplates .pytest_cache .mypy_cache .ruff_cache var
