@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Callable, Generator
+from collections.abc import AsyncIterator, Awaitable, Callable, Generator
 from contextlib import asynccontextmanager
 from typing import Any, Self, TypeVar, TypeVarTuple, overload
 
@@ -66,11 +66,22 @@ class InlineSqliteEngine:
     async def retrying(self, operation: Callable[[], T]) -> T:
         """Runs `operation`; while SQLite says another connection holds the lock, waits without
         blocking the loop and tries again, up to the busy timeout."""
+
+        async def now() -> T:
+            return operation()
+
+        return await self.retrying_async(now)
+
+    async def retrying_in_thread(self, operation: Callable[[], T]) -> T:
+        """retrying(), with `operation` run in a worker thread."""
+        return await self.retrying_async(lambda: asyncio.to_thread(operation))
+
+    async def retrying_async(self, operation: Callable[[], Awaitable[T]]) -> T:
         deadline = time.monotonic() + self.busy_timeout_seconds
         delay = _FIRST_RETRY_SECONDS
         while True:
             try:
-                return operation()
+                return await operation()
             except OperationalError as exc:
                 if not is_locked(exc) or time.monotonic() + delay > deadline:
                     raise
@@ -155,7 +166,10 @@ class InlineConnection:
         return self.sync_connection.in_transaction()
 
     async def commit(self) -> None:
-        await self._engine.retrying(self.sync_connection.commit)
+        # The one slow step (an fsync of the WAL): in a thread, which SQLite runs without the GIL,
+        # so the loop answers other requests meanwhile. Nothing else uses this connection while
+        # its unit of work waits here.
+        await self._engine.retrying_in_thread(self.sync_connection.commit)
 
     async def rollback(self) -> None:
         self.sync_connection.rollback()
