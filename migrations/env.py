@@ -12,7 +12,7 @@ from typing import Any
 from alembic import context
 from sqlalchemy.engine import Connection
 
-from adapters.sql.engine import create_engine
+from adapters.sql.engine import SQLITE_BUSY_TIMEOUT_MS, create_engine
 from adapters.sql.migrate import URL_ATTRIBUTE
 from adapters.sql.tables import metadata
 
@@ -42,6 +42,10 @@ def run_migrations_offline() -> None:
         context.run_migrations()
 
 
+# An application-wide key for pg_advisory_xact_lock ("watemplates migrate", as digits).
+MIGRATION_LOCK = 7_761_290_442
+
+
 def _run_migrations(connection: Connection) -> None:
     is_sqlite = connection.dialect.name == "sqlite"
     if is_sqlite:
@@ -49,15 +53,24 @@ def _run_migrations(connection: Connection) -> None:
         # keys enforced, dropping a referenced table fails or cascades. The pragma is a no-op
         # inside a transaction, so it goes to the raw connection before anything begins, and the
         # foreign_key_check below keeps the result honest.
+        # Migrations run in a thread of their own, so SQLite may wait for the write lock here (the
+        # service's engine waits without blocking instead): two processes starting at once on one
+        # file take turns instead of one failing with "database is locked".
         cursor = connection.connection.cursor()
         try:
             cursor.execute("PRAGMA foreign_keys=OFF")
+            cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
         finally:
             cursor.close()
     # The engine makes SQLite DDL transactional (it emits BEGIN itself), so a failed migration
     # leaves the schema untouched on both dialects.
     _configure(connection=connection, render_as_batch=is_sqlite, transactional_ddl=True)
     with context.begin_transaction():
+        if not is_sqlite:
+            # Two processes migrating one new database at once (two `serve` started together)
+            # would both create alembic_version; the second waits here for the first to commit,
+            # then finds the schema at head. (SQLite's BEGIN IMMEDIATE already serializes them.)
+            connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({MIGRATION_LOCK})")
         context.run_migrations()
         if is_sqlite:
             violations = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
@@ -14,6 +18,8 @@ from sqlalchemy.engine import Connection
 from adapters.sql.engine import create_engine
 from adapters.sql.migrate import alembic_config, downgrade, upgrade
 from adapters.sql.tables import metadata
+
+WATEMPLATES = str(Path(sys.executable).with_name("watemplates"))
 
 # Every table the application defines; the migrated schema must have exactly these.
 APPLICATION_TABLES = set(metadata.tables)
@@ -117,3 +123,19 @@ def test_stairway_each_revision_goes_down_and_up_again(empty_database_url: str) 
         upgrade(empty_database_url, revision)
         assert _inspect(empty_database_url)[1] == revision
         previous = revision
+
+
+def test_two_processes_migrating_at_once_take_turns(empty_database_url: str) -> None:
+    # Two `serve` started together on one new database both migrate: neither may fail on the lock.
+    # (Processes, as in production: Alembic's context is one per process.)
+    env = {**os.environ, "WATEMPLATES_DATABASE_URL": empty_database_url}
+    migrating = [
+        subprocess.Popen([WATEMPLATES, "migrate"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        for _ in range(2)
+    ]
+    outcomes = [
+        (process.wait(120), process.stderr.read().decode() if process.stderr else "") for process in migrating
+    ]
+    assert [code for code, _ in outcomes] == [0, 0], outcomes
+    head = ScriptDirectory.from_config(alembic_config(empty_database_url)).get_current_head()
+    assert _inspect(empty_database_url)[1] == head
