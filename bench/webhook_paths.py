@@ -32,6 +32,10 @@ from typing import Any
 import aiohttp
 from harness import APP_SECRET, HERE, ROOT, WABA, Figure, Measured, Service, percentile
 
+from app.main import ROLES
+from app.settings import Settings
+from app.worker_process import wants_worker_process
+
 SAMPLES = ROOT / "tests" / "fixtures" / "samples"
 HMAC_BASELINE = HERE / "hmac_baseline.py"
 PATH = "/webhooks/meta"
@@ -348,6 +352,8 @@ async def webhook_figures(
     if dead:
         notes.append(f"{dead:,} changes DEAD or PARKED")
     worker_notes = [] if drained else [f"not drained within {DRAIN_CAP_SECONDS:g} s"]
+    settings = Settings(database_url=database_url)
+    where = "its own process" if wants_worker_process(settings, frozenset(ROLES)) else "the serve process"
     bare_row = bare.measured
     return [
         Figure(

@@ -358,3 +358,24 @@ async def test_the_generation_moves_with_every_template_or_waba_write(uow_factor
         later > earlier for earlier, later in itertools.pairwise(seen)
     )
     assert (created, updated, waba_saved, rolled_back, deleted) == (True, True, True, False, True), seen
+
+
+async def test_update_many_writes_a_changed_definition_of_a_locked_template(
+    uow_factory: UnitOfWorkFactory,
+) -> None:
+    first = new_template("tpl-1")
+    first.meta_template_id = "111"
+    second = new_template("tpl-2", display_name="b")
+    second.meta_template_id = "222"
+    await add_templates(uow_factory, first, second)
+
+    async with uow_factory() as uow:
+        one, two = await uow.templates.lock_by_meta_ids(WABA_A1, ["111", "222"])
+        one.status = TemplateStatus.PAUSED  # the definition as read
+        two.components = Components(body="Meta rewrote this body, {{first_name}}.")  # a new one
+        await uow.templates.update_many([one, two])
+        await uow.commit()
+
+    async with uow_factory() as uow:
+        assert await uow.templates.get(ORG_A, "tpl-1") == one
+        assert await uow.templates.get(ORG_A, "tpl-2") == two

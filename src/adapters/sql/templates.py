@@ -28,6 +28,10 @@ from domain.templates import Template
 class SqlTemplateRepository:
     def __init__(self, connection: SqlConnection) -> None:
         self._connection = connection
+        # The definition (immutable objects) of each template lock_by_meta_ids read: update_many
+        # leaves those columns alone when a template still holds the very same objects, which
+        # spares re-encoding its components for every status or quality change (the inbox's case).
+        self._read_definitions: dict[str, tuple[object, object, ParameterFormat]] = {}
 
     async def add(self, template: Template) -> None:
         t = tables.templates
@@ -96,14 +100,20 @@ class SqlTemplateRepository:
         (SQLite), a mismatch still raises ConcurrentModification."""
         if not templates:
             return
-        result = await self._connection.execute(
-            _UPDATE_VERSIONED,
-            [
-                {"b_id": t.id, "b_org_id": t.org_id, "b_version": t.version, **_template_state(t)}
-                for t in templates
-            ],
-        )
-        if self._connection.dialect.supports_sane_multi_rowcount and result.rowcount != len(templates):
+        same: list[Template] = []
+        changed: list[Template] = []
+        for t in templates:
+            unchanged = _same_definition(self._read_definitions.get(t.id), t)
+            (same if unchanged else changed).append(t)
+        updated = 0
+        for group, state in ((same, _template_state_but_definition), (changed, _template_state)):
+            if group:
+                result = await self._connection.execute(
+                    _UPDATE_VERSIONED,
+                    [{"b_id": t.id, "b_org_id": t.org_id, "b_version": t.version, **state(t)} for t in group],
+                )
+                updated += result.rowcount
+        if self._connection.dialect.supports_sane_multi_rowcount and updated != len(templates):
             raise ConcurrentModification(", ".join(t.name for t in templates[:3]))
         await generations.bump(self._connection)
         for template in templates:
@@ -153,7 +163,14 @@ class SqlTemplateRepository:
             .where(t.c.waba_id == waba_id, t.c.meta_template_id.in_(sorted(set(meta_template_ids))))
             .order_by(t.c.id),
         )
-        return [_template(row) for row in await self._connection.execute(statement)]
+        found = [_template(row) for row in await self._connection.execute(statement)]
+        for template in found:
+            self._read_definitions[template.id] = (
+                template.components,
+                template.parameters,
+                template.parameter_format,
+            )
+        return found
 
     async def list(self, query: TemplateQuery) -> Sequence[Template]:
         t = tables.templates
@@ -210,23 +227,44 @@ _UPDATE_VERSIONED = (
 def _template_state(template: Template) -> dict[str, Any]:
     """The columns an update may change."""
     return {
-        "category": None if template.category is None else template.category.value,
+        **_template_state_but_definition(template),
         "parameter_format": template.parameter_format.value,
         "components": components_to_json(template.components),
         "parameters": parameters_to_json(template.parameters),
+    }
+
+
+def _template_state_but_definition(template: Template) -> dict[str, Any]:
+    """_template_state without the definition's columns, for a template whose definition is as read."""
+    return {
+        "category": None if template.category is None else template.category.value,
         "status": template.status.value,
         "raw_status": template.raw_status,
         "quality": template.quality.value,
         "rejection_reason": template.rejection_reason,
         "meta_template_id": template.meta_template_id,
         "updated_at": template.updated_at,
-        "observed_at": {
-            aspect.value: moment.astimezone(UTC).isoformat()
-            for aspect, moment in template.observed_at.items()
-        },
+        "observed_at": _moments(template),
         "meta_edit_times": [moment.astimezone(UTC).isoformat() for moment in template.meta_edit_times],
         "needs_sync": template.needs_sync,
         "meta_call_started_at": template.meta_call_started_at,
+    }
+
+
+def _same_definition(read: tuple[object, object, ParameterFormat] | None, template: Template) -> bool:
+    """Whether the template still holds the very (immutable) components and parameters objects it
+    was read with, and its format. The objects are kept, so an identity is never reused."""
+    return (
+        read is not None
+        and read[0] is template.components
+        and read[1] is template.parameters
+        and read[2] is template.parameter_format
+    )
+
+
+def _moments(template: Template) -> dict[str, str]:
+    return {
+        aspect.value: moment.astimezone(UTC).isoformat() for aspect, moment in template.observed_at.items()
     }
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections.abc import Iterable, Mapping
 from datetime import timedelta
 from typing import Any
@@ -54,9 +55,15 @@ def parse_envelope(body: bytes) -> Mapping[str, Any]:
     kind = envelope.get("object")
     if kind != OBJECT:
         raise MalformedDelivery(f"'object' must be {OBJECT!r}, got {short(kind)}")
-    if (depth := nesting_depth(envelope, MAX_DEPTH)) > MAX_DEPTH:
+    # Both walks of the parsed document are skipped when the bytes rule them out (every delivery
+    # Meta sends): nesting needs more brackets than the limit, and a lone surrogate a \uD800-\uDFFF
+    # escape (strict UTF-8 cannot carry one).
+    if (
+        body.count(b"{") + body.count(b"[") > MAX_DEPTH
+        and (depth := nesting_depth(envelope, MAX_DEPTH)) > MAX_DEPTH
+    ):
         raise MalformedDelivery(f"the body is nested deeper than {MAX_DEPTH} levels ({depth} or more)")
-    if lone_surrogate_in(envelope):
+    if _SURROGATE_ESCAPE.search(body) and lone_surrogate_in(envelope):
         # Valid JSON escapes, but not text: nothing could show or send it back as UTF-8.
         raise MalformedDelivery("the body holds a lone UTF-16 surrogate (\\ud800-\\udfff), which is not text")
     entries = envelope.get("entry")
@@ -65,6 +72,9 @@ def parse_envelope(body: bytes) -> Mapping[str, Any]:
     if not entries:
         raise MalformedDelivery("'entry' is empty: the delivery carries no changes")
     return envelope
+
+
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
 
 
 class NonFiniteNumber(ValueError):
