@@ -369,14 +369,14 @@ async def webhook_figures(
         Figure(
             "changes settled while deliveries arrive",
             backend,
-            "worker, in the serve process",
+            f"worker, in {where}",
             Measured(during / load.seconds),
             target=targets["settle"],
         ),
         Figure(
             "changes settled, backlog alone",
             backend,
-            "worker, after the load stopped",
+            f"worker, in {where}, after the load",
             Measured((total - during) / drain_seconds if drain_seconds > 0.2 else 0.0),
             target=targets["settle"],
             notes=worker_notes,
