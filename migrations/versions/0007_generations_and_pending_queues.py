@@ -1,6 +1,7 @@
-"""The hot reads' caches check a one-row generation (store_generations); the inbox claims read
-partial indexes of PENDING rows, so they stay flat however many settled rows the tables keep; the
-template listing filtered by status has an index in its page order.
+"""The hot reads' caches check a one-row generation (store_generations); the inbox's claims walk
+(state, id) indexes, so they read the head of the queue and sort nothing however long the backlog
+(the old (state, received_at) and (state, next_attempt_at) indexes made them sort every PENDING
+row); the template listing filtered by status has an index in its page order.
 
 Revision ID: 0007
 Revises: 0006
@@ -19,9 +20,6 @@ down_revision: str | None = "0006"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-_PENDING = sa.text("state = 'PENDING'")
-
-
 def upgrade() -> None:
     generations = op.create_table(
         "store_generations",
@@ -30,10 +28,10 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("name", name=op.f("pk_store_generations")),
     )
     op.bulk_insert(generations, [{"name": "templates", "value": 0}])
+    op.drop_index("ix_webhook_deliveries_state_received_at", table_name="webhook_deliveries")
+    op.drop_index("ix_webhook_changes_state_next_attempt_at", table_name="webhook_changes")
     for table in ("webhook_deliveries", "webhook_changes"):
-        op.create_index(
-            f"ix_{table}_pending_id", table, ["id"], sqlite_where=_PENDING, postgresql_where=_PENDING
-        )
+        op.create_index(f"ix_{table}_state_id", table, ["state", "id"])
     op.create_index(
         "ix_templates_status_listing", "templates", ["org_id", "status", "display_name", "language_code", "id"]
     )
@@ -42,5 +40,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_index("ix_templates_status_listing", table_name="templates")
     for table in ("webhook_changes", "webhook_deliveries"):
-        op.drop_index(f"ix_{table}_pending_id", table_name=table)
+        op.drop_index(f"ix_{table}_state_id", table_name=table)
+    op.create_index("ix_webhook_changes_state_next_attempt_at", "webhook_changes", ["state", "next_attempt_at"])
+    op.create_index("ix_webhook_deliveries_state_received_at", "webhook_deliveries", ["state", "received_at"])
     op.drop_table("store_generations")

@@ -222,15 +222,9 @@ webhook_deliveries = sa.Table(
     # A delivery that failed to split waits until next_attempt_at; the others flow past it.
     sa.Column("attempts", sa.Integer(), nullable=False, server_default=sa.text("0")),
     sa.Column("next_attempt_at", UtcDateTime(), nullable=True),
-    sa.Index("ix_webhook_deliveries_state_received_at", "state", "received_at"),
-    # Claims take PENDING rows in id order: this index holds only those, so a claim reads the head
-    # of the queue however many settled rows the table keeps, and sorts nothing.
-    sa.Index(
-        "ix_webhook_deliveries_pending_id",
-        "id",
-        sqlite_where=sa.text("state = 'PENDING'"),
-        postgresql_where=sa.text("state = 'PENDING'"),
-    ),
+    # Claims take PENDING rows in id order: walking (state, id) reads the head of the queue and
+    # sorts nothing, however long the backlog and however many settled rows the table keeps.
+    sa.Index("ix_webhook_deliveries_state_id", "state", "id"),
 )
 
 webhook_changes = sa.Table(
@@ -253,15 +247,11 @@ webhook_changes = sa.Table(
     sa.Column("lease_until", UtcDateTime(), nullable=True),
     sa.Column("last_error", sa.Text(), nullable=False),
     sa.Column("processed_at", UtcDateTime(), nullable=True),
-    # Claims look for due PENDING changes; registering a WABA releases its PARKED ones.
-    sa.Index("ix_webhook_changes_state_next_attempt_at", "state", "next_attempt_at"),
+    # Claims take due PENDING changes in id order (and the inbox lists by state in id order): walking
+    # (state, id) reads the head of the queue and sorts nothing, however long the backlog.
+    # Registering a WABA releases its PARKED changes.
+    sa.Index("ix_webhook_changes_state_id", "state", "id"),
     sa.Index("ix_webhook_changes_waba_id_state", "waba_id", "state"),
-    sa.Index(
-        "ix_webhook_changes_pending_id",
-        "id",
-        sqlite_where=sa.text("state = 'PENDING'"),
-        postgresql_where=sa.text("state = 'PENDING'"),
-    ),
 )
 
 # ---- alerts -------------------------------------------------------------------------------------
