@@ -148,7 +148,7 @@ def main() -> None:
                 "SQLite", f"sqlite+aiosqlite:///{tmp / 'backlog.db'}", options.changes, tmp, options.cap
             )
         )
-        server = start_server("backlog")
+        server = start_server("backlog", durable=True)
         if server is None:
             rows.append("| PostgreSQL | skipped: no initdb/pg_ctl found |||||||||")
         else:

@@ -57,7 +57,7 @@ def backends(tmp: Path, notes: list[str]) -> Iterator[list[tuple[str, str]]]:
     """(name, database URL) for SQLite and, when it starts, a throwaway PostgreSQL."""
     found = [("SQLite", f"sqlite+aiosqlite:///{tmp / 'bench.db'}")]
     try:
-        server = start_server("bench")
+        server = start_server("bench", durable=True)
     except RuntimeError as exc:
         server = None
         notes.append(f"PostgreSQL skipped: the server did not start ({str(exc).splitlines()[0]})")
@@ -66,6 +66,7 @@ def backends(tmp: Path, notes: list[str]) -> Iterator[list[tuple[str, str]]]:
             notes.append("PostgreSQL skipped: no initdb/pg_ctl found (apt-get install postgresql)")
     if server is not None:
         found.append(("PostgreSQL", server.url))
+        notes.append("PostgreSQL: a throwaway server on this machine, fsync and synchronous_commit on")
     try:
         yield found
     finally:
