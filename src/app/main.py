@@ -104,7 +104,10 @@ async def serve(
         if child_of is None
         else None
     )
+    # Background loops, cancelled at shutdown, and the ones that wind down by themselves once `stop`
+    # is set (the worker finishing its group, the worker process its grace), which are waited for.
     tasks: list[asyncio.Task[None]] = []
+    winding_down: list[asyncio.Task[None]] = []
     try:
         if grpc_server is not None:
             await grpc_server.start()
@@ -114,15 +117,15 @@ async def serve(
             http_host, http_port = split_host_port(settings.http_addr)
             await web.TCPSite(runner, http_host, http_port, reuse_address=True).start()
         if worker is not None:
-            tasks.append(asyncio.create_task(worker.run(stop)))
+            winding_down.append(asyncio.create_task(worker.run(stop)))
             if settings.database_url.startswith("postgresql"):
                 # Woken by the webhook's commits in other processes, not only by its own poll.
                 listener = PostgresListener(settings.database_url, INBOX_CHANNEL, worker.wake)
-                tasks.append(asyncio.create_task(listener.run(stop)))
+                winding_down.append(asyncio.create_task(listener.run(stop)))
         if worker_process is not None:
-            tasks.append(asyncio.create_task(worker_process.run(stop)))
+            winding_down.append(asyncio.create_task(worker_process.run(stop)))
         if child_of is not None:
-            tasks.append(asyncio.create_task(stop_when_orphaned(child_of, stop)))
+            winding_down.append(asyncio.create_task(stop_when_orphaned(child_of, stop)))
         else:
             _announce(settings, grpc_server.port if grpc_server else None, roles, worker_process is not None)
         await stop.wait()
@@ -138,8 +141,10 @@ async def serve(
         for failed in await asyncio.gather(*stopping, return_exceptions=True):
             if isinstance(failed, Exception):
                 log.error("stopping a server failed", exc_info=failed)
-        # The worker process is given its grace by WorkerProcess.run itself; wait for it.
-        await asyncio.wait([t for t in tasks if not t.done()], timeout=settings.shutdown_grace_seconds + 2)
+        # WorkerProcess.run gives the child its grace itself; the rest end within their round.
+        if winding_down:
+            await asyncio.wait(winding_down, timeout=settings.shutdown_grace_seconds + 2)
+        tasks += winding_down
         for task in tasks:
             if not task.done():
                 task.cancel()

@@ -118,3 +118,13 @@ async def test_on_sqlite_every_role_stays_in_one_process(tmp_path: Path, launch:
     server = await launch(env)
     await asyncio.sleep(1)
     assert children_of(server.pid) == []
+
+
+@pytest.mark.parametrize("roles", [("webhook",), ("webhook", "worker"), ("grpc", "webhook", "worker")])
+async def test_serve_stops_cleanly_whatever_its_roles(
+    tmp_path: Path, launch: Launcher, roles: tuple[str, ...]
+) -> None:
+    # A webhook-only process once ended its shutdown with a traceback and exit code 1.
+    server = await launch(process_env(f"sqlite+aiosqlite:///{tmp_path / 'roles.db'}"), *roles)
+    server.send_signal(signal.SIGTERM)
+    assert await asyncio.to_thread(server.wait, 20) == 0
