@@ -7,6 +7,8 @@ with the machine and whatever else runs on it.
   keep arriving, and alone on the backlog they left.
 - RenderTemplate and LintTemplate next to a bare grpc.aio echo server; SendTemplateMessage end to
   end next to the fake Graph API's own rate.
+- The send guard: CheckWindow and ValidateMessage at 1, 16 and 64 callers, each next to the echo
+  server at the same concurrency.
 
 The service is the real `watemplates serve` process on a fresh database; PostgreSQL is a throwaway
 server started from the local binaries (skipped, and said so, when there are none). `--results FILE`
@@ -31,6 +33,7 @@ from harness import META_TOKEN, ROOT, Figure, Service, free_port, peer
 
 sys.path.insert(0, str(ROOT / "tests"))
 import grpc_paths
+import guard_paths
 import query_paths
 import webhook_paths
 
@@ -99,6 +102,12 @@ def bench(
                 raise RuntimeError("a baseline server did not start")
             echo = run_loop(grpc_paths.echo_baseline(echo_port, seconds, concurrency))
             echo_alone = run_loop(grpc_paths.echo_baseline(echo_port, seconds, 1))
+            # The send guard's paths are measured at several concurrencies, each next to its own.
+            guard_seconds = max(1.0, seconds * 0.6)
+            echo_at = {
+                n: echo_alone if n == 1 else run_loop(grpc_paths.echo_baseline(echo_port, guard_seconds, n))
+                for n in guard_paths.CONCURRENCIES
+            }
             graph = run_loop(grpc_paths.graph_baseline(graph_url, seconds, concurrency))
             bare = run_loop(webhook_paths.bare_baseline(generator, bare_port, webhook_seconds))
             with backends(tmp, notes) as found:
@@ -121,6 +130,9 @@ def bench(
                         key = grpc_paths.prepare(service)
                         figures += run_loop(
                             grpc_paths.grpc_figures(service, backend, key, seconds, concurrency, echo, graph)
+                        )
+                        figures += run_loop(
+                            guard_paths.guard_figures(service, backend, key, guard_seconds, echo_at)
                         )
                         figures += run_loop(
                             query_paths.query_figures(service, backend, lists_key, hot, seconds, echo_alone)

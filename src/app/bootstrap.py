@@ -18,9 +18,10 @@ from adapters.sql.unit_of_work import SqlUnitOfWorkFactory
 from app import commands
 from app.auth import Authenticator
 from app.clock import SystemClock
-from app.handlers import alerts, inbox, template_events, templates, tenancy
+from app.handlers import alerts, inbox, sends, template_events, templates, tenancy
 from app.handlers import meta as meta_handlers
 from app.inbox_queries import InboxQueries
+from app.message_queries import MessageQueries
 from app.messagebus import MessageBus
 from app.paging import PageTokenCodec
 from app.ports import (
@@ -32,10 +33,12 @@ from app.ports import (
     WebhookTranslator,
 )
 from app.queries import TemplateQueries
+from app.send_guard import SendGuard
 from app.settings import Settings
 from app.template_cache import RECHECK_SECONDS, TemplateCache
 from app.template_health_queries import TemplateHealthQueries
 from app.unit_of_work import EventDispatcher, PublishingUnitOfWorkFactory
+from app.window_cache import WindowCache
 from domain.events import TemplateEvent
 
 PAGE_TOKEN_SECRET = "page_token_secret"  # noqa: S105 - the row name, not the secret
@@ -49,6 +52,8 @@ class Services:
     queries: TemplateQueries
     health_queries: TemplateHealthQueries
     inbox_queries: InboxQueries
+    send_guard: SendGuard
+    message_queries: MessageQueries
     authenticator: Authenticator
     probe: HealthProbe
     uow_factory: UnitOfWorkFactory
@@ -85,9 +90,10 @@ def build_bus(
         commands.SubmitTemplate: bind(meta_handlers.submit_template, template_gateway=template_gateway),
         commands.SyncTemplates: bind(meta_handlers.sync_templates, template_gateway=template_gateway),
         commands.SendTemplateMessage: bind(
-            meta_handlers.send_template_message,
-            message_gateway=message_gateway,
-            template_cache=template_cache,
+            sends.send_template_message, message_gateway=message_gateway, template_cache=template_cache
+        ),
+        commands.SendTextMessage: bind(
+            sends.send_text_message, message_gateway=message_gateway, template_cache=template_cache
         ),
         commands.AcknowledgeAlert: bind(alerts.acknowledge_alert),
         commands.ApplyInboxChanges: apply_inbox_changes,
@@ -167,13 +173,15 @@ async def build_services(
             meta = MetaGateways(GraphTemplateGateway(client), GraphMessageGateway(client))
     clock = clock or SystemClock()
     page_tokens = await page_token_codec(settings, uow_factory)
-    # One cache for the hot reads of this process: rendering and sending.
+    # One cache for the hot reads of this process: rendering, validating and sending.
     template_cache = cache_of(uow_factory)
     return Services(
         bus=build_bus(uow_factory, clock, meta.templates, meta.messages, template_cache=template_cache),
         queries=TemplateQueries(uow_factory, page_tokens, MetaSendPayloads(), template_cache),
         health_queries=TemplateHealthQueries(uow_factory, page_tokens),
         inbox_queries=InboxQueries(uow_factory, page_tokens),
+        send_guard=SendGuard(clock, template_cache, WindowCache(uow_factory)),
+        message_queries=MessageQueries(uow_factory, page_tokens),
         authenticator=Authenticator(uow_factory, settings.auth_cache_seconds),
         probe=probe,
         uow_factory=uow_factory,

@@ -12,6 +12,7 @@ from app.resource_names import TemplateKey
 from domain.alerts import Alert
 from domain.components import TemplateDefinition
 from domain.lint import Violation
+from domain.messages import OutboundMessage
 from domain.templates import Template, TemplateRevision
 from domain.tenancy import Role
 
@@ -125,6 +126,21 @@ class SendTemplateMessage(Command["SentMessage"]):
     # Empty: the WABA's first registered phone number.
     phone_number_id: str = ""
     callback_data: str = ""
+    # The same request_id never sends twice (the record of the first send answers a repeat).
+    request_id: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class SendTextMessage(Command["SentMessage"]):
+    """A free-form text message: only inside the contact's customer service window."""
+
+    principal: Principal
+    phone_number_id: str
+    to: str
+    text: str
+    preview_url: bool = False
+    callback_data: str = ""
+    request_id: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,6 +149,8 @@ class SentMessage:
     message_status: str
     wa_id: str
     phone_number_id: str
+    # The service's record of the send.
+    record: OutboundMessage
 
 
 @dataclass(frozen=True, slots=True)

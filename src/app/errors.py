@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from app.denials import Denial
+
 
 class AppError(Exception):
     """Base of every expected failure of a use case."""
@@ -184,3 +186,23 @@ class MetaWindowClosed(MetaError):
 
 class MetaRequestRejected(MetaError):
     """Any other business error (4xx): Meta refused the request; retrying will not help."""
+
+
+class SendRefused(AppError):
+    """The message would fail at Meta for a reason that lies in the state of things (a closed
+    window, a paused template), not in the request: refused before any call to Meta."""
+
+    def __init__(self, message: str, denials: Sequence[Denial]) -> None:
+        self.denials = tuple(denials)
+        super().__init__(message)
+
+
+class SendAlreadyAttempted(AppError):
+    """A request_id whose send did not end with Meta accepting it: it is never sent again. `reason`
+    is SEND_REJECTED (Meta refused it), SEND_OUTCOME_UNKNOWN (Meta may have it) or SEND_IN_PROGRESS
+    (the first attempt is still waiting for Meta)."""
+
+    def __init__(self, reason: str, message_id: str, message: str) -> None:
+        self.reason = reason
+        self.message_id = message_id
+        super().__init__(message)

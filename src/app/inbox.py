@@ -9,6 +9,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+from domain.messages import StatusUpdate
 from domain.observations import Observation
 from domain.status import TemplateCategory
 
@@ -130,3 +131,36 @@ class UntranslatableChange(Exception):
 
 class MalformedDelivery(ValueError):
     """The delivery as a whole is not a Meta webhook envelope."""
+
+
+@dataclass(frozen=True, slots=True)
+class InboundMessage:
+    """A contact's message to a business phone number (`messages[]` of a `messages` change)."""
+
+    message_id: str
+    # Meta's time: the window counts from it.
+    at: datetime
+    # The contact: phone-based wa_id, business-scoped user id (usernames), or both.
+    wa_id: str
+    user_id: str
+    type: str
+    # The ad's source_id when the message came from a Click-to-WhatsApp ad ("" when the ad has
+    # none); None when it did not come from an ad.
+    referral_source_id: str | None = None
+    # For `system` messages: what Meta says happened (e.g. user_changed_number, and in words).
+    system_type: str = ""
+    system_body: str = ""
+
+    @property
+    def is_system(self) -> bool:
+        return self.type == "system"
+
+
+@dataclass(frozen=True, slots=True)
+class MessagesChange:
+    """A `messages` change, translated: inbound messages and statuses of outbound ones."""
+
+    waba_id: str
+    phone_number_id: str
+    inbound: tuple[InboundMessage, ...] = ()
+    statuses: tuple[StatusUpdate, ...] = ()

@@ -88,6 +88,8 @@ async def serve(
             settings.grpc_addr,
             health_queries=services.health_queries,
             inbox_queries=services.inbox_queries,
+            send_guard=services.send_guard,
+            message_queries=services.message_queries,
         )
         if "grpc" in roles
         else None

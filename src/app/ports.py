@@ -17,9 +17,11 @@ from app.inbox import (
     DeliveryBacklog,
     IgnoredChange,
     InboxChange,
+    MessagesChange,
     RawChange,
     TemplateChange,
 )
+from app.message_ports import MessageRepository, WindowRepository
 from domain.alerts import Alert, AlertState
 from domain.alerts import Severity as AlertSeverity
 from domain.components import ParameterFormat, TemplateDefinition
@@ -316,6 +318,8 @@ class UnitOfWork(Protocol):
     inbox: InboxRepository
     idempotency: IdempotencyRepository
     secrets: SecretRepository
+    windows: WindowRepository
+    messages: MessageRepository
 
     async def __aenter__(self) -> Self: ...
 
@@ -409,6 +413,12 @@ class MessageGateway(Protocol):
         """Sends the rendered template message (its parameters in send order) to `to`."""
         ...
 
+    async def send_text(
+        self, phone_number_id: str, to: str, text: str, *, preview_url: bool = False, callback_data: str = ""
+    ) -> MetaSendResult:
+        """Sends a free-form text message (Meta accepts it only inside the service window)."""
+        ...
+
 
 class SendPayloads(Protocol):
     """How Meta's send request spells a rendered message (shown by RenderTemplate, so a caller can
@@ -427,7 +437,9 @@ class WebhookTranslator(Protocol):
         body is not a whatsapp_business_account envelope with entries."""
         ...
 
-    def translate(self, change: RawChange, received_at: datetime) -> TemplateChange | IgnoredChange:
+    def translate(
+        self, change: RawChange, received_at: datetime
+    ) -> TemplateChange | MessagesChange | IgnoredChange:
         """Routes on `field` and on the shape of `value`; raises UntranslatableChange with a reason.
-        Observations use Meta's time (entry.time), else `received_at`."""
+        Observations use Meta's time (entry.time, or a message's own timestamp), else `received_at`."""
         ...

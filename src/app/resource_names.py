@@ -4,6 +4,8 @@
     wabas/{waba_id}/templates/{name}.{language}   one template, in one language
     alerts/{alert_id}                             a template health alert
     inboxChanges/{change_id}                      one change of a Meta webhook delivery
+    messages/{message_id}                         a message sent through the service (or seen in
+                                                  Meta's status webhooks)
 
 Parsing refuses anything else with InvalidArgument naming the field (reason INVALID_RESOURCE_NAME).
 """
@@ -20,6 +22,7 @@ _TEMPLATE = re.compile(r"wabas/(?P<waba>[0-9]{1,32})/templates/(?P<name>[^./]+)\
 _WABA = re.compile(r"wabas/(?P<waba>[0-9]{1,32}|-)")
 _ALERT = re.compile(r"alerts/(?P<id>[^/]+)")
 _INBOX_CHANGE = re.compile(r"inboxChanges/(?P<id>[^/]+)")
+_MESSAGE = re.compile(r"messages/(?P<id>[^/]+)")
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +58,10 @@ def inbox_change_name(change_id: str) -> str:
     return f"inboxChanges/{change_id}"
 
 
+def message_name(message_id: str) -> str:
+    return f"messages/{message_id}"
+
+
 def parse_template_name(name: str, field: str = "name") -> TemplateKey:
     match = _TEMPLATE.fullmatch(name)
     if match is None:
@@ -82,6 +89,13 @@ def parse_inbox_change_name(name: str, field: str = "name") -> str:
     match = _INBOX_CHANGE.fullmatch(name)
     if match is None:
         raise _invalid(field, name, "an inbox change name", "inboxChanges/{change_id}")
+    return match["id"]
+
+
+def parse_message_name(name: str, field: str = "name") -> str:
+    match = _MESSAGE.fullmatch(name)
+    if match is None:
+        raise _invalid(field, name, "a message name", "messages/{message_id}")
     return match["id"]
 
 

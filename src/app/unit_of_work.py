@@ -13,6 +13,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from types import TracebackType
 from typing import Self
 
+from app.message_ports import MessageRepository, WindowRepository
 from app.ports import (
     AlertRepository,
     ApiKeyRepository,
@@ -73,6 +74,8 @@ class PublishingUnitOfWork:
     inbox: InboxRepository
     idempotency: IdempotencyRepository
     secrets: SecretRepository
+    windows: WindowRepository
+    messages: MessageRepository
 
     def __init__(
         self,
@@ -98,6 +101,8 @@ class PublishingUnitOfWork:
         self.inbox = store.inbox
         self.idempotency = store.idempotency
         self.secrets = store.secrets
+        self.windows = store.windows
+        self.messages = store.messages
         return self
 
     async def __aexit__(

@@ -32,6 +32,8 @@ class ChangeSource(StrEnum):
     SEND_ERROR = "SEND_ERROR"
     USER = "USER"
     SUBMISSION = "SUBMISSION"
+    # A `failed` status webhook of a message sent with the template (132015, 132016).
+    MESSAGE_STATUS = "MESSAGE_STATUS"
 
 
 class Outcome(StrEnum):

@@ -19,8 +19,8 @@ import aiohttp
 import grpc
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
-from test_e2e_serve import WATEMPLATES, cli, free_port
 
+from support.serving import WATEMPLATES, cli, free_port
 from watemplates.v1 import resources_pb2 as pb
 from watemplates.v1 import templates_pb2 as api
 from watemplates.v1 import templates_pb2_grpc

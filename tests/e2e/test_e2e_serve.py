@@ -6,31 +6,22 @@ import asyncio
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import grpc
 import pytest
-from grpc_health.v1 import health_pb2, health_pb2_grpc
 
+from support.serving import WATEMPLATES, cli, free_port, wait_serving
 from watemplates.v1 import resources_pb2 as pb
 from watemplates.v1 import templates_pb2 as api
 from watemplates.v1 import templates_pb2_grpc
 
 pytestmark = pytest.mark.e2e
-WATEMPLATES = str(Path(sys.executable).with_name("watemplates"))
 WABA = "301122334455667"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture
@@ -45,14 +36,6 @@ def env(database_url: str, tmp_path: Path) -> dict[str, str]:
     }
 
 
-def cli(env: dict[str, str], *args: str) -> str:
-    done = subprocess.run(
-        [WATEMPLATES, *args], env=env, capture_output=True, text=True, timeout=60, check=False
-    )
-    assert done.returncode == 0, f"watemplates {' '.join(args)} failed: {done.stderr}"
-    return done.stdout
-
-
 @pytest.fixture
 def server(env: dict[str, str], tmp_path: Path) -> Iterator[subprocess.Popen[str]]:
     log = (tmp_path / "serve.log").open("w+")
@@ -64,22 +47,6 @@ def server(env: dict[str, str], tmp_path: Path) -> Iterator[subprocess.Popen[str
             process.kill()
             process.wait(10)
         log.close()
-
-
-async def wait_serving(target: str, process: subprocess.Popen[str]) -> None:
-    deadline = time.monotonic() + 30
-    async with grpc.aio.insecure_channel(target) as channel:
-        health = health_pb2_grpc.HealthStub(channel)
-        while True:
-            assert process.poll() is None, "the server exited during start-up"
-            try:
-                reply = await health.Check(health_pb2.HealthCheckRequest(service=""), timeout=1)
-                if reply.status == health_pb2.HealthCheckResponse.SERVING:
-                    return
-            except grpc.aio.AioRpcError:
-                pass
-            assert time.monotonic() < deadline, "the server did not become SERVING in 30 s"
-            await asyncio.sleep(0.2)
 
 
 def order_ready() -> pb.Template:

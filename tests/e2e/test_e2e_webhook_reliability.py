@@ -18,7 +18,6 @@ import json
 import os
 import random
 import secrets
-import socket
 import subprocess
 import sys
 import time
@@ -40,10 +39,11 @@ from adapters.sql.unit_of_work import SqlUnitOfWorkFactory
 from app.bootstrap import build_bus
 from app.clock import SystemClock
 from app.commands import AddWaba, CreateOrganization
-from app.inbox import ChangeState, Delivery, IgnoredChange, RawChange, TemplateChange
+from app.inbox import ChangeState, Delivery, IgnoredChange, MessagesChange, RawChange, TemplateChange
 from app.inbox_worker import InboxSettings, InboxWorker
 from domain.events import INFERRED
 from domain.status import TemplateQuality, TemplateStatus
+from support import serving
 from support.postgres import HOST, SUPERUSER, PostgresServer, start_server
 
 pytestmark = pytest.mark.e2e
@@ -148,22 +148,8 @@ async def post(session: aiohttp.ClientSession, http_addr: str, body: bytes) -> i
 # ---- the real process ---------------------------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def process_env(database_url: str) -> dict[str, str]:
-    return {
-        **os.environ,
-        "WATEMPLATES_DATABASE_URL": database_url,
-        "WATEMPLATES_GRPC_ADDR": f"127.0.0.1:{free_port()}",
-        "WATEMPLATES_HTTP_ADDR": f"127.0.0.1:{free_port()}",
-        "WATEMPLATES_META_APP_SECRET": SECRET,
-        "WATEMPLATES_LOG_FORMAT": "json",
-        "WATEMPLATES_SHUTDOWN_GRACE_SECONDS": "1",
-    }
+    return serving.process_env(database_url, WATEMPLATES_META_APP_SECRET=SECRET)
 
 
 Launcher = Callable[..., Awaitable[subprocess.Popen[bytes]]]
@@ -555,7 +541,9 @@ class CountingTranslator(MetaWebhookTranslator):
     def __init__(self) -> None:
         self.translated: set[str] = set()
 
-    def translate(self, change: RawChange, received_at: datetime) -> TemplateChange | IgnoredChange:
+    def translate(
+        self, change: RawChange, received_at: datetime
+    ) -> TemplateChange | MessagesChange | IgnoredChange:
         self.translated.add(change.key)
         return super().translate(change, received_at)
 

@@ -1,15 +1,16 @@
 """In-memory implementations of the ports in app.ports, for fast use-case and gRPC tests."""
 
-from fakes.clock import FakeHealthProbe, FrozenClock
+from fakes.clock import FakeHealthProbe, FrozenClock, ManualMonotonic
 from fakes.repositories.alerts import FakeAlertRepository
 from fakes.repositories.inbox import FakeInboxRepository
 from fakes.repositories.requests import FakeIdempotencyRepository, FakeSecretRepository
 from fakes.repositories.tables import IntegrityViolation, MemoryStore
 from fakes.repositories.templates import FakeTemplateEventRepository, FakeTemplateRepository
 from fakes.repositories.tenancy import FakeApiKeyRepository, FakeOrganizationRepository, FakeWabaRepository
-from fakes.store import FakeUnitOfWork, FakeUnitOfWorkFactory
+from fakes.store import CountingUnitOfWorkFactory, FakeUnitOfWork, FakeUnitOfWorkFactory
 
 __all__ = [
+    "CountingUnitOfWorkFactory",
     "FakeAlertRepository",
     "FakeApiKeyRepository",
     "FakeHealthProbe",
@@ -24,5 +25,6 @@ __all__ = [
     "FakeWabaRepository",
     "FrozenClock",
     "IntegrityViolation",
+    "ManualMonotonic",
     "MemoryStore",
 ]

@@ -62,3 +62,13 @@ if TYPE_CHECKING:
     # Never executed: lets a type checker prove that the fakes satisfy the ports.
     _clock: Clock = FrozenClock()
     _probe: HealthProbe = FakeHealthProbe()
+
+
+class ManualMonotonic:
+    """A monotonic clock (seconds) that moves only when a test moves `now`."""
+
+    def __init__(self, now: float = 100.0) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now

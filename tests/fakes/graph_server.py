@@ -12,7 +12,7 @@ Endpoints (any `v<N>` version prefix):
   GET    /{version}/{template_id}                 read one template (`fields`)
   POST   /{version}/{template_id}                 edit: only components / category /
                                                   message_send_ttl_seconds
-  POST   /{version}/{phone_number_id}/messages    send a template message
+  POST   /{version}/{phone_number_id}/messages    send a template or text message
 
 Every request is recorded in `state.requests` (before any check) and must carry
 `Authorization: Bearer <token>`, else HTTP 401 with a code-190 OAuthException body. Tests seed
@@ -179,6 +179,8 @@ class FakeGraphState:
         self.templates: dict[str, dict[str, Any]] = {}
         self.requests: list[RecordedRequest] = []
         self.sent_messages: list[dict[str, Any]] = []
+        # Recipients (digits) whose window Meta treats as closed: a text to them fails with 131047.
+        self.closed_windows: set[str] = set()
         # What a created template starts as, and the pacing signal of a send.
         self.create_status = "PENDING"
         self.send_message_status = "accepted"
@@ -551,8 +553,15 @@ def create_app(state: FakeGraphState, closing: asyncio.Event | None = None) -> w
         to = body.get("to")
         if not to or not isinstance(to, str):
             raise _invalid("(#100) The parameter to is required.")
+        if body.get("type") == "text":
+            text = body.get("text")
+            if not isinstance(text, Mapping) or not isinstance(text.get("body"), str) or not text["body"]:
+                raise _invalid("(#100) The parameter text['body'] is required.")
+            if re.sub(r"\D", "", to) in state.closed_windows:
+                raise GraphError(400, meta_error_body(131047))
+            return _accepted(body, to, "")
         if body.get("type") != "template":
-            raise _invalid(f'(#100) Param type must be "template" here - got "{body.get("type")}".')
+            raise _invalid(f'(#100) Param type must be "template" or "text" - got "{body.get("type")}".')
         template = body.get("template")
         if not isinstance(template, Mapping) or not template.get("name"):
             raise _invalid("(#100) The parameter template['name'] is required.")
@@ -577,13 +586,19 @@ def create_app(state: FakeGraphState, closing: asyncio.Event | None = None) -> w
                     132001, details=f"template name ({template['name']}) does not exist in {code}"
                 ),
             )
+        return _accepted(body, to, state.send_message_status)
+
+    def _accepted(body: dict[str, Any], to: str, message_status: str) -> web.Response:
         state.sent_messages.append(body)
         wamid = "wamid." + base64.b64encode(secrets.token_bytes(24)).decode()
+        sent: dict[str, str] = {"id": wamid}
+        if message_status:  # Meta's pacing signal comes with template sends only
+            sent["message_status"] = message_status
         return web.json_response(
             {
                 "messaging_product": "whatsapp",
                 "contacts": [{"input": to, "wa_id": re.sub(r"\D", "", to)}],
-                "messages": [{"id": wamid, "message_status": state.send_message_status}],
+                "messages": [sent],
             }
         )
 

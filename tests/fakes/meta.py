@@ -61,11 +61,29 @@ class SentTemplate:
     callback_data: str
 
 
+@dataclass(frozen=True)
+class SentText:
+    phone_number_id: str
+    to: str
+    text: str
+    preview_url: bool
+    callback_data: str
+
+
 @dataclass
 class FakeMessageGateway:
     sent: list[SentTemplate] = field(default_factory=list)
+    texts: list[SentText] = field(default_factory=list)
     errors: list[MetaError] = field(default_factory=list)
     message_status: str = "accepted"
+
+    async def send_text(
+        self, phone_number_id: str, to: str, text: str, *, preview_url: bool = False, callback_data: str = ""
+    ) -> MetaSendResult:
+        if self.errors:
+            raise self.errors.pop(0)
+        self.texts.append(SentText(phone_number_id, to, text, preview_url, callback_data))
+        return MetaSendResult(f"wamid.text{len(self.texts)}", "", to.lstrip("+"))
 
     async def send_template(
         self,

@@ -16,6 +16,7 @@ from collections.abc import Awaitable, Callable
 from types import TracebackType
 from typing import TYPE_CHECKING, Self
 
+from app.message_ports import MessageRepository, WindowRepository
 from app.ports import (
     AlertRepository,
     ApiKeyRepository,
@@ -29,6 +30,7 @@ from app.ports import (
 )
 from fakes.repositories.alerts import FakeAlertRepository
 from fakes.repositories.inbox import FakeInboxRepository
+from fakes.repositories.messages import FakeMessageRepository, FakeWindowRepository
 from fakes.repositories.requests import FakeIdempotencyRepository, FakeSecretRepository
 from fakes.repositories.tables import MemoryStore, Tables
 from fakes.repositories.templates import FakeTemplateEventRepository, FakeTemplateRepository
@@ -50,6 +52,8 @@ class FakeUnitOfWork:
     inbox: InboxRepository
     idempotency: IdempotencyRepository
     secrets: SecretRepository
+    windows: WindowRepository
+    messages: MessageRepository
 
     def __init__(self, factory: FakeUnitOfWorkFactory, *, read_only: bool = False) -> None:
         self._factory = factory
@@ -66,6 +70,8 @@ class FakeUnitOfWork:
         self.inbox = FakeInboxRepository(self._tables)
         self.idempotency = FakeIdempotencyRepository(self._tables)
         self.secrets = FakeSecretRepository(self._tables)
+        self.windows = FakeWindowRepository(self._tables)
+        self.messages = FakeMessageRepository(self._tables)
 
     async def __aenter__(self) -> Self:
         if self._entered:
@@ -122,3 +128,15 @@ if TYPE_CHECKING:
     # Never executed: lets a type checker prove that the fakes satisfy the ports.
     _factory: UnitOfWorkFactory = FakeUnitOfWorkFactory()
     _uow: UnitOfWork = FakeUnitOfWork(FakeUnitOfWorkFactory())
+
+
+class CountingUnitOfWorkFactory:
+    """A factory's units of work, counted (each is a transaction): what a cache test measures."""
+
+    def __init__(self, store: FakeUnitOfWorkFactory) -> None:
+        self.store = store
+        self.opened = 0
+
+    def __call__(self, *, read_only: bool = False) -> UnitOfWork:
+        self.opened += 1
+        return self.store(read_only=read_only)

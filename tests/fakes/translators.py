@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from adapters.http.webhook.translators import MetaWebhookTranslator
-from app.inbox import IgnoredChange, RawChange, TemplateChange
+from app.inbox import IgnoredChange, MessagesChange, RawChange, TemplateChange
 
 
 class FailingTranslator:
@@ -22,7 +22,9 @@ class FailingTranslator:
     def split(self, body: bytes) -> Sequence[RawChange]:
         return self.real.split(body)
 
-    def translate(self, change: RawChange, received_at: datetime) -> TemplateChange | IgnoredChange:
+    def translate(
+        self, change: RawChange, received_at: datetime
+    ) -> TemplateChange | MessagesChange | IgnoredChange:
         self.calls += 1
         if self.failing:
             raise self.error

@@ -33,7 +33,7 @@ from domain.status import TemplateCategory
 from domain.tenancy import Role
 from fakes.graph_server import running_fake_graph
 from fuzz.fuzzing import fuzz_settings
-from watemplates.v1 import template_health_pb2, templates_pb2
+from watemplates.v1 import conversations_pb2, template_health_pb2, templates_pb2
 
 WABA = "301122334455667"
 GRAPH_TOKEN = "EAAG-fuzz-token"
@@ -47,6 +47,8 @@ METHODS: list[MethodDescriptor] = [
         (templates_pb2, "TemplateService"),
         (template_health_pb2, "TemplateHealthService"),
         (template_health_pb2, "InboxService"),
+        (conversations_pb2, "ConversationService"),
+        (conversations_pb2, "MessageService"),
     )
     for method in file.DESCRIPTOR.services_by_name[service].methods
 ]
@@ -78,6 +80,10 @@ STRINGS = [
     "*",
     "+15551230000",
     "template.components",
+    "109876543210987",
+    "447700900123",
+    "US.1234567890",
+    "messages/abc",
 ]
 
 
@@ -256,6 +262,8 @@ def world(loop: asyncio.Runner, database_url: str) -> Iterator[World]:
             "127.0.0.1:0",
             health_queries=services.health_queries,
             inbox_queries=services.inbox_queries,
+            send_guard=services.send_guard,
+            message_queries=services.message_queries,
             watch_poll_seconds=0.05,
         )
         await server.start()

@@ -35,10 +35,13 @@ from app.errors import (
     NotFound,
     PermissionDenied,
     RequestIdReused,
+    SendAlreadyAttempted,
+    SendRefused,
     StoreUnavailable,
     TransactionConflict,
     Unauthenticated,
 )
+from app.resource_names import message_name
 from domain.errors import (
     DomainError,
     InvalidParameterValues,
@@ -80,6 +83,10 @@ class RpcError(Exception):
             retry.retry_delay.FromTimedelta(timedelta(seconds=max(self.retry_after_seconds, 0.0)))
             status.details.append(pack(retry))
         return status
+
+
+# A template's status -> the reason a send of it is refused (Meta's 132015 / 132016 / 132001).
+_NOT_SENDABLE = {"PAUSED": "TEMPLATE_PAUSED", "DISABLED": "TEMPLATE_DISABLED"}
 
 
 def to_rpc_error(exc: Exception) -> RpcError:
@@ -169,9 +176,27 @@ def to_rpc_error(exc: Exception) -> RpcError:
             return RpcError(
                 grpc.StatusCode.FAILED_PRECONDITION,
                 str(exc),
-                "TEMPLATE_NOT_SENDABLE",
+                _NOT_SENDABLE.get(exc.status, "TEMPLATE_NOT_APPROVED"),
                 {"template": exc.name, "status": exc.status},
             )
+        case SendRefused():
+            first = exc.denials[0]
+            return RpcError(
+                grpc.StatusCode.FAILED_PRECONDITION,
+                str(exc),
+                first.reason,
+                {
+                    "metaErrorCode": str(first.meta_error_code),
+                    "reasons": ",".join(dict.fromkeys(d.reason for d in exc.denials)),
+                },
+            )
+        case SendAlreadyAttempted():
+            code = (
+                grpc.StatusCode.ABORTED
+                if exc.reason == "SEND_IN_PROGRESS"
+                else grpc.StatusCode.FAILED_PRECONDITION
+            )
+            return RpcError(code, str(exc), exc.reason, {"message": message_name(exc.message_id)})
         case TemplateLifecycleError():
             return RpcError(grpc.StatusCode.FAILED_PRECONDITION, str(exc), exc.reason)
         case MetaEditRefused():

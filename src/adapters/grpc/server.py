@@ -10,20 +10,32 @@ from grpc_reflection.v1alpha import reflection
 
 from adapters.grpc.auth import AuthInterceptor
 from adapters.grpc.requests import RequestGuard
+from adapters.grpc.servicers.conversations import ConversationServicer, MessageServicer
 from adapters.grpc.servicers.inbox import InboxServicer
 from adapters.grpc.servicers.template_health import WATCH_POLL_SECONDS, TemplateHealthServicer
 from adapters.grpc.servicers.templates import TemplateServicer
 from app.auth import Authenticator
 from app.inbox_queries import InboxQueries
+from app.message_queries import MessageQueries
 from app.messagebus import MessageBus
 from app.queries import TemplateQueries
+from app.send_guard import SendGuard
 from app.template_health_queries import TemplateHealthQueries
-from watemplates.v1 import template_health_pb2, template_health_pb2_grpc, templates_pb2, templates_pb2_grpc
+from watemplates.v1 import (
+    conversations_pb2,
+    conversations_pb2_grpc,
+    template_health_pb2,
+    template_health_pb2_grpc,
+    templates_pb2,
+    templates_pb2_grpc,
+)
 
 SERVICE_NAMES = (
     templates_pb2.DESCRIPTOR.services_by_name["TemplateService"].full_name,
     template_health_pb2.DESCRIPTOR.services_by_name["TemplateHealthService"].full_name,
     template_health_pb2.DESCRIPTOR.services_by_name["InboxService"].full_name,
+    conversations_pb2.DESCRIPTOR.services_by_name["ConversationService"].full_name,
+    conversations_pb2.DESCRIPTOR.services_by_name["MessageService"].full_name,
 )
 
 
@@ -39,6 +51,8 @@ class GrpcServer:
         *,
         health_queries: TemplateHealthQueries | None = None,
         inbox_queries: InboxQueries | None = None,
+        send_guard: SendGuard | None = None,
+        message_queries: MessageQueries | None = None,
         watch_poll_seconds: float = WATCH_POLL_SECONDS,
     ) -> None:
         self.server = grpc.aio.server(
@@ -56,6 +70,14 @@ class GrpcServer:
         if inbox_queries is not None:
             template_health_pb2_grpc.add_InboxServiceServicer_to_server(
                 InboxServicer(bus, inbox_queries), self.server
+            )
+        if send_guard is not None:
+            conversations_pb2_grpc.add_ConversationServiceServicer_to_server(
+                ConversationServicer(bus, send_guard), self.server
+            )
+        if message_queries is not None:
+            conversations_pb2_grpc.add_MessageServiceServicer_to_server(
+                MessageServicer(message_queries), self.server
             )
         self.health = health.aio.HealthServicer()
         health_pb2_grpc.add_HealthServicer_to_server(self.health, self.server)

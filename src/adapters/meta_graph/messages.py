@@ -1,4 +1,4 @@
-"""MessageGateway over the Graph API: template sends (POST /{phone_number_id}/messages)."""
+"""MessageGateway over the Graph API: template and text sends (POST /{phone_number_id}/messages)."""
 
 from __future__ import annotations
 
@@ -26,8 +26,6 @@ class GraphMessageGateway:
         *,
         callback_data: str = "",
     ) -> MetaSendResult:
-        if not phone_number_id or "/" in phone_number_id:
-            raise ValueError(f"phone number id {phone_number_id!r} is not a Graph object id")
         body: dict[str, Any] = {
             "messaging_product": "whatsapp",
             "recipient_type": "individual",
@@ -35,6 +33,23 @@ class GraphMessageGateway:
             "type": "template",
             "template": template_payload(template_name, language_code, message),
         }
+        return await self._send(phone_number_id, body, callback_data)
+
+    async def send_text(
+        self, phone_number_id: str, to: str, text: str, *, preview_url: bool = False, callback_data: str = ""
+    ) -> MetaSendResult:
+        body: dict[str, Any] = {
+            "messaging_product": "whatsapp",
+            "recipient_type": "individual",
+            "to": to,
+            "type": "text",
+            "text": {"preview_url": preview_url, "body": text},
+        }
+        return await self._send(phone_number_id, body, callback_data)
+
+    async def _send(self, phone_number_id: str, body: dict[str, Any], callback_data: str) -> MetaSendResult:
+        if not phone_number_id or "/" in phone_number_id:
+            raise ValueError(f"phone number id {phone_number_id!r} is not a Graph object id")
         if callback_data:
             body["biz_opaque_callback_data"] = callback_data
         # Not idempotent: Meta has no idempotency key for sends, so a send that timed out is not

@@ -1,4 +1,5 @@
-"""store_generations: one counter per kind of data the hot reads cache (app.template_cache), bumped
+"""store_generations: one counter per kind of data the hot reads cache (app.template_cache,
+app.window_cache), bumped
 in the transaction that changes such data, so every process sees a change with a one-row read."""
 
 from __future__ import annotations
@@ -10,6 +11,8 @@ from adapters.sql.engine import SqlConnection
 
 # Templates, and the WABAs they are sent from (their phone numbers).
 TEMPLATES = "templates"
+# Conversation windows Meta closed early (131047): cached OPEN answers are dropped.
+WINDOWS = "windows"
 
 _g = tables.store_generations
 _BUMP = sa.update(_g).where(_g.c.name == sa.bindparam("b_name")).values(value=_g.c.value + 1)

@@ -291,3 +291,79 @@ alerts = sa.Table(
     # The newest-first listing walks this index backwards.
     sa.Index("ix_alerts_org_id_opened_at_id", "org_id", "opened_at", "id"),
 )
+
+# ---- conversations and messages -----------------------------------------------------------------
+
+conversation_windows = sa.Table(
+    "conversation_windows",
+    metadata,
+    sa.Column("id", sa.String(), primary_key=True),
+    sa.Column("org_id", sa.String(), sa.ForeignKey("organizations.id"), nullable=False),
+    sa.Column("phone_number_id", sa.String(), nullable=False),
+    # The contact's ids: NULL when unknown, so the unique indexes below allow any number of
+    # windows known by the other id only (NULLs never collide in a unique index).
+    sa.Column("wa_id", sa.String(), nullable=True),
+    sa.Column("user_id", sa.String(), nullable=True),
+    sa.Column("last_inbound_at", UtcDateTime(), nullable=True),
+    sa.Column("last_inbound_message_id", sa.String(), nullable=False),
+    sa.Column("closed_by_meta_at", UtcDateTime(), nullable=True),
+    sa.Column("referral_at", UtcDateTime(), nullable=True),
+    sa.Column("referral_source_id", sa.String(), nullable=False),
+    sa.Column("free_entry_opened_at", UtcDateTime(), nullable=True),
+    sa.Column("last_system_at", UtcDateTime(), nullable=True),
+    sa.Column("last_system_type", sa.String(), nullable=False),
+    sa.Column("last_system_body", sa.Text(), nullable=False),
+    sa.Column("updated_at", UtcDateTime(), nullable=False),
+    sa.Index("uq_conversation_windows_wa_id", "org_id", "phone_number_id", "wa_id", unique=True),
+    sa.Index("uq_conversation_windows_user_id", "org_id", "phone_number_id", "user_id", unique=True),
+)
+
+messages = sa.Table(
+    "messages",
+    metadata,
+    # Time-ordered ids; (created_at, id) is the keyset of the newest-first listing.
+    sa.Column("id", ordered_text(), primary_key=True),
+    sa.Column("org_id", sa.String(), sa.ForeignKey("organizations.id"), nullable=False),
+    sa.Column("waba_id", sa.String(), nullable=False),
+    sa.Column("phone_number_id", sa.String(), nullable=False),
+    # The recipient: digits of the number sent to, or Meta's recipient id.
+    sa.Column("contact", sa.String(), nullable=False),
+    sa.Column("kind", sa.String(), nullable=False),
+    sa.Column("outcome", sa.String(), nullable=False),
+    # No foreign key to templates: a record outlives a deleted template.
+    sa.Column("template_id", sa.String(), nullable=False),
+    sa.Column("template_name", sa.String(), nullable=False),
+    sa.Column("language_code", sa.String(), nullable=False),
+    sa.Column("category", sa.String(), nullable=False),
+    sa.Column("parameter_values", _json(), nullable=False),
+    sa.Column("text", sa.Text(), nullable=False),
+    # NULL without one; unique per organization: the same request_id never sends twice.
+    sa.Column("request_id", sa.String(), nullable=True),
+    sa.Column("request_fingerprint", sa.String(), nullable=False),
+    sa.Column("callback_data", sa.Text(), nullable=False),
+    # Meta's message id; NULL until Meta gives one.
+    sa.Column("wamid", sa.String(), nullable=True),
+    sa.Column("wa_id", sa.String(), nullable=False),
+    sa.Column("meta_message_status", sa.String(), nullable=False),
+    sa.Column("error_code", sa.Integer(), nullable=True),
+    sa.Column("error_title", sa.Text(), nullable=False),
+    sa.Column("status", sa.String(), nullable=True),
+    sa.Column("status_at", UtcDateTime(), nullable=True),
+    sa.Column("sent_at", UtcDateTime(), nullable=True),
+    sa.Column("delivered_at", UtcDateTime(), nullable=True),
+    sa.Column("read_at", UtcDateTime(), nullable=True),
+    sa.Column("failed_at", UtcDateTime(), nullable=True),
+    sa.Column("pricing_billable", sa.Boolean(), nullable=True),
+    sa.Column("pricing_model", sa.String(), nullable=False),
+    sa.Column("pricing_type", sa.String(), nullable=False),
+    sa.Column("pricing_category", sa.String(), nullable=False),
+    sa.Column("created_at", UtcDateTime(), nullable=False),
+    sa.Column("updated_at", UtcDateTime(), nullable=False),
+    sa.Index("uq_messages_org_id_request_id", "org_id", "request_id", unique=True),
+    sa.Index("uq_messages_org_id_wamid", "org_id", "wamid", unique=True),
+    # Newest first, whole organization or filtered: each walks its index backwards.
+    sa.Index("ix_messages_org_id_created_at_id", "org_id", "created_at", "id"),
+    sa.Index("ix_messages_contact_listing", "org_id", "contact", "created_at", "id"),
+    sa.Index("ix_messages_template_listing", "org_id", "template_id", "created_at", "id"),
+    sa.Index("ix_messages_status_listing", "org_id", "status", "created_at", "id"),
+)

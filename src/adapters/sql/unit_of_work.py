@@ -11,14 +11,17 @@ from sqlalchemy.exc import DBAPIError, DisconnectionError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from adapters.sql.alerts import SqlAlertRepository
+from adapters.sql.conversations import SqlWindowRepository
 from adapters.sql.engine import READ_ONLY_OPTION, SqlConnection, SqlEngine
 from adapters.sql.idempotency import SqlIdempotencyRepository
 from adapters.sql.inbox import SqlInboxRepository
+from adapters.sql.messages import SqlMessageRepository
 from adapters.sql.service_secrets import SqlSecretRepository
 from adapters.sql.template_events import SqlTemplateEventRepository
 from adapters.sql.templates import SqlTemplateRepository
 from adapters.sql.tenancy import SqlApiKeyRepository, SqlOrganizationRepository, SqlWabaRepository
 from app.errors import StoreUnavailable, TransactionConflict
+from app.message_ports import MessageRepository, WindowRepository
 from app.ports import (
     AlertRepository,
     ApiKeyRepository,
@@ -125,6 +128,8 @@ class SqlUnitOfWork:
     inbox: InboxRepository
     idempotency: IdempotencyRepository
     secrets: SecretRepository
+    windows: WindowRepository
+    messages: MessageRepository
 
     def __init__(self, engine: SqlEngine, *, read_only: bool = False) -> None:
         self._engine = engine
@@ -170,6 +175,8 @@ class SqlUnitOfWork:
         self.inbox = SqlInboxRepository(connection)
         self.idempotency = SqlIdempotencyRepository(connection)
         self.secrets = SqlSecretRepository(connection)
+        self.windows = SqlWindowRepository(connection)
+        self.messages = SqlMessageRepository(connection)
         return self
 
     async def __aexit__(

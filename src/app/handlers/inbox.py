@@ -10,11 +10,13 @@ from cachetools import TTLCache
 
 from app.commands import ApplyDueInboxChanges, ApplyInboxChanges, ReplayInboxChange
 from app.errors import NotFound
+from app.handlers.message_changes import ConversationBatch
 from app.inbox import (
     DELIVERY_KEY_PREFIX,
     ChangeState,
     IgnoredChange,
     InboxChange,
+    MessagesChange,
     RawChange,
     TemplateChange,
     UntranslatableChange,
@@ -62,6 +64,7 @@ class ApplyInboxChangesHandler:
     async def _apply(self, uow: UnitOfWork, changes: list[InboxChange]) -> None:
         now = self._clock.now()
         to_apply: list[tuple[InboxChange, Waba, TemplateChange]] = []
+        messages: list[tuple[InboxChange, Waba, MessagesChange]] = []
         for change in changes:
             try:
                 translated = self._translator.translate(_raw(change), change.received_at)
@@ -74,9 +77,20 @@ class ApplyInboxChangesHandler:
             waba = await self._waba(uow, change.waba_id)
             if waba is None:
                 _finish(change, ChangeState.PARKED, None, f"WABA {change.waba_id} is not registered")
+            elif isinstance(translated, MessagesChange):
+                messages.append((change, waba, translated))
             else:
                 to_apply.append((change, waba, translated))
-        batch = await _BatchTemplates.load(uow, [(waba, t) for _, waba, t in to_apply])
+        conversations = await ConversationBatch.load(uow, [(waba, m) for _, waba, m in messages], now)
+        # What statuses say about templates (paused, disabled) goes through the templates' own rules.
+        failures: list[tuple[Waba, TemplateChange]] = []
+        for change, waba, translated_messages in messages:
+            for failure in conversations.apply(waba, translated_messages):
+                failed_waba = await self._waba(uow, failure.waba_id)
+                if failed_waba is not None and failed_waba.org_id == waba.org_id:
+                    failures.append((failed_waba, failure.change))
+            _finish(change, ChangeState.DONE, now, "")
+        batch = await _BatchTemplates.load(uow, [(waba, t) for _, waba, t in to_apply] + failures)
         for change, waba, translated in to_apply:
             try:
                 await _apply_template_change(batch, waba, translated, now)
@@ -86,6 +100,13 @@ class ApplyInboxChangesHandler:
                 _finish(change, ChangeState.DEAD, now, f"cannot be applied: {exc}")
             else:
                 _finish(change, ChangeState.DONE, now, "")
+        for waba, template_change in failures:
+            # Only a template we know: the record names it, and a send needs it to exist.
+            template = await batch.find(waba, template_change)
+            if template is not None:
+                for observation in template_change.observations:
+                    template.observe(observation, received_at=now)
+        await conversations.save()
         await batch.save()
         await uow.inbox.save_changes(changes)
 

@@ -1,35 +1,26 @@
-"""Use cases that reach Meta: submit, sync, send. Meta is called outside any transaction, so a slow
-Graph API never holds a database lock; the result is then stored with an optimistic version check."""
+"""Use cases that reach Meta about templates: submit and sync (sends are in handlers.sends). Meta is
+called outside any transaction, so a slow Graph API never holds a database lock; the result is then
+stored with an optimistic version check."""
 
 from __future__ import annotations
 
-import re
 import secrets
-from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import TypeVar
 
 from app.auth import Principal
 from app.commands import (
-    SendTemplateMessage,
-    SentMessage,
     SubmitTemplate,
     SyncReport,
     SyncTemplates,
 )
 from app.errors import (
-    FieldViolation,
-    InvalidArgument,
     MetaError,
     MetaNotConfigured,
-    MetaTemplateDisabled,
-    MetaTemplatePaused,
-    NotFound,
 )
 from app.handlers.templates import expect_meta_change, load_template, meta_change_refused, require_waba
 from app.ports import (
     Clock,
-    MessageGateway,
     MetaTemplateState,
     TemplateCursor,
     TemplateGateway,
@@ -37,16 +28,12 @@ from app.ports import (
     UnitOfWork,
     UnitOfWorkFactory,
 )
-from app.resource_names import TemplateKey
-from app.template_cache import TemplateCache
 from domain.events import TemplateEvent
 from domain.observations import Aspect, ChangeSource, Observation, Outcome
 from domain.status import TemplateStatus, reason_code
 from domain.templates import Template
 from domain.tenancy import Role
 
-# E.164 digits, with an optional leading "+"; Meta also accepts spaces and dashes, which we strip.
-RECIPIENT = re.compile(r"^\+?[0-9]{6,20}$")
 SYNC_PAGE = 500
 # A submission sent this long before a sync's list was taken has had its answer or died: the Graph
 # client gives up well within it (timeouts and retries included).
@@ -166,86 +153,6 @@ async def sync_templates(
             vanished.append(template.name)
         await uow.commit()
     return SyncReport(tuple(created), tuple(updated), tuple(unchanged), tuple(vanished))
-
-
-async def send_template_message(
-    command: SendTemplateMessage,
-    uow_factory: UnitOfWorkFactory,
-    clock: Clock,
-    message_gateway: MessageGateway | None,
-    template_cache: TemplateCache,
-) -> SentMessage:
-    command.principal.require(Role.OPERATOR)
-    gateway = require_gateway(message_gateway)
-    to = re.sub(r"[\s\-().]", "", command.to)
-    if not RECIPIENT.fullmatch(to):
-        raise InvalidArgument(
-            f"{command.to!r} is not a WhatsApp phone number",
-            [
-                FieldViolation(
-                    "to", "an international number: optional '+', then 6-20 digits", "INVALID_RECIPIENT"
-                )
-            ],
-            reason="INVALID_RECIPIENT",
-        )
-    # From memory while current (a pause on any replica is seen within the cache's recheck time).
-    cached = await template_cache.get(command.principal, command.key)
-    template = cached.template
-    phone_number_id = _sender(command, cached.phone_number_ids)
-    template.require_sendable()
-    rendered = template.render(command.values)
-    try:
-        result = await gateway.send_template(
-            phone_number_id,
-            to,
-            template.display_name,
-            template.language_code,
-            rendered,
-            callback_data=command.callback_data,
-        )
-    except (MetaTemplatePaused, MetaTemplateDisabled) as exc:
-        # Meta just told us the template cannot be sent: record it now, so campaigns can react
-        # before the status webhook arrives.
-        await _record_send_evidence(uow_factory, clock, command.principal, command.key, exc)
-        raise
-    return SentMessage(result.message_id, result.message_status, result.wa_id, phone_number_id)
-
-
-def _sender(command: SendTemplateMessage, registered: Sequence[str]) -> str:
-    if command.phone_number_id:
-        if command.phone_number_id not in registered:
-            raise NotFound("phone number", command.phone_number_id)
-        return command.phone_number_id
-    if not registered:
-        raise InvalidArgument(
-            f"WABA {command.key.waba_id} has no registered phone number to send from",
-            [FieldViolation("phone_number_id", "register one with `watemplates waba add --phone-number-id`")],
-            reason="NO_PHONE_NUMBER",
-        )
-    return registered[0]
-
-
-async def _record_send_evidence(
-    uow_factory: UnitOfWorkFactory, clock: Clock, principal: Principal, key: TemplateKey, error: MetaError
-) -> None:
-    status = "PAUSED" if isinstance(error, MetaTemplatePaused) else "DISABLED"
-    now = clock.now()
-    async with uow_factory() as uow:
-        template = await load_template(uow, principal, key)
-        event = template.observe(
-            Observation(
-                Aspect.STATUS,
-                status,
-                ChangeSource.SEND_ERROR,
-                now,
-                reason=f"Meta error {error.code} on send",
-                details={"code": error.code, "fbtraceId": error.fbtrace_id, "message": str(error)},
-            ),
-            received_at=now,
-        )
-        if event.outcome is Outcome.APPLIED:
-            await uow.templates.update(template)
-        await uow.commit()
 
 
 def _observe_state(

@@ -17,6 +17,8 @@ from typing import TypeVar
 from app.inbox import Delivery, InboxChange
 from app.ports import IdempotencyRecord, StoredTemplateEvent
 from domain.alerts import Alert
+from domain.conversations import ConversationWindow
+from domain.messages import OutboundMessage
 from domain.templates import Template
 from domain.tenancy import ApiKey, Organization, Waba
 
@@ -46,6 +48,8 @@ class MemoryStore:
     changes: dict[str, InboxChange] = field(default_factory=dict)
     change_leases: dict[str, datetime] = field(default_factory=dict)
     alerts: dict[str, Alert] = field(default_factory=dict)
+    windows: dict[str, ConversationWindow] = field(default_factory=dict)
+    messages: dict[str, OutboundMessage] = field(default_factory=dict)
     # store_generations: bumped by every template and WABA write.
     generations: dict[str, int] = field(default_factory=lambda: {"templates": 0})
 

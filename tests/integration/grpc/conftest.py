@@ -82,6 +82,8 @@ async def grpc_world() -> AsyncIterator[GrpcWorld]:
         "127.0.0.1:0",
         health_queries=services.health_queries,
         inbox_queries=services.inbox_queries,
+        send_guard=services.send_guard,
+        message_queries=services.message_queries,
     )
     await server.start()
     channel = grpc.aio.insecure_channel(f"127.0.0.1:{server.port}")

@@ -90,15 +90,9 @@ def category(name: str, new: str, previous: str) -> Change:
     )
 
 
-def messages(wamid: str) -> Change:
-    return (
-        "messages",
-        {
-            "messaging_product": "whatsapp",
-            "metadata": {"display_phone_number": "15550001111", "phone_number_id": "109876543210987"},
-            "statuses": [{"id": wamid, "status": "delivered", "timestamp": "1764153000"}],
-        },
-    )
+def unhandled(marker: str) -> Change:
+    """A change of a field this version does not act on: kept as SKIPPED."""
+    return ("account_update", {"phone_number": "15550001111", "event": "VERIFIED_ACCOUNT", "marker": marker})
 
 
 UNTRANSLATABLE: Change = (
@@ -278,6 +272,8 @@ async def health_world() -> AsyncIterator[HealthWorld]:
         "127.0.0.1:0",
         health_queries=services.health_queries,
         inbox_queries=services.inbox_queries,
+        send_guard=services.send_guard,
+        message_queries=services.message_queries,
         watch_poll_seconds=0.05,
     )
     await server.start()

@@ -207,7 +207,7 @@ async def test_send_of_a_draft_is_refused_before_meta(world: MetaWorld) -> None:
             metadata=world.auth,
         )
     )
-    assert (status.code, status.reason) == (grpc.StatusCode.FAILED_PRECONDITION, "TEMPLATE_NOT_SENDABLE")
+    assert (status.code, status.reason) == (grpc.StatusCode.FAILED_PRECONDITION, "TEMPLATE_NOT_APPROVED")
     assert not [r for r in world.graph.state.requests if r.path.endswith("/messages")]
 
 

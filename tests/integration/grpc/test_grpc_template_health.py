@@ -31,10 +31,10 @@ from integration.grpc.health_world import (
     Tenant,
     category,
     health_world,
-    messages,
     quality,
     resource,
     status,
+    unhandled,
 )
 from watemplates.v1 import resources_pb2 as pb
 from watemplates.v1 import template_health_pb2 as hp
@@ -581,9 +581,9 @@ def rows(response: Any) -> list[tuple[str, str, str, int]]:
 async def test_inbox_lists_and_replays_an_organizations_changes(world: HealthWorld) -> None:
     status_field = "message_template_status_update"
     done = await world.apply(ACME_WABA, status("ok", "APPROVED"))
-    skipped = await world.apply(ACME_WABA, messages("wamid.A1"))
+    skipped = await world.apply(ACME_WABA, unhandled("A1"))
     untranslatable = await world.apply(ACME_WABA, UNTRANSLATABLE)
-    foreign = await world.apply(GLOBEX_WABA, messages("wamid.B1"))
+    foreign = await world.apply(GLOBEX_WABA, unhandled("B1"))
     parked = await world.apply(UNREGISTERED_WABA, status("nobody", "APPROVED"))
 
     broken = FailingTranslator(RuntimeError("boom: the database went away"))
@@ -600,7 +600,7 @@ async def test_inbox_lists_and_replays_an_organizations_changes(world: HealthWor
 
     listed = await inbox_list(world)
     assert rows(listed) == [
-        (skipped, ACME_WABA, "messages", hp.INBOX_CHANGE_STATE_SKIPPED),
+        (skipped, ACME_WABA, "account_update", hp.INBOX_CHANGE_STATE_SKIPPED),
         (untranslatable, ACME_WABA, status_field, hp.INBOX_CHANGE_STATE_DEAD),
         (failed, ACME_WABA, status_field, hp.INBOX_CHANGE_STATE_DEAD),
     ]
@@ -616,7 +616,7 @@ async def test_inbox_lists_and_replays_an_organizations_changes(world: HealthWor
     ]
     assert rows(await inbox_list(world, states=[hp.INBOX_CHANGE_STATE_PARKED])) == []
     assert rows(await inbox_list(world, world.b)) == [
-        (foreign, GLOBEX_WABA, "messages", hp.INBOX_CHANGE_STATE_SKIPPED)
+        (foreign, GLOBEX_WABA, "account_update", hp.INBOX_CHANGE_STATE_SKIPPED)
     ]
     paged, token = [], ""
     while True:
@@ -663,7 +663,7 @@ async def test_inbox_lists_and_replays_an_organizations_changes(world: HealthWor
         assert missing.code == grpc.StatusCode.NOT_FOUND, change_id
     # Nothing of the refused replays changed anything.
     assert rows(await inbox_list(world, world.b)) == [
-        (foreign, GLOBEX_WABA, "messages", hp.INBOX_CHANGE_STATE_SKIPPED)
+        (foreign, GLOBEX_WABA, "account_update", hp.INBOX_CHANGE_STATE_SKIPPED)
     ]
 
 

@@ -6,6 +6,7 @@ import asyncio
 import os
 import subprocess
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -139,3 +140,62 @@ def test_two_processes_migrating_at_once_take_turns(empty_database_url: str) -> 
     assert [code for code, _ in outcomes] == [0, 0], outcomes
     head = ScriptDirectory.from_config(alembic_config(empty_database_url)).get_current_head()
     assert _inspect(empty_database_url)[1] == head
+
+
+def _run(url: str, work: Any) -> Any:
+    async def run() -> Any:
+        engine = create_engine(url)
+        try:
+            async with engine.begin() as connection:
+                return await connection.run_sync(work)
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(run())
+
+
+STORED_AT = datetime(2026, 11, 30, 10, tzinfo=UTC)
+
+
+def test_upgrading_to_the_send_guard_replays_the_skipped_messages_changes(empty_database_url: str) -> None:
+    """Versions before 0008 stored `messages` webhooks as SKIPPED; 0008 makes them PENDING so the
+    worker applies them (windows and statuses), and leaves every other change alone."""
+    upgrade(empty_database_url, "0007")
+    rows = [
+        ("c1", "messages", "SKIPPED"),
+        ("c2", "account_update", "SKIPPED"),
+        ("c3", "messages", "DEAD"),
+        ("c4", "message_template_status_update", "DONE"),
+    ]
+
+    def insert(connection: Connection) -> None:
+        for change_id, field, state in rows:
+            connection.execute(
+                sa.text(
+                    "INSERT INTO webhook_changes (id, delivery_id, key, waba_id, field, value, received_at, "
+                    "state, attempts, last_error, processed_at) VALUES (:id, 'd', :id, '1', :field, '{}', "
+                    ":at, :state, 2, 'not handled', :at)"
+                ),
+                {
+                    "id": change_id,
+                    "field": field,
+                    "state": state,
+                    "at": datetime(2026, 11, 30, 10, tzinfo=UTC),
+                },
+            )
+
+    _run(empty_database_url, insert)
+    upgrade(empty_database_url)
+
+    def states(connection: Connection) -> list[tuple[str, str, int, str]]:
+        result = connection.execute(
+            sa.text("SELECT id, state, attempts, last_error FROM webhook_changes ORDER BY id")
+        )
+        return [(r[0], r[1], r[2], r[3]) for r in result]
+
+    assert _run(empty_database_url, states) == [
+        ("c1", "PENDING", 0, ""),
+        ("c2", "SKIPPED", 2, "not handled"),
+        ("c3", "DEAD", 2, "not handled"),
+        ("c4", "DONE", 2, "not handled"),
+    ]

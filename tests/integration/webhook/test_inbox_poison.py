@@ -18,7 +18,15 @@ from adapters.sql.engine import SqlEngine
 from adapters.sql.unit_of_work import SqlUnitOfWorkFactory, is_transient_error
 from app.bootstrap import build_bus
 from app.commands import AddWaba, CreateOrganization, ReplayInboxChange
-from app.inbox import ChangeState, Delivery, DeliveryBacklog, IgnoredChange, RawChange, TemplateChange
+from app.inbox import (
+    ChangeState,
+    Delivery,
+    DeliveryBacklog,
+    IgnoredChange,
+    MessagesChange,
+    RawChange,
+    TemplateChange,
+)
 from app.inbox_worker import LARGE_BODY_BYTES, InboxSettings, InboxWorker
 from domain.status import TemplateStatus
 from fakes import FrozenClock
@@ -74,7 +82,9 @@ class FlakyTranslator:
             raise self.error
         return self.real.split(body)
 
-    def translate(self, change: RawChange, received_at: datetime) -> TemplateChange | IgnoredChange:
+    def translate(
+        self, change: RawChange, received_at: datetime
+    ) -> TemplateChange | MessagesChange | IgnoredChange:
         return self.real.translate(change, received_at)
 
 
@@ -211,7 +221,7 @@ async def test_a_store_that_fails_for_a_while_never_makes_a_delivery_dead(world:
 
 
 async def test_a_large_delivery_is_split_off_the_event_loop_and_stored_whole(world: World) -> None:
-    changes = [{"field": "messages", "value": {"i": n, "pad": "x" * 100}} for n in range(1_000)]
+    changes = [{"field": "account_update", "value": {"i": n, "pad": "x" * 100}} for n in range(1_000)]
     body = json.dumps(
         {"object": "whatsapp_business_account", "entry": [{"id": WABA, "changes": changes}]}
     ).encode()

@@ -1,4 +1,5 @@
-"""Meta webhook JSON -> RawChange -> TemplateChange/IgnoredChange (adapters.http.webhook).
+"""Meta webhook JSON -> RawChange -> TemplateChange/IgnoredChange (adapters.http.webhook); the
+`messages` field has its own module (test_webhook_messages).
 
 The sample payloads (tests/fixtures/samples, real-shaped Meta deliveries) are read at test time; the
 variants below cover what the fact sheet lists for every template field, and hypothesis feeds both
@@ -108,22 +109,6 @@ def untranslatable(field: str, value: Any, **kwargs: Any) -> str:
 
 
 # ---- the sample payloads -----------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    "name",
-    [
-        "01_inbound_text.json",
-        "02_inbound_text_ctwa_referral.json",
-        "03_status_delivered.json",
-        "04_status_failed_131049.json",
-    ],
-)
-def test_samples_messages_are_ignored_as_not_handled_yet(name: str) -> None:
-    raw = split_one(load_sample(name))
-    assert (raw.waba_id, raw.field, raw.entry_time) == (WABA, "messages", None)
-    assert raw.value == json.loads(load_sample(name))["entry"][0]["changes"][0]["value"]
-    assert T.translate(raw, RECEIVED_AT) == IgnoredChange("field 'messages' is not handled by this version")
 
 
 def test_sample_approved() -> None:
@@ -680,7 +665,6 @@ def test_components_field_without_body_is_untranslatable() -> None:
 @pytest.mark.parametrize(
     ("field", "value"),
     [
-        ("messages", {"messaging_product": "whatsapp", "statuses": [{"id": "wamid.1", "status": "read"}]}),
         ("account_update", {"phone_number": "15550001111", "event": "VERIFIED_ACCOUNT"}),
         ("phone_number_quality_update", {"display_phone_number": "15550001111", "event": "FLAGGED"}),
         ("brand_new_field", {"message_template_id": 1, "new_quality_score": "RED"}),
@@ -692,7 +676,7 @@ def test_other_fields_are_ignored_even_when_they_look_like_template_events(field
 
 
 def test_ignored_needs_no_waba() -> None:
-    raw = split_one(envelope(entry(change("messages", {"x": 1}), waba=None, time=None)))
+    raw = split_one(envelope(entry(change("account_update", {"x": 1}), waba=None, time=None)))
     assert isinstance(T.translate(raw, RECEIVED_AT), IgnoredChange)
 
 
@@ -709,7 +693,7 @@ def test_every_entry_and_every_change_is_split() -> None:
         ),
         entry(
             change("message_template_status_update", status_value("PAUSED")),
-            change("messages", {"messaging_product": "whatsapp"}),
+            change("account_update", {"event": "VERIFIED_ACCOUNT"}),
             waba="222",
             time=1764153060,
         ),
@@ -719,7 +703,7 @@ def test_every_entry_and_every_change_is_split() -> None:
         ("111", "message_template_status_update", at(1764153000)),
         ("111", "message_template_quality_update", at(1764153000)),
         ("222", "message_template_status_update", at(1764153060)),
-        ("222", "messages", at(1764153060)),
+        ("222", "account_update", at(1764153060)),
     ]
     assert len({c.key for c in changes}) == 4
     results = [T.translate(c, RECEIVED_AT) for c in changes]

@@ -9,12 +9,12 @@ import pytest
 from app.auth import Principal
 from app.bootstrap import cache_of, publishing
 from app.errors import NotFound
-from app.ports import UnitOfWork, UnitOfWorkFactory
+from app.ports import UnitOfWorkFactory
 from app.resource_names import TemplateKey
 from app.template_cache import TemplateCache
 from domain.status import TemplateStatus
 from domain.tenancy import Role
-from fakes import FakeUnitOfWorkFactory
+from fakes import CountingUnitOfWorkFactory, FakeUnitOfWorkFactory, ManualMonotonic
 from support.store_samples import (
     ORG_A,
     ORG_B,
@@ -27,26 +27,6 @@ from support.store_samples import (
 KEY = TemplateKey(WABA_A1, "order_ready", "en_US")
 ALICE = Principal(ORG_A, Role.OPERATOR, "key-a")
 BOB = Principal(ORG_B, Role.OPERATOR, "key-b")
-
-
-class CountingFactory:
-    """The fake store's factory, counting the units of work opened (each is a transaction)."""
-
-    def __init__(self, store: FakeUnitOfWorkFactory) -> None:
-        self.store = store
-        self.opened = 0
-
-    def __call__(self, *, read_only: bool = False) -> UnitOfWork:
-        self.opened += 1
-        return self.store(read_only=read_only)
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 100.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 async def set_status(factory: UnitOfWorkFactory, status: TemplateStatus) -> None:
@@ -71,7 +51,7 @@ async def store() -> FakeUnitOfWorkFactory:
 async def test_reads_come_from_memory_until_anyone_writes_then_within_the_recheck_time(
     store: FakeUnitOfWorkFactory,
 ) -> None:
-    counting, clock = CountingFactory(store), Clock()
+    counting, clock = CountingUnitOfWorkFactory(store), ManualMonotonic()
     cache = TemplateCache(counting, recheck_seconds=0.25, monotonic=clock)
 
     first = await cache.get(ALICE, KEY)

@@ -7,6 +7,7 @@ from typing import Any, TypeAlias
 import grpc
 
 from adapters.grpc.auth import current_principal
+from adapters.grpc.conversation_mapping import message_to_proto
 from adapters.grpc.errors import mapped_errors
 from adapters.grpc.mapping import (
     categories_from_proto,
@@ -215,6 +216,7 @@ class TemplateServicer(templates_pb2_grpc.TemplateServiceServicer):
                 values=dict(request.values),
                 phone_number_id=request.phone_number_id,
                 callback_data=request.callback_data,
+                request_id=request.request_id,
             )
         )
         return api.SendTemplateMessageResponse(
@@ -223,6 +225,7 @@ class TemplateServicer(templates_pb2_grpc.TemplateServiceServicer):
             raw_message_status=sent.message_status,
             wa_id=sent.wa_id,
             phone_number_id=sent.phone_number_id,
+            message=message_to_proto(sent.record),
         )
 
 

@@ -21,6 +21,7 @@ STATUS_FIELD = "message_template_status_update"
 QUALITY_FIELD = "message_template_quality_update"
 CATEGORY_FIELD = "template_category_update"
 COMPONENTS_FIELD = "message_template_components_update"
+MESSAGES_FIELD = "messages"
 TEMPLATE_FIELDS = frozenset({STATUS_FIELD, QUALITY_FIELD, CATEGORY_FIELD, COMPONENTS_FIELD})
 
 # Meta's payloads nest about eight levels deep (entry, changes, value, statuses, pricing...); far more

@@ -18,6 +18,7 @@ from adapters.http.webhook.envelope import (
     CATEGORY_FIELD,
     COMPONENTS_FIELD,
     MAX_FUTURE_SKEW,
+    MESSAGES_FIELD,
     QUALITY_FIELD,
     STATUS_FIELD,
     TEMPLATE_FIELDS,
@@ -25,10 +26,12 @@ from adapters.http.webhook.envelope import (
     short,
     type_name,
 )
+from adapters.http.webhook.messages import translate_messages
 from adapters.http.webhook.splitter import meta_time, split
 from app.inbox import (
     IgnoredChange,
     ImpendingCategory,
+    MessagesChange,
     RawChange,
     TemplateChange,
     UntranslatableChange,
@@ -50,7 +53,9 @@ class MetaWebhookTranslator:
     def split(self, body: bytes) -> list[RawChange]:
         return split(body)
 
-    def translate(self, change: RawChange, received_at: datetime) -> TemplateChange | IgnoredChange:
+    def translate(
+        self, change: RawChange, received_at: datetime
+    ) -> TemplateChange | MessagesChange | IgnoredChange:
         value = change.value
         if not isinstance(value, Mapping):
             raise UntranslatableChange(f"change value must be an object, got {type_name(value)}")
@@ -59,6 +64,8 @@ class MetaWebhookTranslator:
             raise UntranslatableChange(
                 problem if isinstance(problem, str) and problem else "change has no 'field'"
             )
+        if change.field == MESSAGES_FIELD:
+            return translate_messages(change, received_at)
         if change.field not in TEMPLATE_FIELDS:
             return IgnoredChange(reason=f"field {change.field!r} is not handled by this version")
         occurred_at = change.entry_time or received_at
