@@ -112,6 +112,8 @@ def upgrade() -> None:
     op.create_index("ix_messages_contact_listing", "messages", ["org_id", "contact", "created_at", "id"])
     op.create_index("ix_messages_template_listing", "messages", ["org_id", "template_id", "created_at", "id"])
     op.create_index("ix_messages_status_listing", "messages", ["org_id", "status", "created_at", "id"])
+    op.create_index("ix_messages_outcome_listing", "messages", ["org_id", "outcome", "created_at", "id"])
+    op.create_index("ix_messages_outcome_created_at", "messages", ["outcome", "created_at"])
     # Moved when Meta closes a window early (131047): the window caches of every process check it.
     op.execute(sa.text("INSERT INTO store_generations (name, value) VALUES ('windows', 0)"))
     # What earlier versions skipped is applied now (see the module's docstring).

@@ -92,6 +92,7 @@ def build_bus(
         commands.SendTemplateMessage: bind(
             sends.send_template_message, message_gateway=message_gateway, template_cache=template_cache
         ),
+        commands.ExpireStaleSends: bind(sends.expire_stale_sends),
         commands.SendTextMessage: bind(
             sends.send_text_message, message_gateway=message_gateway, template_cache=template_cache
         ),

@@ -144,6 +144,12 @@ class SendTextMessage(Command["SentMessage"]):
 
 
 @dataclass(frozen=True, slots=True)
+class ExpireStaleSends(Command[int]):
+    """The service's own housekeeping (the inbox worker runs it): sends whose process died before
+    Meta answered become UNKNOWN."""
+
+
+@dataclass(frozen=True, slots=True)
 class SentMessage:
     message_id: str
     message_status: str

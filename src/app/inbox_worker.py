@@ -12,11 +12,12 @@ import asyncio
 import contextlib
 import hashlib
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from app.commands import ApplyDueInboxChanges, ApplyInboxChanges
+from app.commands import ApplyDueInboxChanges, ApplyInboxChanges, ExpireStaleSends
 from app.inbox import (
     DELIVERY_KEY_PREFIX,
     ChangeState,
@@ -32,6 +33,8 @@ from app.text import printable
 from app.waits import first_of
 
 log = logging.getLogger(__name__)
+# How often the worker marks sends whose process died before Meta answered (see handlers.sends).
+SWEEP_SECONDS = 60.0
 LARGE_BODY_BYTES = 64 * 1024
 MAX_ERROR_CHARS = 500
 
@@ -79,7 +82,11 @@ class InboxWorker:
 
     async def run(self, stop: asyncio.Event) -> None:
         failing = False
+        swept_at = float("-inf")
         while not stop.is_set():
+            if time.monotonic() - swept_at >= SWEEP_SECONDS:
+                swept_at = time.monotonic()
+                await self._sweep_stale_sends()
             try:
                 busy = await self.run_once()
             except Exception as exc:  # a database hiccup must not end the worker; the rows stay claimable
@@ -98,6 +105,15 @@ class InboxWorker:
             self._wake.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(first_of(self._wake, stop), self._settings.idle_poll_seconds)
+
+    async def _sweep_stale_sends(self) -> None:
+        try:
+            expired = await self._bus.handle(ExpireStaleSends())
+        except Exception as exc:  # the next sweep tries again; the inbox must not stop for this
+            log.warning("could not mark stale sends UNKNOWN: %s", _describe(exc))
+            return
+        if expired:
+            log.warning("%d send(s) lost Meta's answer (their process stopped): marked UNKNOWN", expired)
 
     async def run_once(self) -> int:
         """One round: split pending deliveries, then process due changes. Returns the work done."""

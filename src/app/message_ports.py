@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Protocol
 
 from domain.conversations import ConversationWindow
-from domain.messages import DeliveryStatus, OutboundMessage
+from domain.messages import DeliveryStatus, OutboundMessage, SendOutcome
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,7 +59,9 @@ class MessageQuery:
     # A contact's phone number (digits) or user id; matches the number sent to and Meta's wa_id.
     contact: str = ""
     template_id: str = ""
+    phone_number_id: str = ""
     statuses: frozenset[DeliveryStatus] = frozenset()
+    outcomes: frozenset[SendOutcome] = frozenset()
     # Created in [created_from, created_before).
     created_from: datetime | None = None
     created_before: datetime | None = None
@@ -70,14 +72,17 @@ class MessageQuery:
 
 @dataclass(frozen=True, slots=True)
 class DeliveryCounts:
-    """Messages created in a time range that reached each status (read counts as delivered too:
-    Meta may skip `delivered` when a message is read at once)."""
+    """Messages created in a time range that reached each status (a later status counts for the
+    earlier ones: Meta may skip `sent` or `delivered` when a message is read at once), and the
+    sends Meta refused or whose outcome is unknown."""
 
     total: int = 0
     sent: int = 0
     delivered: int = 0
     read: int = 0
     failed: int = 0
+    rejected: int = 0
+    unknown: int = 0
 
 
 class MessageRepository(Protocol):
@@ -103,6 +108,15 @@ class MessageRepository(Protocol):
     async def add_many(self, messages: Sequence[OutboundMessage]) -> None: ...
 
     async def save_many(self, messages: Sequence[OutboundMessage]) -> None: ...
+
+    async def expire_sending(
+        self, created_before: datetime, now: datetime, reason: str, *, org_id: str = "", request_id: str = ""
+    ) -> int:
+        """Records still SENDING that were written before `created_before` become UNKNOWN with
+        `reason` (their process died between the record and Meta's answer); only those of
+        `org_id` / `request_id` when given. Returns how many. A conditional update: an answer
+        recorded meanwhile is never overwritten."""
+        ...
 
     async def list(self, query: MessageQuery) -> Sequence[OutboundMessage]:
         """Newest first (created_at, then id), at most query.limit."""

@@ -10,6 +10,7 @@ within the same recheck time; a CLOSED one is always read again).
 from __future__ import annotations
 
 import contextlib
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -127,16 +128,17 @@ class SendGuard:
         return self._check(phone_number_id, contact_id, window, when)
 
     async def validate(self, principal: Principal, request: ValidationRequest) -> Validation:
+        """One message's verdict; a phone number the organization did not register is NotFound."""
+        await self._require_phone_number(principal, request.phone_number_id)
         [validation] = await self.validate_many(principal, [request])
         return validation
 
     async def validate_many(
         self, principal: Principal, requests: Sequence[ValidationRequest]
     ) -> list[Validation]:
-        """Every request's verdict; the windows are read in one transaction."""
+        """Every request's verdict (an unregistered phone number denies that message only); the
+        windows that are not in memory are read in one transaction."""
         principal.require(Role.VIEWER)
-        for request in requests:
-            await self._require_phone_number(principal, request.phone_number_id)
         now = self._clock.now()
         keys = [(principal.org_id, r.phone_number_id, contact_key(r.contact)) for r in requests]
         windows = await self._windows.find_many(
@@ -145,7 +147,16 @@ class SendGuard:
         results = []
         for key, request in zip(keys, requests, strict=True):
             check = self._check(request.phone_number_id, key[2], windows[key], request.at or now)
-            results.append(await self._validate(principal, request, check))
+            if await self._cache.waba_of_phone_number(principal, request.phone_number_id) is None:
+                denial = Denial(
+                    "PHONE_NUMBER_NOT_FOUND",
+                    0,
+                    f"phone number {request.phone_number_id} is not registered to your organization",
+                    field="phone_number_id",
+                )
+                results.append(Validation(check, (denial,), False))
+            else:
+                results.append(await self._validate(principal, request, check))
         return results
 
     async def _validate(
@@ -199,10 +210,14 @@ class SendGuard:
             raise NotFound("phone number", phone_number_id)
 
 
+# What people write inside phone numbers; Meta ignores it too.
+PHONE_PUNCTUATION = re.compile(r"[\s\-().]")
+
+
 def contact_key(contact: str) -> str:
-    """How windows know a contact: a phone number's digits (wa_id), or a user id as given."""
+    """How windows know a contact: a phone number's digits (its wa_id), or a user id as given."""
     stripped = contact.strip()
-    digits = stripped.removeprefix("+").replace(" ", "").replace("-", "")
+    digits = PHONE_PUNCTUATION.sub("", stripped).removeprefix("+")
     return digits if digits.isdigit() and digits.isascii() else stripped
 
 

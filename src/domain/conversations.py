@@ -111,7 +111,13 @@ class ConversationWindow:
         return True
 
     def free_entry_opened(self, at: datetime) -> bool:
-        if self.free_entry_opened_at is not None and at <= self.free_entry_opened_at:
+        """Meta priced a message at `at` as a free entry point. Every message inside a free window
+        is priced so; the window runs 72 hours from the first, so only a status at or after its end
+        starts a new one (an earlier status than the one held, of the same window, moves it back)."""
+        opened = self.free_entry_opened_at
+        starts_new = opened is None or at >= opened + FREE_ENTRY_WINDOW
+        starts_earlier = opened is not None and opened - FREE_ENTRY_WINDOW < at < opened
+        if not (starts_new or starts_earlier):
             return False
         self.free_entry_opened_at = at
         return True
@@ -145,7 +151,14 @@ def window_status(window: ConversationWindow | None, at: datetime) -> WindowStat
     closed_by_meta = window.closed_by_meta_at
     if closed_by_meta is not None and (last is None or closed_by_meta <= last):
         closed_by_meta = None  # a newer inbound message reopened it
-    is_open = closes_at is not None and at < closes_at and (closed_by_meta is None or at < closed_by_meta)
+    # Open from the latest inbound message on (what came before it is not known here), for 24 hours,
+    # unless Meta said otherwise since.
+    is_open = (
+        last is not None
+        and closes_at is not None
+        and last <= at < closes_at
+        and (closed_by_meta is None or at < closed_by_meta)
+    )
     if closed_by_meta is not None and closes_at is not None and closed_by_meta < closes_at:
         closes_at = closed_by_meta
     free_entry, free_until = _free_entry(window, at)

@@ -221,7 +221,7 @@ def observed_message(
         phone_number_id=update.phone_number_id,
         to=update.recipient_id or update.recipient_user_id,
         kind=MessageKind.OTHER,
-        created_at=now,
+        created_at=update.at,
         outcome=SendOutcome.OBSERVED,
         wamid=update.wamid,
     )

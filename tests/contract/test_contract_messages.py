@@ -128,7 +128,7 @@ async def test_messages_list_newest_first_with_filters_and_keyset_pages(
 ) -> None:
     rows = [
         message("m1", 1, status=DeliveryStatus.READ, read_at=NOW, sent_at=NOW),
-        message("m2", 2, status=DeliveryStatus.FAILED, failed_at=NOW),
+        message("m2", 2, status=DeliveryStatus.FAILED, failed_at=NOW, outcome=SendOutcome.REJECTED),
         message("m3", 3, template_id="tpl-2"),
         message(
             "m4", 4, to="15550001111", wa_id="15550001111", status=DeliveryStatus.DELIVERED, delivered_at=NOW
@@ -156,6 +156,38 @@ async def test_messages_list_newest_first_with_filters_and_keyset_pages(
             "m3",
             "m2",
         ]
+        assert await ids(outcomes=frozenset({SendOutcome.REJECTED})) == ["m2"]
+        assert await ids(phone_number_id="another") == []
         counts = await uow.messages.delivery_counts(ORG_A, "tpl-1", None, None)
-        assert counts == DeliveryCounts(total=3, sent=1, delivered=2, read=1, failed=1)
+        # m4 was delivered without a `sent` webhook: it counts as sent too.
+        assert counts == DeliveryCounts(total=3, sent=2, delivered=2, read=1, failed=1, rejected=1)
         assert await uow.messages.delivery_counts(ORG_B, "tpl-2", None, None) == DeliveryCounts()
+
+
+async def test_only_sends_still_sending_and_old_enough_expire(uow_factory: UnitOfWorkFactory) -> None:
+    async with uow_factory() as uow:
+        await uow.messages.add_many(
+            [
+                message("old", 0, request_id="r-old"),
+                message("recent", 10),
+                message("answered", 0, outcome=SendOutcome.ACCEPTED, wamid="wamid.a"),
+                message("other-org", 0, org_id=ORG_B),
+            ]
+        )
+        await uow.commit()
+    later = NOW + timedelta(minutes=5)
+    async with uow_factory() as uow:
+        assert await uow.messages.expire_sending(later, later, "lost", org_id=ORG_A, request_id="nope") == 0
+        assert await uow.messages.expire_sending(later, later, "lost", org_id=ORG_A) == 1
+        assert await uow.messages.expire_sending(later, later, "lost") == 1  # the other organization's
+        await uow.commit()
+    async with uow_factory() as uow:
+        outcomes = {m: (await uow.messages.get(ORG_A, m)) for m in ("old", "recent", "answered")}
+        assert {m: (r.outcome if r else None) for m, r in outcomes.items()} == {
+            "old": SendOutcome.UNKNOWN,
+            "recent": SendOutcome.SENDING,
+            "answered": SendOutcome.ACCEPTED,
+        }
+        old = outcomes["old"]
+        assert old is not None
+        assert (old.error_title, old.updated_at) == ("lost", later)

@@ -152,7 +152,9 @@ async def _scenario(env: dict[str, str], key: str) -> None:
                 phone_number_id=PHONE,
                 contact=ROSA,
                 at=at(1764158400 + 60),
-                message=cv.MessageDraft(free_form=cv.FreeFormMessage(text="hello")),
+                message=cv.MessageDraft(
+                    free_form=cv.FreeFormMessage(type=cv.FREE_FORM_TYPE_TEXT, text="hello")
+                ),
             ),
             metadata=auth,
         )

@@ -22,9 +22,9 @@ FREE_ENTRY = {
     FreeEntryState.ACTIVE: cv.FREE_ENTRY_POINT_STATE_ACTIVE,
 }
 FREE_FORM_TYPE = {getattr(cv, f"FREE_FORM_TYPE_{t.value}"): t for t in FreeFormType}
-FREE_FORM_TYPE[cv.FREE_FORM_TYPE_UNSPECIFIED] = FreeFormType.TEXT
 KIND = {k: getattr(cv, f"MESSAGE_KIND_{k.value}") for k in MessageKind}
 OUTCOME = {o: getattr(cv, f"SEND_OUTCOME_{o.value}") for o in SendOutcome}
+OUTCOME_FROM_PROTO = {number: outcome for outcome, number in OUTCOME.items()}
 DELIVERY_STATUS = {s: getattr(cv, f"DELIVERY_STATUS_{s.value}") for s in DeliveryStatus}
 DELIVERY_STATUS_FROM_PROTO = {number: status for status, number in DELIVERY_STATUS.items()}
 
@@ -57,6 +57,10 @@ def window_to_proto(check: WindowCheck) -> cv.ConversationWindow:
 def draft_from_proto(message: cv.MessageDraft, field: str) -> Draft:
     which = message.WhichOneof("content")
     if which == "free_form":
+        if message.free_form.type == cv.FREE_FORM_TYPE_UNSPECIFIED:
+            raise invalid(
+                f"{field}.free_form.type", "the message type is required (e.g. FREE_FORM_TYPE_TEXT)"
+            )
         kind = enum_in(FREE_FORM_TYPE, message.free_form.type, f"{field}.free_form.type")
         return FreeFormDraft(kind, message.free_form.text)
     if which == "template":

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import TypeVar
 
 import grpc
@@ -255,7 +255,13 @@ def rendered_to_proto(rendered: Rendered) -> api.RenderTemplateResponse:
     )
 
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
 def timestamp(value: datetime) -> timestamp_pb2.Timestamp:
-    stamp = timestamp_pb2.Timestamp()
-    stamp.FromDatetime(value)
-    return stamp
+    """Exact integer arithmetic (Timestamp.FromDatetime computes the same, several times slower:
+    every window and message answer carries a handful of these)."""
+    since = value - _EPOCH if value.tzinfo is not None else value.replace(tzinfo=UTC) - _EPOCH
+    return timestamp_pb2.Timestamp(
+        seconds=since.days * 86_400 + since.seconds, nanos=since.microseconds * 1_000
+    )

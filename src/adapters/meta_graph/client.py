@@ -273,18 +273,20 @@ class GraphClient:
             error = error_from_response(status, raw, headers=headers)
             # A server error to a change may come after Meta made it; a GET changes nothing.
             error.outcome_unknown = status >= 500 and method != "GET"
+            if error.outcome_unknown and not idempotent:
+                error.retryable = False  # a second send could deliver the message twice
             raise error
         try:
             parsed = json.loads(raw)
         except ValueError:
-            raise MetaUnavailable(
-                f"Meta answered HTTP {status} with a body that is not JSON ({where})", http_status=status
+            raise self._unreadable(
+                f"Meta answered HTTP {status} with a body that is not JSON ({where})", status, idempotent
             ) from None
         if isinstance(parsed, dict) and isinstance(parsed.get("error"), Mapping):
             raise error_from_response(status, parsed, headers=headers)
         if not isinstance(parsed, dict):
-            raise MetaUnavailable(
-                f"Meta answered HTTP {status} with JSON that is not an object ({where})", http_status=status
+            raise self._unreadable(
+                f"Meta answered HTTP {status} with JSON that is not an object ({where})", status, idempotent
             )
         if lone_surrogate_in(parsed):
             # Stored, it could never be shown or sent again as UTF-8 text; asking again gets the same.
@@ -294,6 +296,15 @@ class GraphClient:
             unusable.retryable = False
             raise unusable
         return parsed
+
+    def _unreadable(self, message: str, status: int, idempotent: bool) -> MetaUnavailable:
+        """A success we cannot read: Meta acted on it, so a change is not repeated (its outcome is
+        unknown); a read is asked again."""
+        error = MetaUnavailable(message, http_status=status)
+        if not idempotent:
+            error.retryable = False
+            error.outcome_unknown = True
+        return error
 
     def _ambiguous(self, message: str, idempotent: bool) -> MetaUnavailable:
         error = MetaUnavailable(message)

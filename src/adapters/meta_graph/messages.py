@@ -52,8 +52,9 @@ class GraphMessageGateway:
             raise ValueError(f"phone number id {phone_number_id!r} is not a Graph object id")
         if callback_data:
             body["biz_opaque_callback_data"] = callback_data
-        # Not idempotent: Meta has no idempotency key for sends, so a send that timed out is not
-        # repeated (the user might get the message twice); error answers are still retried.
+        # Not idempotent: Meta has no idempotency key for sends, so a send that may have reached Meta
+        # (a timeout, a server error, an answer we cannot read) is not repeated: the user might get
+        # the message twice. Refusals and failures to connect are retried.
         answer = await self._client.post(f"{phone_number_id}/messages", body, idempotent=False)
         sent = _first(answer.get("messages"))
         message_id = sent.get("id")
@@ -61,6 +62,7 @@ class GraphMessageGateway:
             error = MetaUnavailable("Meta accepted the send but its answer has no messages[0].id")
             # The message may well be on its way; sending again could deliver it twice.
             error.retryable = False
+            error.outcome_unknown = True
             raise error
         contact = _first(answer.get("contacts"))
         return MetaSendResult(

@@ -91,6 +91,21 @@ class SqlMessageRepository:
                 [{"b_id": m.id, "b_org_id": m.org_id, **_mutable(m)} for m in messages],
             )
 
+    async def expire_sending(
+        self, created_before: datetime, now: datetime, reason: str, *, org_id: str = "", request_id: str = ""
+    ) -> int:
+        conditions = [_M.c.outcome == SendOutcome.SENDING.value, _M.c.created_at < created_before]
+        if org_id:
+            conditions.append(_M.c.org_id == org_id)
+        if request_id:
+            conditions.append(_M.c.request_id == request_id)
+        result = await self._connection.execute(
+            sa.update(_M)
+            .where(*conditions)
+            .values(outcome=SendOutcome.UNKNOWN.value, error_title=reason, updated_at=now)
+        )
+        return int(result.rowcount)
+
     async def list(self, query: MessageQuery) -> Sequence[OutboundMessage]:
         conditions = _filters(query)
         if query.after is not None:
@@ -118,10 +133,12 @@ class SqlMessageRepository:
             await self._connection.execute(
                 sa.select(
                     sa.func.count(),
-                    sa.func.count(_M.c.sent_at),
+                    sa.func.count(sa.func.coalesce(_M.c.sent_at, _M.c.delivered_at, _M.c.read_at)),
                     sa.func.count(sa.func.coalesce(_M.c.delivered_at, _M.c.read_at)),
                     sa.func.count(_M.c.read_at),
                     sa.func.count(_M.c.failed_at),
+                    sa.func.count(sa.case((_M.c.outcome == SendOutcome.REJECTED.value, 1))),
+                    sa.func.count(sa.case((_M.c.outcome == SendOutcome.UNKNOWN.value, 1))),
                 ).where(*conditions)
             )
         ).one()
@@ -139,8 +156,12 @@ def _filters(query: MessageQuery) -> list[sa.ColumnElement[bool]]:
         conditions.append(sa.or_(_M.c.contact == contact, _M.c.wa_id == contact))
     if query.template_id:
         conditions.append(_M.c.template_id == query.template_id)
+    if query.phone_number_id:
+        conditions.append(_M.c.phone_number_id == query.phone_number_id)
     if query.statuses:
         conditions.append(_M.c.status.in_(sorted(s.value for s in query.statuses)))
+    if query.outcomes:
+        conditions.append(_M.c.outcome.in_(sorted(o.value for o in query.outcomes)))
     if query.created_from is not None:
         conditions.append(_M.c.created_at >= query.created_from)
     if query.created_before is not None:

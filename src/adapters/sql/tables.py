@@ -366,4 +366,7 @@ messages = sa.Table(
     sa.Index("ix_messages_contact_listing", "org_id", "contact", "created_at", "id"),
     sa.Index("ix_messages_template_listing", "org_id", "template_id", "created_at", "id"),
     sa.Index("ix_messages_status_listing", "org_id", "status", "created_at", "id"),
+    sa.Index("ix_messages_outcome_listing", "org_id", "outcome", "created_at", "id"),
+    # The sweep of sends whose process died before Meta answered (outcome SENDING, oldest first).
+    sa.Index("ix_messages_outcome_created_at", "outcome", "created_at"),
 )

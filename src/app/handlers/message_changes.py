@@ -169,6 +169,9 @@ class ConversationBatch:
             self._loaded_windows.pop(gone.id, None)
             self._merged_windows.add(gone.id)
         into.absorb(gone)
+        if gone.closed_by_meta_at is not None:
+            # The survivor may have been answered OPEN from a cache and is now closed early.
+            self._closed_early = True
         self._touched(into, True)
 
     def _index(self, window: ConversationWindow) -> None:

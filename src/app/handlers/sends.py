@@ -16,7 +16,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import timedelta
 
 from app.auth import Principal
-from app.commands import SendTemplateMessage, SendTextMessage, SentMessage
+from app.commands import ExpireStaleSends, SendTemplateMessage, SendTextMessage, SentMessage
 from app.errors import (
     FieldViolation,
     InvalidArgument,
@@ -32,18 +32,29 @@ from app.handlers.meta import require_gateway
 from app.handlers.templates import load_template
 from app.ports import Clock, MessageGateway, MetaSendResult, UnitOfWorkFactory
 from app.resource_names import TemplateKey, message_name
-from app.send_guard import FreeFormDraft, FreeFormType, SendGuard, ValidationRequest
+from app.send_guard import PHONE_PUNCTUATION, FreeFormDraft, FreeFormType, SendGuard, ValidationRequest
 from app.template_cache import TemplateCache
 from app.window_cache import WindowCache
 from domain.messages import MessageKind, OutboundMessage, SendOutcome
 from domain.observations import Aspect, ChangeSource, Observation, Outcome
 from domain.tenancy import Role
 
-# E.164 digits, with an optional leading "+"; Meta also accepts spaces and dashes, which we strip.
+# E.164 digits, with an optional leading "+" (spaces, dashes, dots and brackets are stripped first).
 RECIPIENT = re.compile(r"^\+?[0-9]{6,20}$")
 # A record still SENDING this long after it was written lost its answer: the Graph client gives up
 # well within it (timeouts and retries included), so the process that sent it died on the way.
 SEND_IN_FLIGHT = timedelta(minutes=5)
+LOST_ANSWER = "no answer from Meta was recorded (the sending process stopped); it is not sent again"
+
+
+async def expire_stale_sends(command: ExpireStaleSends, uow_factory: UnitOfWorkFactory, clock: Clock) -> int:
+    """Sends still SENDING long after any answer could have come: their process died between the
+    record and Meta's answer. They become UNKNOWN (never resent), so lists and counts say so."""
+    now = clock.now()
+    async with uow_factory() as uow:
+        expired = await uow.messages.expire_sending(now - SEND_IN_FLIGHT, now, LOST_ANSWER)
+        await uow.commit()
+    return expired
 
 
 async def send_template_message(
@@ -166,7 +177,7 @@ def _ready_to_send(
 
 
 def recipient(raw: str) -> str:
-    to = re.sub(r"[\s\-().]", "", raw)
+    to = PHONE_PUNCTUATION.sub("", raw)
     if not RECIPIENT.fullmatch(to):
         raise InvalidArgument(
             f"{raw!r} is not a WhatsApp phone number",
@@ -211,14 +222,18 @@ async def _send(
         await asyncio.shield(_store_outcome(uow_factory, clock, record))
         raise
     record.accepted(result.message_id, result.wa_id, result.message_status, clock.now())
-    await _store_outcome(uow_factory, clock, record)
+    # Meta has the message now: its id is recorded even if the caller goes away meanwhile.
+    await asyncio.shield(_store_outcome(uow_factory, clock, record))
     return _sent(record)
 
 
 async def _store_outcome(uow_factory: UnitOfWorkFactory, clock: Clock, record: OutboundMessage) -> None:
     async with uow_factory() as uow:
+        # The inbox worker's lock: its batches and this write take turns, so a status webhook for
+        # this wamid is applied either before (a record of its own, taken over here) or after (to
+        # this record), never beside it.
+        await uow.template_events.reserve()
         if record.wamid:
-            # Meta's status webhooks may have come first and made a record of their own.
             observed = await uow.messages.get_by_wamid(record.org_id, record.wamid)
             if observed is not None and observed.id != record.id:
                 record.absorb(observed, clock.now())
@@ -239,12 +254,16 @@ async def _replay(
         return None
     if first.outcome is SendOutcome.SENDING and clock.now() - first.created_at >= SEND_IN_FLIGHT:
         async with uow_factory() as uow:
-            stale = await uow.messages.get_by_request(principal.org_id, request_id)
-            if stale is not None and stale.outcome is SendOutcome.SENDING:
-                stale.unknown("no answer from Meta was recorded (the sending process stopped)", clock.now())
-                await uow.messages.save(stale)
-                await uow.commit()
-                first = stale
+            await uow.messages.expire_sending(
+                clock.now() - SEND_IN_FLIGHT,
+                clock.now(),
+                LOST_ANSWER,
+                org_id=principal.org_id,
+                request_id=request_id,
+            )
+            await uow.commit()
+        async with uow_factory(read_only=True) as uow:
+            first = await uow.messages.get_by_request(principal.org_id, request_id) or first
     return _answer_for(first, fingerprint, clock)
 
 

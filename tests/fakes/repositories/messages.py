@@ -7,7 +7,7 @@ from datetime import datetime
 
 from app.message_ports import ContactRef, DeliveryCounts, MessageQuery
 from domain.conversations import ConversationWindow
-from domain.messages import OutboundMessage
+from domain.messages import OutboundMessage, SendOutcome
 from fakes.repositories.tables import IntegrityViolation, Tables, clone, require_new_id
 
 
@@ -152,6 +152,24 @@ class FakeMessageRepository:
                 setattr(updated, name, getattr(stored, name))
             rows[message.id] = updated
 
+    async def expire_sending(
+        self, created_before: datetime, now: datetime, reason: str, *, org_id: str = "", request_id: str = ""
+    ) -> int:
+        rows = self._tables.write().messages
+        expired = 0
+        for message in list(rows.values()):
+            if (
+                message.outcome is SendOutcome.SENDING
+                and message.created_at < created_before
+                and (not org_id or message.org_id == org_id)
+                and (not request_id or message.request_id == request_id)
+            ):
+                updated = clone(message)
+                updated.unknown(reason, now)
+                rows[message.id] = updated
+                expired += 1
+        return expired
+
     async def list(self, query: MessageQuery) -> Sequence[OutboundMessage]:
         found = [m for m in self._tables.read.messages.values() if _matches(m, query)]
         found.sort(key=lambda m: (m.created_at, m.id), reverse=True)
@@ -169,10 +187,12 @@ class FakeMessageRepository:
         found = [m for m in self._tables.read.messages.values() if _matches(m, query)]
         return DeliveryCounts(
             total=len(found),
-            sent=sum(m.sent_at is not None for m in found),
+            sent=sum(any(t is not None for t in (m.sent_at, m.delivered_at, m.read_at)) for m in found),
             delivered=sum(m.delivered_at is not None or m.read_at is not None for m in found),
             read=sum(m.read_at is not None for m in found),
             failed=sum(m.failed_at is not None for m in found),
+            rejected=sum(m.outcome is SendOutcome.REJECTED for m in found),
+            unknown=sum(m.outcome is SendOutcome.UNKNOWN for m in found),
         )
 
     def _first(self, predicate: Callable[[OutboundMessage], bool]) -> OutboundMessage | None:
@@ -198,7 +218,11 @@ def _matches(message: OutboundMessage, query: MessageQuery) -> bool:
         return False
     if query.template_id and message.template_id != query.template_id:
         return False
+    if query.phone_number_id and message.phone_number_id != query.phone_number_id:
+        return False
     if query.statuses and message.status not in query.statuses:
+        return False
+    if query.outcomes and message.outcome not in query.outcomes:
         return False
     if query.created_from is not None and message.created_at < query.created_from:
         return False

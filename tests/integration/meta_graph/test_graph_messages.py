@@ -157,13 +157,21 @@ async def test_a_throughput_limit_is_retried(graph: FakeGraph, gateway: GraphMes
     assert len(graph.state.requests) == 2
 
 
-async def test_a_server_error_answer_is_retried(graph: FakeGraph, gateway: GraphMessageGateway) -> None:
-    graph.state.fail_next(1, status=500)
+@pytest.mark.parametrize(
+    ("status", "body"),
+    [(500, None), (503, None), (200, "not json"), (200, [1, 2])],
+)
+async def test_a_send_answered_with_a_server_error_or_garbage_is_not_repeated(
+    graph: FakeGraph, gateway: GraphMessageGateway, status: int, body: Any
+) -> None:
+    # Meta may have accepted the message before its edge failed: a second send could deliver it twice.
+    graph.state.fail_next(1, status=status, body=body)
 
-    await gateway.send_template(PHONE_NUMBER_ID, "+15551230000", *named_template())
+    with pytest.raises(MetaUnavailable) as caught:
+        await gateway.send_template(PHONE_NUMBER_ID, "+15551230000", *named_template())
 
-    assert len(graph.state.requests) == 2
-    assert len(graph.state.sent_messages) == 1
+    assert (caught.value.retryable, caught.value.outcome_unknown) == (False, True)
+    assert len(graph.state.requests) == 1
 
 
 async def test_a_send_that_timed_out_is_not_repeated(graph: FakeGraph, make_client: ClientFactory) -> None:

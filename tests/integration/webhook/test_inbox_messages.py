@@ -125,6 +125,8 @@ async def test_the_samples_open_windows_and_record_statuses(world: World) -> Non
         DeliveryStatus.DELIVERED,
         "campaign=spring26;row=42",
     )
+    # Dated by Meta's status time, not when the worker ran (a replayed backlog lists in order).
+    assert delivered.created_at == at(1764151262)
     capped = await world.message("wamid.HBgNNDkxNTExMjM0NTY3OBUCABEYEkZG")
     assert capped is not None
     assert (capped.status, capped.error_code) == (DeliveryStatus.FAILED, 131049)

@@ -5,26 +5,38 @@ not after Meta's answer was lost (in-memory fakes; the gRPC side is in test_grpc
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 import pytest
 
+from adapters.http.webhook.translators import MetaWebhookTranslator
 from app.auth import Principal
 from app.bootstrap import build_bus
-from app.commands import AddWaba, CreateOrganization, CreateTemplate, SendTemplateMessage, SentMessage
+from app.commands import (
+    AddWaba,
+    CreateOrganization,
+    CreateTemplate,
+    ExpireStaleSends,
+    SendTemplateMessage,
+    SentMessage,
+)
 from app.errors import MetaUnavailable, MetaWindowClosed, RequestIdReused, SendAlreadyAttempted
+from app.inbox import Delivery
+from app.inbox_worker import InboxWorker
 from app.message_ports import MessageQuery
 from app.messagebus import MessageBus
 from app.ports import MetaSendResult
 from app.resource_names import TemplateKey
 from domain.components import Components, ParameterSpec, TemplateDefinition
-from domain.messages import OutboundMessage, SendOutcome
+from domain.messages import DeliveryStatus, OutboundMessage, SendOutcome
 from domain.observations import Aspect, ChangeSource, Observation
 from domain.rendering import RenderedMessage
 from domain.status import TemplateCategory
 from domain.tenancy import Role
 from fakes import FakeUnitOfWorkFactory, FrozenClock
 from fakes.meta import FakeMessageGateway
+from support.webhooks import messages_delivery
 
 WABA = "301122334455667"
 PHONE = "109876543210987"
@@ -32,13 +44,12 @@ KEY = TemplateKey(WABA, "order_ready", "en_US")
 VALUES = {"first_name": "Dana"}
 
 
-class HangingGateway(FakeMessageGateway):
-    """Meta that never answers: the send stays in flight until cancelled."""
+class InterceptingGateway(FakeMessageGateway):
+    """Meta, with `on_send` run while the send is with Meta (before its answer comes back)."""
 
-    def __init__(self) -> None:
+    def __init__(self, on_send: Callable[[], Awaitable[None]]) -> None:
         super().__init__()
-        self.calls = 0
-        self.called = asyncio.Event()
+        self._on_send = on_send
 
     async def send_template(
         self,
@@ -50,10 +61,20 @@ class HangingGateway(FakeMessageGateway):
         *,
         callback_data: str = "",
     ) -> MetaSendResult:
-        self.calls += 1
+        await self._on_send()
+        return MetaSendResult("wamid.early", "accepted", to.lstrip("+"))
+
+
+class HangingGateway(InterceptingGateway):
+    """Meta that never answers: the send stays in flight until cancelled."""
+
+    def __init__(self) -> None:
+        super().__init__(self._hang)
+        self.called = asyncio.Event()
+
+    async def _hang(self) -> None:
         self.called.set()
         await asyncio.Event().wait()
-        raise AssertionError("unreachable")
 
 
 @dataclass
@@ -187,3 +208,51 @@ async def test_a_crash_between_the_record_and_meta_s_answer_never_sends_twice(wo
     assert retry_gateway.sent == []
     [record] = await restarted.records()
     assert record.outcome is SendOutcome.UNKNOWN
+
+
+async def test_stale_sends_are_swept_to_unknown_and_answered_sends_are_left_alone(world: World) -> None:
+    hanging = HangingGateway()
+    task = asyncio.create_task(world.bus(hanging).handle(world.send("r-stale")))
+    await hanging.called.wait()
+    survivor = FakeUnitOfWorkFactory(world.factory.store)  # the process dies here
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    restarted = World(survivor, world.clock, world.principal)
+    await restarted.bus(FakeMessageGateway()).handle(
+        SendTemplateMessage(world.principal, KEY, "+15550001111", VALUES)
+    )
+    bus = restarted.bus(FakeMessageGateway())
+    assert await bus.handle(ExpireStaleSends()) == 0  # not yet: Meta may still be answering
+    world.clock.advance(minutes=6)
+    assert await bus.handle(ExpireStaleSends()) == 1
+    outcomes = sorted(r.outcome for r in await restarted.records())
+    assert outcomes == [SendOutcome.ACCEPTED, SendOutcome.UNKNOWN]
+
+
+async def test_statuses_that_arrive_before_meta_s_answer_is_recorded_end_up_on_the_send(world: World) -> None:
+    bus = build_bus(world.factory, world.clock, None, FakeMessageGateway())
+    worker = InboxWorker(world.factory, world.clock, bus, MetaWebhookTranslator())
+
+    async def status_webhook() -> None:
+        delivered = {
+            "id": "wamid.early",
+            "status": "delivered",
+            "timestamp": str(int(world.clock.now().timestamp())),
+        }
+        async with world.factory() as uow:
+            body = messages_delivery({"statuses": [delivered]}, WABA, PHONE)
+            await uow.inbox.add_delivery(Delivery("00000000000000000001-x", body, world.clock.now()))
+            await uow.commit()
+        while await worker.run_once():
+            pass
+
+    # Meta's status webhook for the send is applied before Meta's answer to the send is recorded.
+    sent = await world.bus(InterceptingGateway(status_webhook)).handle(world.send())
+    [record] = await world.records()
+    assert record.id == sent.record.id
+    assert (record.outcome, record.wamid, record.status) == (
+        SendOutcome.ACCEPTED,
+        "wamid.early",
+        DeliveryStatus.DELIVERED,
+    )

@@ -180,3 +180,24 @@ def test_a_repeated_status_is_a_no_op_and_failures_keep_meta_s_code() -> None:
     )
     assert (message.error_code, message.error_title) == (131047, "Re-engagement")
     assert message.pricing == Pricing(True, "PMP", "regular", "utility")
+
+
+def test_a_free_entry_window_runs_72_hours_from_its_first_priced_message() -> None:
+    w = window()
+    w.inbound("wamid.ad", T0, referral_source_id="1")
+    assert w.free_entry_opened(T0 + H)
+    # Every later message inside the window is priced as a free entry point too: it does not slide.
+    assert not w.free_entry_opened(T0 + 71 * H)
+    assert w.status(T0 + 73 * H).free_entry is FreeEntryState.NONE
+    # A late webhook about an earlier message of the same window moves its start back.
+    assert w.free_entry_opened(T0 + H - 60 * S)
+    # A status from after the window ended starts a new one.
+    assert w.free_entry_opened(T0 + 80 * H)
+    assert w.status(T0 + 81 * H).free_entry is FreeEntryState.ACTIVE
+
+
+def test_a_moment_before_the_latest_inbound_message_is_not_known_to_be_open() -> None:
+    w = window()
+    w.inbound("wamid.1", T0)
+    assert w.status(T0 - H).state is WindowState.CLOSED
+    assert w.status(T0).state is WindowState.OPEN
