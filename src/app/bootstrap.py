@@ -15,10 +15,11 @@ from adapters.meta_graph.send_payloads import MetaSendPayloads
 from adapters.meta_graph.templates import GraphTemplateGateway
 from adapters.sql.engine import SqlHealthProbe, create_engine
 from adapters.sql.unit_of_work import SqlUnitOfWorkFactory
-from app import commands
+from app import campaign_commands, commands
 from app.auth import Authenticator
+from app.campaign_queries import CampaignQueries
 from app.clock import SystemClock
-from app.handlers import alerts, inbox, sends, template_events, templates, tenancy
+from app.handlers import alerts, campaign_policy, campaigns, inbox, sends, template_events, templates, tenancy
 from app.handlers import meta as meta_handlers
 from app.inbox_queries import InboxQueries
 from app.message_queries import MessageQueries
@@ -34,6 +35,7 @@ from app.ports import (
 )
 from app.queries import TemplateQueries
 from app.send_guard import SendGuard
+from app.send_records import SendRecords
 from app.settings import Settings
 from app.template_cache import RECHECK_SECONDS, TemplateCache
 from app.template_health_queries import TemplateHealthQueries
@@ -54,6 +56,7 @@ class Services:
     inbox_queries: InboxQueries
     send_guard: SendGuard
     message_queries: MessageQueries
+    campaign_queries: CampaignQueries
     authenticator: Authenticator
     probe: HealthProbe
     uow_factory: UnitOfWorkFactory
@@ -72,6 +75,8 @@ def build_bus(
     """Every command's handler, writing through units of work that publish the templates' events."""
     uow_factory = publishing(uow_factory)
     template_cache = template_cache or cache_of(uow_factory)
+    # One writer of send records per bus: concurrent sends share its commits.
+    send_records = SendRecords(uow_factory, clock)
 
     def bind(handler: Callable[..., Awaitable[Any]], **extra: object) -> Callable[[Any], Awaitable[Any]]:
         return functools.partial(handler, uow_factory=uow_factory, clock=clock, **extra)
@@ -90,13 +95,23 @@ def build_bus(
         commands.SubmitTemplate: bind(meta_handlers.submit_template, template_gateway=template_gateway),
         commands.SyncTemplates: bind(meta_handlers.sync_templates, template_gateway=template_gateway),
         commands.SendTemplateMessage: bind(
-            sends.send_template_message, message_gateway=message_gateway, template_cache=template_cache
+            sends.send_template_message,
+            message_gateway=message_gateway,
+            template_cache=template_cache,
+            send_records=send_records,
         ),
         commands.ExpireStaleSends: bind(sends.expire_stale_sends),
         commands.SendTextMessage: bind(
-            sends.send_text_message, message_gateway=message_gateway, template_cache=template_cache
+            sends.send_text_message,
+            message_gateway=message_gateway,
+            template_cache=template_cache,
+            send_records=send_records,
         ),
         commands.AcknowledgeAlert: bind(alerts.acknowledge_alert),
+        campaign_commands.CreateCampaign: bind(campaigns.create_campaign),
+        campaign_commands.MoveCampaign: bind(campaigns.move_campaign),
+        campaign_commands.AddCampaignAudience: bind(campaigns.add_campaign_audience),
+        campaign_commands.UpdateCampaignPolicy: bind(campaigns.update_campaign_policy),
         commands.ApplyInboxChanges: apply_inbox_changes,
         commands.ApplyDueInboxChanges: apply_inbox_changes,
         commands.ReplayInboxChange: bind(inbox.replay_inbox_change),
@@ -120,7 +135,13 @@ def publishing(store: UnitOfWorkFactory) -> UnitOfWorkFactory:
     return PublishingUnitOfWorkFactory(
         store,
         EventDispatcher(
-            {TemplateEvent: [template_events.record_history, template_events.apply_alert_policy]}
+            {
+                TemplateEvent: [
+                    template_events.record_history,
+                    template_events.apply_alert_policy,
+                    campaign_policy.apply_campaign_policy,
+                ]
+            }
         ),
     )
 
@@ -183,6 +204,7 @@ async def build_services(
         inbox_queries=InboxQueries(uow_factory, page_tokens),
         send_guard=SendGuard(clock, template_cache, WindowCache(uow_factory)),
         message_queries=MessageQueries(uow_factory, page_tokens),
+        campaign_queries=CampaignQueries(uow_factory, page_tokens, clock),
         authenticator=Authenticator(uow_factory, settings.auth_cache_seconds),
         probe=probe,
         uow_factory=uow_factory,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import csv
 import json
 import sys
 from collections.abc import Awaitable, Callable, Sequence
@@ -14,8 +15,10 @@ from adapters.meta_graph.payloads import PayloadError, definition_from_meta
 from adapters.sql.migrate import upgrade
 from adapters.sql.unit_of_work import is_transient_error
 from app import commands
+from app.audience_csv import AUDIENCE_PAGE, read_contacts_csv
 from app.auth import Principal
 from app.bootstrap import Services, build_services
+from app.campaign_commands import AddCampaignAudience
 from app.errors import AppError, NotFound, StoreUnavailable
 from app.inbox import ChangeState
 from app.paging import MAX_PAGE_SIZE
@@ -115,6 +118,15 @@ def _parser() -> argparse.ArgumentParser:
     inbox_replay = inbox.add_parser("replay", help="queue a DEAD, PARKED or SKIPPED change again")
     inbox_replay.add_argument("change_id", nargs="+")
     inbox_replay.set_defaults(run=_admin(_inbox_replay))
+
+    campaigns = sub.add_parser("campaigns", help="campaigns").add_subparsers(title="campaigns commands")
+    audience = campaigns.add_parser(
+        "audience", help="add contacts to a campaign's audience from a CSV file (first column)"
+    )
+    audience.add_argument("--org", required=True)
+    audience.add_argument("--campaign", required=True, help="the campaign id (campaigns/{id} or {id})")
+    audience.add_argument("--file", required=True, type=Path, help="CSV; a header row is skipped")
+    audience.set_defaults(run=_admin(_campaign_audience))
 
     lint_cmd = sub.add_parser(
         "lint", help="lint a template definition (Meta's JSON) offline; exit 1 on errors"
@@ -291,6 +303,24 @@ async def _inbox_replay(services: Services, args: argparse.Namespace) -> int:
     for change_id in args.change_id:
         change = await services.bus.handle(commands.ReplayInboxChange(None, change_id))
         print(f"{change.id} queued again")
+    return 0
+
+
+async def _campaign_audience(services: Services, args: argparse.Namespace) -> int:
+    org = await _organization(services, args.org)
+    operator = Principal(org_id=org.id, role=Role.ADMIN, key_id="cli")
+    campaign_id = args.campaign.removeprefix("campaigns/")
+    try:
+        contacts = read_contacts_csv(args.file)
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        print(f"error: cannot read {args.file}: {exc}", file=sys.stderr)
+        return 2
+    added = 0
+    # The API's page size: a large file goes in several transactions, each within the limits.
+    for start in range(0, len(contacts), AUDIENCE_PAGE):
+        page = contacts[start : start + AUDIENCE_PAGE]
+        added += await services.bus.handle(AddCampaignAudience(operator, campaign_id, page))
+    print(f"{added} contact(s) added to campaigns/{campaign_id} ({len(contacts) - added} already there)")
     return 0
 
 

@@ -206,3 +206,16 @@ class SendAlreadyAttempted(AppError):
         self.reason = reason
         self.message_id = message_id
         super().__init__(message)
+
+
+class CampaignTemplateNotSendable(AppError):
+    """A campaign cannot start or resume: its template cannot (or, by the organization's policy,
+    should not) be sent now."""
+
+    def __init__(self, campaign_id: str, template: str, status: str, quality: str) -> None:
+        self.campaign_id = campaign_id
+        self.template = template
+        self.status = status
+        self.quality = quality
+        why = f"is {status}" + (f" with quality {quality}" if quality else "")
+        super().__init__(f"the campaign's template {template} {why}: it cannot be sent now")

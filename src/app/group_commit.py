@@ -1,4 +1,5 @@
-"""Group commit for the webhook inbox: deliveries arriving together share one transaction.
+"""Group commit: writes arriving together share one transaction (the webhook's deliveries, the
+records of sends).
 
 Meta's traffic is many small POSTs at once, and a commit (an fsync on either database) costs far
 more than the insert of one row. So each POST queues its delivery and waits; one writer drains the
@@ -15,7 +16,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Generic, TypeVar
 
 from app.inbox import Delivery
 from app.ports import UnitOfWorkFactory
@@ -24,23 +26,32 @@ from app.ports import UnitOfWorkFactory
 # it runs) and the work lost to one failing commit.
 MAX_GROUP = 256
 
+T = TypeVar("T")
+R = TypeVar("R")
 
-class DeliveryGroupCommit:
-    def __init__(self, uow_factory: UnitOfWorkFactory, *, max_group: int = MAX_GROUP) -> None:
-        self._uow_factory = uow_factory
+
+class GroupCommit(Generic[T, R]):
+    """Items submitted together are written together by `write`, which gets a group and returns
+    one result per item, in order; each submitter gets its own result once the group is written
+    (or the exception that writing the group raised)."""
+
+    def __init__(
+        self, write: Callable[[Sequence[T]], Awaitable[Sequence[R]]], *, max_group: int = MAX_GROUP
+    ) -> None:
+        self._write = write
         self._max_group = max(max_group, 1)
-        self._queue: list[tuple[Delivery, asyncio.Future[None]]] = []
+        self._queue: list[tuple[T, asyncio.Future[R]]] = []
         self._writer: asyncio.Task[None] | None = None
 
-    async def store(self, delivery: Delivery) -> None:
-        """Returns once `delivery` is committed; raises what the commit of its group raised."""
-        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._queue.append((delivery, done))
+    async def submit(self, item: T) -> R:
+        """Returns once `item` is written with its group; raises what writing the group raised."""
+        done: asyncio.Future[R] = asyncio.get_running_loop().create_future()
+        self._queue.append((item, done))
         if self._writer is None or self._writer.done():
             self._writer = asyncio.create_task(self._drain())
         # Shielded: a caller that gives up (its client went away) must not cancel the writer's
-        # bookkeeping; its delivery is still written with the group.
-        await asyncio.shield(done)
+        # bookkeeping; its item is still written with the group.
+        return await asyncio.shield(done)
 
     async def close(self) -> None:
         """Waits until everything queued so far is written (or failed)."""
@@ -53,23 +64,39 @@ class DeliveryGroupCommit:
             group = self._queue[: self._max_group]
             del self._queue[: self._max_group]
             try:
-                await self._write([delivery for delivery, _ in group])
+                results = await self._write([item for item, _ in group])
             except Exception as exc:
                 for _, done in group:
                     if not done.done():
                         done.set_exception(exc)
-            except BaseException:  # cancelled (the loop is stopping): nobody is answered 200
+            except BaseException:  # cancelled (the loop is stopping): nobody is told "written"
                 for _, done in group + self._queue:
                     if not done.done():
                         done.cancel()
                 self._queue.clear()
                 raise
             else:
-                for _, done in group:
+                for (_, done), result in zip(group, results, strict=True):
                     if not done.done():
-                        done.set_result(None)
+                        done.set_result(result)
 
-    async def _write(self, deliveries: Sequence[Delivery]) -> None:
+
+class DeliveryGroupCommit:
+    """The webhook's deliveries, committed in groups."""
+
+    def __init__(self, uow_factory: UnitOfWorkFactory, *, max_group: int = MAX_GROUP) -> None:
+        self._uow_factory = uow_factory
+        self._group = GroupCommit(self._write, max_group=max_group)
+
+    async def store(self, delivery: Delivery) -> None:
+        """Returns once `delivery` is committed; raises what the commit of its group raised."""
+        await self._group.submit(delivery)
+
+    async def close(self) -> None:
+        await self._group.close()
+
+    async def _write(self, deliveries: Sequence[Delivery]) -> Sequence[None]:
         async with self._uow_factory() as uow:
             await uow.inbox.add_deliveries(deliveries)
             await uow.commit()
+        return [None] * len(deliveries)

@@ -90,6 +90,7 @@ async def serve(
             inbox_queries=services.inbox_queries,
             send_guard=services.send_guard,
             message_queries=services.message_queries,
+            campaign_queries=services.campaign_queries,
         )
         if "grpc" in roles
         else None

@@ -48,12 +48,6 @@ class WindowRepository(Protocol):
 
 
 @dataclass(frozen=True, slots=True)
-class MessageCursor:
-    created_at: datetime
-    message_id: str
-
-
-@dataclass(frozen=True, slots=True)
 class MessageQuery:
     org_id: str
     # A contact's phone number (digits) or user id; matches the number sent to and Meta's wa_id.
@@ -65,8 +59,8 @@ class MessageQuery:
     # Created in [created_from, created_before).
     created_from: datetime | None = None
     created_before: datetime | None = None
-    # Newest first: the page after this one.
-    after: MessageCursor | None = None
+    # Newest first: the page after (created_at, id).
+    after: tuple[datetime, str] | None = None
     limit: int = 50
 
 
@@ -89,6 +83,11 @@ class MessageRepository(Protocol):
     async def add(self, message: OutboundMessage) -> bool:
         """Stores a new record; False (nothing stored) when the organization already has one with
         its request_id."""
+        ...
+
+    async def add_new(self, messages: Sequence[OutboundMessage]) -> set[str]:
+        """add() for several in one statement: the ids of those stored (the others' request_id
+        was taken)."""
         ...
 
     async def save(self, message: OutboundMessage) -> None: ...

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
+from collections.abc import Sequence
 from datetime import datetime
 
 from app.auth import Principal
 from app.errors import NotFound
 from app.handlers.templates import load_template
-from app.message_ports import DeliveryCounts, MessageCursor, MessageQuery
-from app.paging import Page, PageTokenCodec, SizeOf, effective_page_size, fingerprint, fit_page
-from app.ports import UnitOfWorkFactory
+from app.listing import newest_first
+from app.message_ports import DeliveryCounts, MessageQuery
+from app.paging import Page, PageTokenCodec, SizeOf
+from app.ports import UnitOfWork, UnitOfWorkFactory
 from app.resource_names import TemplateKey, message_name
 from domain.messages import OutboundMessage
 from domain.tenancy import Role
@@ -39,21 +40,22 @@ class MessageQueries:
         size_of: SizeOf[OutboundMessage] | None = None,
     ) -> Page[OutboundMessage]:
         principal.require(Role.VIEWER)
-        limit = effective_page_size(page_size)
-        query = replace(query, org_id=principal.org_id, after=None, limit=limit + 1)
-        async with self._uow_factory(read_only=True) as uow:
-            if template is not None:
-                query = replace(query, template_id=(await load_template(uow, principal, template)).id)
-            query_id = fingerprint("messages", query)
-            if page_token:
-                created_at, message_id = self._page_tokens.decode(page_token, query_id, size=2)
-                query = replace(query, after=MessageCursor(datetime.fromisoformat(created_at), message_id))
-            found = list(await uow.messages.list(query))
-        page, more = fit_page(found, limit, size_of)
-        token = (
-            self._page_tokens.encode(query_id, [page[-1].created_at.isoformat(), page[-1].id]) if more else ""
+
+        async def read(uow: UnitOfWork, query: MessageQuery) -> Sequence[OutboundMessage]:
+            return await uow.messages.list(query)
+
+        return await newest_first(
+            self._uow_factory,
+            self._page_tokens,
+            "messages",
+            principal,
+            query,
+            read,
+            template=template,
+            page_size=page_size,
+            page_token=page_token,
+            size_of=size_of,
         )
-        return Page(page, token)
 
     async def delivery_counts(
         self,

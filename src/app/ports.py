@@ -11,6 +11,7 @@ from datetime import datetime
 from types import TracebackType
 from typing import Protocol, Self
 
+from app.campaign_ports import CampaignRepository, CampaignSettingsRepository
 from app.inbox import (
     ChangeState,
     Delivery,
@@ -320,6 +321,8 @@ class UnitOfWork(Protocol):
     secrets: SecretRepository
     windows: WindowRepository
     messages: MessageRepository
+    campaigns: CampaignRepository
+    campaign_settings: CampaignSettingsRepository
 
     async def __aenter__(self) -> Self: ...
 

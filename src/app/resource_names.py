@@ -6,6 +6,7 @@
     inboxChanges/{change_id}                      one change of a Meta webhook delivery
     messages/{message_id}                         a message sent through the service (or seen in
                                                   Meta's status webhooks)
+    campaigns/{campaign_id}                       a campaign
 
 Parsing refuses anything else with InvalidArgument naming the field (reason INVALID_RESOURCE_NAME).
 """
@@ -23,6 +24,7 @@ _WABA = re.compile(r"wabas/(?P<waba>[0-9]{1,32}|-)")
 _ALERT = re.compile(r"alerts/(?P<id>[^/]+)")
 _INBOX_CHANGE = re.compile(r"inboxChanges/(?P<id>[^/]+)")
 _MESSAGE = re.compile(r"messages/(?P<id>[^/]+)")
+_CAMPAIGN = re.compile(r"campaigns/(?P<id>[^/]+)")
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +64,10 @@ def message_name(message_id: str) -> str:
     return f"messages/{message_id}"
 
 
+def campaign_name(campaign_id: str) -> str:
+    return f"campaigns/{campaign_id}"
+
+
 def parse_template_name(name: str, field: str = "name") -> TemplateKey:
     match = _TEMPLATE.fullmatch(name)
     if match is None:
@@ -96,6 +102,13 @@ def parse_message_name(name: str, field: str = "name") -> str:
     match = _MESSAGE.fullmatch(name)
     if match is None:
         raise _invalid(field, name, "a message name", "messages/{message_id}")
+    return match["id"]
+
+
+def parse_campaign_name(name: str, field: str = "name") -> str:
+    match = _CAMPAIGN.fullmatch(name)
+    if match is None:
+        raise _invalid(field, name, "a campaign name", "campaigns/{campaign_id}")
     return match["id"]
 
 

@@ -13,6 +13,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from types import TracebackType
 from typing import Self
 
+from app.campaign_ports import CampaignRepository, CampaignSettingsRepository
 from app.message_ports import MessageRepository, WindowRepository
 from app.ports import (
     AlertRepository,
@@ -76,6 +77,8 @@ class PublishingUnitOfWork:
     secrets: SecretRepository
     windows: WindowRepository
     messages: MessageRepository
+    campaigns: CampaignRepository
+    campaign_settings: CampaignSettingsRepository
 
     def __init__(
         self,
@@ -103,6 +106,8 @@ class PublishingUnitOfWork:
         self.secrets = store.secrets
         self.windows = store.windows
         self.messages = store.messages
+        self.campaigns = store.campaigns
+        self.campaign_settings = store.campaign_settings
         return self
 
     async def __aexit__(

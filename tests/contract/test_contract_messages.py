@@ -8,7 +8,7 @@ from datetime import timedelta
 
 import pytest
 
-from app.message_ports import ContactRef, DeliveryCounts, MessageCursor, MessageQuery
+from app.message_ports import ContactRef, DeliveryCounts, MessageQuery
 from app.ports import UnitOfWorkFactory
 from domain.conversations import ConversationWindow
 from domain.messages import DeliveryStatus, MessageKind, OutboundMessage, Pricing, SendOutcome
@@ -146,7 +146,7 @@ async def test_messages_list_newest_first_with_filters_and_keyset_pages(
 
         assert await ids() == ["m4", "m3", "m2", "m1"]
         assert await ids(limit=2) == ["m4", "m3"]
-        assert await ids(limit=2, after=MessageCursor(NOW + timedelta(minutes=3), "m3")) == ["m2", "m1"]
+        assert await ids(limit=2, after=(NOW + timedelta(minutes=3), "m3")) == ["m2", "m1"]
         assert await ids(contact="+15550001111") == ["m4"]
         assert await ids(template_id="tpl-2") == ["m3"]
         assert await ids(statuses=frozenset({DeliveryStatus.READ, DeliveryStatus.FAILED})) == ["m2", "m1"]

@@ -16,6 +16,7 @@ from collections.abc import Awaitable, Callable
 from types import TracebackType
 from typing import TYPE_CHECKING, Self
 
+from app.campaign_ports import CampaignRepository, CampaignSettingsRepository
 from app.message_ports import MessageRepository, WindowRepository
 from app.ports import (
     AlertRepository,
@@ -29,6 +30,7 @@ from app.ports import (
     WabaRepository,
 )
 from fakes.repositories.alerts import FakeAlertRepository
+from fakes.repositories.campaigns import FakeCampaignRepository, FakeCampaignSettingsRepository
 from fakes.repositories.inbox import FakeInboxRepository
 from fakes.repositories.messages import FakeMessageRepository, FakeWindowRepository
 from fakes.repositories.requests import FakeIdempotencyRepository, FakeSecretRepository
@@ -54,6 +56,8 @@ class FakeUnitOfWork:
     secrets: SecretRepository
     windows: WindowRepository
     messages: MessageRepository
+    campaigns: CampaignRepository
+    campaign_settings: CampaignSettingsRepository
 
     def __init__(self, factory: FakeUnitOfWorkFactory, *, read_only: bool = False) -> None:
         self._factory = factory
@@ -72,6 +76,8 @@ class FakeUnitOfWork:
         self.secrets = FakeSecretRepository(self._tables)
         self.windows = FakeWindowRepository(self._tables)
         self.messages = FakeMessageRepository(self._tables)
+        self.campaigns = FakeCampaignRepository(self._tables)
+        self.campaign_settings = FakeCampaignSettingsRepository(self._tables)
 
     async def __aenter__(self) -> Self:
         if self._entered:

@@ -33,7 +33,7 @@ from domain.status import TemplateCategory
 from domain.tenancy import Role
 from fakes.graph_server import running_fake_graph
 from fuzz.fuzzing import fuzz_settings
-from watemplates.v1 import conversations_pb2, template_health_pb2, templates_pb2
+from watemplates.v1 import campaigns_pb2, conversations_pb2, template_health_pb2, templates_pb2
 
 WABA = "301122334455667"
 GRAPH_TOKEN = "EAAG-fuzz-token"
@@ -49,6 +49,8 @@ METHODS: list[MethodDescriptor] = [
         (template_health_pb2, "InboxService"),
         (conversations_pb2, "ConversationService"),
         (conversations_pb2, "MessageService"),
+        (campaigns_pb2, "CampaignService"),
+        (campaigns_pb2, "OrganizationService"),
     )
     for method in file.DESCRIPTOR.services_by_name[service].methods
 ]
@@ -84,6 +86,7 @@ STRINGS = [
     "447700900123",
     "US.1234567890",
     "messages/abc",
+    "campaigns/abc",
 ]
 
 
@@ -264,6 +267,7 @@ def world(loop: asyncio.Runner, database_url: str) -> Iterator[World]:
             inbox_queries=services.inbox_queries,
             send_guard=services.send_guard,
             message_queries=services.message_queries,
+            campaign_queries=services.campaign_queries,
             watch_poll_seconds=0.05,
         )
         await server.start()

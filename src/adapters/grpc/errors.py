@@ -16,6 +16,7 @@ from adapters.grpc.trailers import budgeted_status, pack
 from app.errors import (
     AlreadyExists,
     AppError,
+    CampaignTemplateNotSendable,
     ConcurrentModification,
     EtagMismatch,
     FieldViolation,
@@ -42,6 +43,7 @@ from app.errors import (
     Unauthenticated,
 )
 from app.resource_names import message_name
+from domain.campaigns import CampaignTransitionRefused
 from domain.errors import (
     DomainError,
     InvalidParameterValues,
@@ -189,6 +191,20 @@ def to_rpc_error(exc: Exception) -> RpcError:
                     "metaErrorCode": str(first.meta_error_code),
                     "reasons": ",".join(dict.fromkeys(d.reason for d in exc.denials)),
                 },
+            )
+        case CampaignTemplateNotSendable():
+            return RpcError(
+                grpc.StatusCode.FAILED_PRECONDITION,
+                str(exc),
+                "TEMPLATE_NOT_SENDABLE",
+                {"template": exc.template, "status": exc.status, "quality": exc.quality},
+            )
+        case CampaignTransitionRefused():
+            return RpcError(
+                grpc.StatusCode.FAILED_PRECONDITION,
+                str(exc),
+                "CAMPAIGN_TRANSITION_REFUSED",
+                {"state": exc.state.value, "requestedState": exc.wanted.value},
             )
         case SendAlreadyAttempted():
             code = (

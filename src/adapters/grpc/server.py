@@ -10,11 +10,13 @@ from grpc_reflection.v1alpha import reflection
 
 from adapters.grpc.auth import AuthInterceptor
 from adapters.grpc.requests import RequestGuard
+from adapters.grpc.servicers.campaigns import CampaignServicer, OrganizationServicer
 from adapters.grpc.servicers.conversations import ConversationServicer, MessageServicer
 from adapters.grpc.servicers.inbox import InboxServicer
 from adapters.grpc.servicers.template_health import WATCH_POLL_SECONDS, TemplateHealthServicer
 from adapters.grpc.servicers.templates import TemplateServicer
 from app.auth import Authenticator
+from app.campaign_queries import CampaignQueries
 from app.inbox_queries import InboxQueries
 from app.message_queries import MessageQueries
 from app.messagebus import MessageBus
@@ -22,6 +24,8 @@ from app.queries import TemplateQueries
 from app.send_guard import SendGuard
 from app.template_health_queries import TemplateHealthQueries
 from watemplates.v1 import (
+    campaigns_pb2,
+    campaigns_pb2_grpc,
     conversations_pb2,
     conversations_pb2_grpc,
     template_health_pb2,
@@ -36,6 +40,8 @@ SERVICE_NAMES = (
     template_health_pb2.DESCRIPTOR.services_by_name["InboxService"].full_name,
     conversations_pb2.DESCRIPTOR.services_by_name["ConversationService"].full_name,
     conversations_pb2.DESCRIPTOR.services_by_name["MessageService"].full_name,
+    campaigns_pb2.DESCRIPTOR.services_by_name["CampaignService"].full_name,
+    campaigns_pb2.DESCRIPTOR.services_by_name["OrganizationService"].full_name,
 )
 
 
@@ -53,6 +59,7 @@ class GrpcServer:
         inbox_queries: InboxQueries | None = None,
         send_guard: SendGuard | None = None,
         message_queries: MessageQueries | None = None,
+        campaign_queries: CampaignQueries | None = None,
         watch_poll_seconds: float = WATCH_POLL_SECONDS,
     ) -> None:
         self.server = grpc.aio.server(
@@ -78,6 +85,13 @@ class GrpcServer:
         if message_queries is not None:
             conversations_pb2_grpc.add_MessageServiceServicer_to_server(
                 MessageServicer(message_queries), self.server
+            )
+        if campaign_queries is not None:
+            campaigns_pb2_grpc.add_CampaignServiceServicer_to_server(
+                CampaignServicer(bus, campaign_queries), self.server
+            )
+            campaigns_pb2_grpc.add_OrganizationServiceServicer_to_server(
+                OrganizationServicer(bus, campaign_queries), self.server
             )
         self.health = health.aio.HealthServicer()
         health_pb2_grpc.add_HealthServicer_to_server(self.health, self.server)

@@ -56,6 +56,18 @@ class SqlMessageRepository:
         result = await self._connection.execute(statement)
         return bool(result.rowcount)
 
+    async def add_new(self, messages: Sequence[OutboundMessage]) -> set[str]:
+        if not messages:
+            return set()
+        # Only the request_id rule may be skipped: any other clash is a bug and raises.
+        result = await self._connection.execute(
+            insert_or_skip(self._connection, _M)
+            .on_conflict_do_nothing(index_elements=["org_id", "request_id"])
+            .returning(_M.c.id),
+            [_row(m) for m in messages],
+        )
+        return set(result.scalars().all())
+
     async def save(self, message: OutboundMessage) -> None:
         await self.save_many([message])
 
@@ -109,10 +121,7 @@ class SqlMessageRepository:
     async def list(self, query: MessageQuery) -> Sequence[OutboundMessage]:
         conditions = _filters(query)
         if query.after is not None:
-            conditions.append(
-                sa.tuple_(_M.c.created_at, _M.c.id)
-                < sa.tuple_(query.after.created_at, query.after.message_id)
-            )
+            conditions.append(sa.tuple_(_M.c.created_at, _M.c.id) < sa.tuple_(*query.after))
         rows = await self._connection.execute(
             sa.select(_M)
             .where(*conditions)

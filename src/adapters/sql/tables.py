@@ -370,3 +370,69 @@ messages = sa.Table(
     # The sweep of sends whose process died before Meta answered (outcome SENDING, oldest first).
     sa.Index("ix_messages_outcome_created_at", "outcome", "created_at"),
 )
+
+# ---- campaigns ----------------------------------------------------------------------------------
+
+campaigns = sa.Table(
+    "campaigns",
+    metadata,
+    sa.Column("id", ordered_text(), primary_key=True),
+    sa.Column("org_id", sa.String(), sa.ForeignKey("organizations.id"), nullable=False),
+    sa.Column("waba_id", sa.String(), nullable=False),
+    sa.Column("phone_number_id", sa.String(), nullable=False),
+    # No foreign key: a campaign outlives its template (its history says what happened).
+    sa.Column("template_id", sa.String(), nullable=False),
+    sa.Column("template_name", sa.String(), nullable=False),
+    sa.Column("language_code", sa.String(), nullable=False),
+    sa.Column("display_name", sa.String(), nullable=False),
+    sa.Column("state", sa.String(), nullable=False),
+    sa.Column("pause_reason", sa.String(), nullable=True),
+    sa.Column("scheduled_at", UtcDateTime(), nullable=True),
+    sa.Column("created_at", UtcDateTime(), nullable=False),
+    sa.Column("created_by", sa.String(), nullable=False),
+    sa.Column("updated_at", UtcDateTime(), nullable=False),
+    sa.Column("request_id", sa.String(), nullable=True),
+    sa.Column("request_fingerprint", sa.String(), nullable=False),
+    sa.Column("version", sa.Integer(), nullable=False),
+    sa.Index("uq_campaigns_org_id_request_id", "org_id", "request_id", unique=True),
+    sa.Index("ix_campaigns_org_id_created_at_id", "org_id", "created_at", "id"),
+    sa.Index("ix_campaigns_state_listing", "org_id", "state", "created_at", "id"),
+    sa.Index("ix_campaigns_template_listing", "org_id", "template_id", "created_at", "id"),
+    # The policy's read: a template's running and paused campaigns.
+    sa.Index("ix_campaigns_template_id_state", "template_id", "state"),
+)
+
+campaign_transitions = sa.Table(
+    "campaign_transitions",
+    metadata,
+    sa.Column(
+        "seq", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), primary_key=True, autoincrement=True
+    ),
+    sa.Column("campaign_id", sa.String(), nullable=False),
+    sa.Column("org_id", sa.String(), nullable=False),
+    sa.Column("from_state", sa.String(), nullable=True),
+    sa.Column("to_state", sa.String(), nullable=False),
+    sa.Column("reason", sa.String(), nullable=True),
+    sa.Column("actor", sa.String(), nullable=False),
+    sa.Column("at", UtcDateTime(), nullable=False),
+    sa.Column("detail", sa.Text(), nullable=False),
+    sa.Index("ix_campaign_transitions_campaign_id_seq", "campaign_id", "seq"),
+)
+
+campaign_audience = sa.Table(
+    "campaign_audience",
+    metadata,
+    sa.Column("campaign_id", sa.String(), primary_key=True),
+    # As windows know contacts: a phone number's digits, or a user id.
+    sa.Column("contact", sa.String(), primary_key=True),
+)
+
+organization_settings = sa.Table(
+    "organization_settings",
+    metadata,
+    sa.Column("org_id", sa.String(), sa.ForeignKey("organizations.id"), primary_key=True),
+    sa.Column("pause_on_quality_red", sa.Boolean(), nullable=False),
+    sa.Column("pause_on_marketing_category", sa.Boolean(), nullable=False),
+    sa.Column("auto_resume", sa.Boolean(), nullable=False),
+    sa.Column("updated_at", UtcDateTime(), nullable=False),
+)

@@ -11,6 +11,7 @@ from sqlalchemy.exc import DBAPIError, DisconnectionError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from adapters.sql.alerts import SqlAlertRepository
+from adapters.sql.campaigns import SqlCampaignRepository, SqlCampaignSettingsRepository
 from adapters.sql.conversations import SqlWindowRepository
 from adapters.sql.engine import READ_ONLY_OPTION, SqlConnection, SqlEngine
 from adapters.sql.idempotency import SqlIdempotencyRepository
@@ -20,6 +21,7 @@ from adapters.sql.service_secrets import SqlSecretRepository
 from adapters.sql.template_events import SqlTemplateEventRepository
 from adapters.sql.templates import SqlTemplateRepository
 from adapters.sql.tenancy import SqlApiKeyRepository, SqlOrganizationRepository, SqlWabaRepository
+from app.campaign_ports import CampaignRepository, CampaignSettingsRepository
 from app.errors import StoreUnavailable, TransactionConflict
 from app.message_ports import MessageRepository, WindowRepository
 from app.ports import (
@@ -130,6 +132,8 @@ class SqlUnitOfWork:
     secrets: SecretRepository
     windows: WindowRepository
     messages: MessageRepository
+    campaigns: CampaignRepository
+    campaign_settings: CampaignSettingsRepository
 
     def __init__(self, engine: SqlEngine, *, read_only: bool = False) -> None:
         self._engine = engine
@@ -177,6 +181,8 @@ class SqlUnitOfWork:
         self.secrets = SqlSecretRepository(connection)
         self.windows = SqlWindowRepository(connection)
         self.messages = SqlMessageRepository(connection)
+        self.campaigns = SqlCampaignRepository(connection)
+        self.campaign_settings = SqlCampaignSettingsRepository(connection)
         return self
 
     async def __aexit__(

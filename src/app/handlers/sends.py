@@ -33,6 +33,7 @@ from app.handlers.templates import load_template
 from app.ports import Clock, MessageGateway, MetaSendResult, UnitOfWorkFactory
 from app.resource_names import TemplateKey, message_name
 from app.send_guard import PHONE_PUNCTUATION, FreeFormDraft, FreeFormType, SendGuard, ValidationRequest
+from app.send_records import SendRecords
 from app.template_cache import TemplateCache
 from app.window_cache import WindowCache
 from domain.messages import MessageKind, OutboundMessage, SendOutcome
@@ -63,6 +64,7 @@ async def send_template_message(
     clock: Clock,
     message_gateway: MessageGateway | None,
     template_cache: TemplateCache,
+    send_records: SendRecords,
 ) -> SentMessage:
     gateway, to = _ready_to_send(command.principal, message_gateway, command.to)
     fingerprint = _fingerprint(
@@ -105,7 +107,7 @@ async def send_template_message(
         )
 
     try:
-        return await _send(uow_factory, clock, command.principal, record, call_meta)
+        return await _send(uow_factory, clock, send_records, command.principal, record, call_meta)
     except (MetaTemplatePaused, MetaTemplateDisabled) as exc:
         # Meta just told us the template cannot be sent: record it now, so campaigns can react
         # before the status webhook arrives.
@@ -119,6 +121,7 @@ async def send_text_message(
     clock: Clock,
     message_gateway: MessageGateway | None,
     template_cache: TemplateCache,
+    send_records: SendRecords,
 ) -> SentMessage:
     gateway, to = _ready_to_send(command.principal, message_gateway, command.to)
     fingerprint = _fingerprint(
@@ -165,7 +168,7 @@ async def send_text_message(
             callback_data=command.callback_data,
         )
 
-    return await _send(uow_factory, clock, command.principal, record, call_meta)
+    return await _send(uow_factory, clock, send_records, command.principal, record, call_meta)
 
 
 def _ready_to_send(
@@ -194,19 +197,18 @@ def recipient(raw: str) -> str:
 async def _send(
     uow_factory: UnitOfWorkFactory,
     clock: Clock,
+    records: SendRecords,
     principal: Principal,
     record: OutboundMessage,
     call_meta: Callable[[], Awaitable[MetaSendResult]],
 ) -> SentMessage:
-    async with uow_factory() as uow:
-        if not await uow.messages.add(record):
-            # Another request with this request_id got there first (between our replay check and now).
-            await uow.rollback()
+    if not await records.add(record):
+        # Another request with this request_id got there first (between our replay check and now).
+        async with uow_factory(read_only=True) as uow:
             first = await uow.messages.get_by_request(principal.org_id, record.request_id)
-            if first is None:  # pragma: no cover - the unique index said it exists
-                raise RequestIdReused(record.request_id)
-            return _answer_for(first, record.request_fingerprint, clock)
-        await uow.commit()
+        if first is None:  # pragma: no cover - the unique index said it exists
+            raise RequestIdReused(record.request_id)
+        return _answer_for(first, record.request_fingerprint, clock)
     try:
         result = await call_meta()
     except MetaError as exc:
@@ -214,32 +216,17 @@ async def _send(
             record.unknown(str(exc), clock.now())
         else:
             record.rejected(exc.code or None, str(exc), clock.now())
-        await _store_outcome(uow_factory, clock, record)
+        await records.store_outcome(record)
         raise
     except BaseException as exc:
         # Cancelled (the caller went away, shutdown) or a bug: Meta may have the message.
         record.unknown(f"the send was interrupted: {type(exc).__name__}", clock.now())
-        await asyncio.shield(_store_outcome(uow_factory, clock, record))
+        await asyncio.shield(records.store_outcome(record))
         raise
     record.accepted(result.message_id, result.wa_id, result.message_status, clock.now())
     # Meta has the message now: its id is recorded even if the caller goes away meanwhile.
-    await asyncio.shield(_store_outcome(uow_factory, clock, record))
+    await asyncio.shield(records.store_outcome(record))
     return _sent(record)
-
-
-async def _store_outcome(uow_factory: UnitOfWorkFactory, clock: Clock, record: OutboundMessage) -> None:
-    async with uow_factory() as uow:
-        # The inbox worker's lock: its batches and this write take turns, so a status webhook for
-        # this wamid is applied either before (a record of its own, taken over here) or after (to
-        # this record), never beside it.
-        await uow.template_events.reserve()
-        if record.wamid:
-            observed = await uow.messages.get_by_wamid(record.org_id, record.wamid)
-            if observed is not None and observed.id != record.id:
-                record.absorb(observed, clock.now())
-                await uow.messages.delete(record.org_id, observed.id)
-        await uow.messages.save(record)
-        await uow.commit()
 
 
 async def _replay(

@@ -94,6 +94,9 @@ class FakeMessageRepository:
         rows[message.id] = clone(message)
         return True
 
+    async def add_new(self, messages: Sequence[OutboundMessage]) -> set[str]:
+        return {message.id for message in messages if await self.add(message)}
+
     async def save(self, message: OutboundMessage) -> None:
         await self.save_many([message])
 
@@ -174,8 +177,7 @@ class FakeMessageRepository:
         found = [m for m in self._tables.read.messages.values() if _matches(m, query)]
         found.sort(key=lambda m: (m.created_at, m.id), reverse=True)
         if query.after is not None:
-            cursor = (query.after.created_at, query.after.message_id)
-            found = [m for m in found if (m.created_at, m.id) < cursor]
+            found = [m for m in found if (m.created_at, m.id) < query.after]
         return [clone(m) for m in found[: query.limit]]
 
     async def delivery_counts(

@@ -14,9 +14,11 @@ from dataclasses import dataclass, field, fields, replace
 from datetime import datetime
 from typing import TypeVar
 
+from app.campaign_ports import StoredTransition as StoredCampaignTransition
 from app.inbox import Delivery, InboxChange
 from app.ports import IdempotencyRecord, StoredTemplateEvent
 from domain.alerts import Alert
+from domain.campaigns import Campaign, CampaignPolicy
 from domain.conversations import ConversationWindow
 from domain.messages import OutboundMessage
 from domain.templates import Template
@@ -50,6 +52,12 @@ class MemoryStore:
     alerts: dict[str, Alert] = field(default_factory=dict)
     windows: dict[str, ConversationWindow] = field(default_factory=dict)
     messages: dict[str, OutboundMessage] = field(default_factory=dict)
+    campaigns: dict[str, Campaign] = field(default_factory=dict)
+    # By seq: every campaign's history in one sequence.
+    campaign_transitions: dict[int, StoredCampaignTransition] = field(default_factory=dict)
+    # (campaign id, contact)
+    campaign_audience: dict[tuple[str, str], None] = field(default_factory=dict)
+    campaign_settings: dict[str, CampaignPolicy] = field(default_factory=dict)
     # store_generations: bumped by every template and WABA write.
     generations: dict[str, int] = field(default_factory=lambda: {"templates": 0})
 

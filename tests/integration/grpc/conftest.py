@@ -84,6 +84,7 @@ async def grpc_world() -> AsyncIterator[GrpcWorld]:
         inbox_queries=services.inbox_queries,
         send_guard=services.send_guard,
         message_queries=services.message_queries,
+        campaign_queries=services.campaign_queries,
     )
     await server.start()
     channel = grpc.aio.insecure_channel(f"127.0.0.1:{server.port}")

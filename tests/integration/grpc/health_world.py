@@ -274,6 +274,7 @@ async def health_world() -> AsyncIterator[HealthWorld]:
         inbox_queries=services.inbox_queries,
         send_guard=services.send_guard,
         message_queries=services.message_queries,
+        campaign_queries=services.campaign_queries,
         watch_poll_seconds=0.05,
     )
     await server.start()

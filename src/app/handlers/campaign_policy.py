@@ -1,0 +1,72 @@
+"""What the service does to campaigns by itself when their template changes: pause the running ones
+the organization's policy says must stop, resume the ones it paused once the template is sendable
+again.
+
+Registered with the unit of work's EventDispatcher beside the history and the alert policy, so it
+runs in the transaction that changed the template, whatever changed it (a webhook, a sync, a send
+Meta refused, a failed status). It looks at the template as it stands after the change, not at the
+events' order: the template already applied Meta's time order (an older event is SUPERSEDED and
+changed nothing), so duplicated and out-of-order webhooks leave campaigns where Meta's order says.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from app.ports import UnitOfWork
+from domain.campaigns import Campaign, CampaignPolicy, TemplateCondition
+from domain.events import DomainEvent, TemplateEvent
+from domain.observations import Aspect, Outcome
+from domain.status import TemplateCategory
+
+# The aspects that can make a template unsendable, or sendable again.
+_WATCHED = frozenset({Aspect.STATUS, Aspect.QUALITY, Aspect.CATEGORY})
+
+
+async def apply_campaign_policy(events: Sequence[DomainEvent], uow: UnitOfWork) -> None:
+    by_template: dict[str, list[TemplateEvent]] = {}
+    for event in events:
+        if isinstance(event, TemplateEvent) and event.outcome is Outcome.APPLIED and event.aspect in _WATCHED:
+            by_template.setdefault(event.template_id, []).append(event)
+    if not by_template:
+        return
+    # One read for the whole batch; most templates have no running campaign, and cost nothing more.
+    campaigns = await uow.campaigns.lock_active_for_templates(sorted(by_template))
+    if not campaigns:
+        return
+    policies: dict[str, CampaignPolicy] = {}
+    moved: list[Campaign] = []
+    for template_id in sorted({c.template_id for c in campaigns}):
+        applied = by_template[template_id]
+        org_id = applied[0].org_id
+        template = await uow.templates.get(org_id, template_id)
+        if template is None:
+            continue
+        if org_id not in policies:
+            policies[org_id] = await uow.campaign_settings.get(org_id)
+        condition = TemplateCondition(
+            template.status,
+            template.quality,
+            template.category,
+            became_marketing=any(
+                e.aspect is Aspect.CATEGORY
+                and e.to_value == TemplateCategory.MARKETING.value
+                and e.from_value != TemplateCategory.MARKETING.value
+                for e in applied
+            ),
+        )
+        last = applied[-1]
+        why = (
+            f"template {last.template_name}: {last.aspect.value} {last.from_value or '-'} -> {last.to_value}"
+        )
+        if last.reason:
+            why += f" ({last.reason})"
+        why += f", from {last.source.value}"
+        policy = policies[org_id]
+        moved.extend(
+            campaign
+            for campaign in campaigns
+            if campaign.template_id == template_id
+            and campaign.protect(condition, policy, last.received_at, why)
+        )
+    await uow.campaigns.save_many(moved)

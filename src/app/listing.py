@@ -1,0 +1,56 @@
+"""The newest-first listings (messages, campaigns): one way to page them (AIP-158), keyset on
+(created_at, id), optionally narrowed to one template."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import replace
+from datetime import datetime
+from typing import Any, Protocol, TypeVar
+
+from app.auth import Principal
+from app.handlers.templates import load_template
+from app.paging import Page, PageTokenCodec, SizeOf, effective_page_size, fingerprint, fit_page
+from app.ports import UnitOfWork, UnitOfWorkFactory
+from app.resource_names import TemplateKey
+
+
+class Listed(Protocol):
+    @property
+    def id(self) -> str: ...
+
+    @property
+    def created_at(self) -> datetime: ...
+
+
+T = TypeVar("T", bound=Listed)
+# A frozen dataclass with org_id, template_id, after ((created_at, id) or None) and limit.
+Q = TypeVar("Q", bound=Any)
+
+
+async def newest_first(
+    uow_factory: UnitOfWorkFactory,
+    page_tokens: PageTokenCodec,
+    listing: str,
+    principal: Principal,
+    query: Q,
+    read: Callable[[UnitOfWork, Q], Awaitable[Sequence[T]]],
+    *,
+    template: TemplateKey | None,
+    page_size: int,
+    page_token: str,
+    size_of: SizeOf[T] | None = None,
+) -> Page[T]:
+    limit = effective_page_size(page_size)
+    query = replace(query, org_id=principal.org_id, after=None, limit=limit + 1)
+    async with uow_factory(read_only=True) as uow:
+        if template is not None:
+            query = replace(query, template_id=(await load_template(uow, principal, template)).id)
+        query_id = fingerprint(listing, query)
+        if page_token:
+            created_at, item_id = page_tokens.decode(page_token, query_id, size=2)
+            query = replace(query, after=(datetime.fromisoformat(created_at), item_id))
+        found = list(await read(uow, query))
+    page, more = fit_page(found, limit, size_of)
+    token = page_tokens.encode(query_id, [page[-1].created_at.isoformat(), page[-1].id]) if more else ""
+    return Page(page, token)
