@@ -16,14 +16,27 @@ from adapters.meta_graph.templates import GraphTemplateGateway
 from adapters.sql.engine import SqlHealthProbe, create_engine
 from adapters.sql.unit_of_work import SqlUnitOfWorkFactory
 from app import campaign_commands, commands
+from app.audit import AuditTrail
+from app.audit_queries import AuditQueries
 from app.auth import Authenticator
 from app.campaign_queries import CampaignQueries
 from app.clock import SystemClock
-from app.handlers import alerts, campaign_policy, campaigns, inbox, sends, template_events, templates, tenancy
+from app.handlers import (
+    alerts,
+    campaign_policy,
+    campaigns,
+    inbox,
+    notifications,
+    sends,
+    template_events,
+    templates,
+    tenancy,
+)
 from app.handlers import meta as meta_handlers
 from app.inbox_queries import InboxQueries
 from app.message_queries import MessageQueries
 from app.messagebus import MessageBus
+from app.notification_queries import NotificationQueries
 from app.paging import PageTokenCodec
 from app.ports import (
     Clock,
@@ -57,6 +70,8 @@ class Services:
     send_guard: SendGuard
     message_queries: MessageQueries
     campaign_queries: CampaignQueries
+    notification_queries: NotificationQueries
+    audit_queries: AuditQueries
     authenticator: Authenticator
     probe: HealthProbe
     uow_factory: UnitOfWorkFactory
@@ -112,11 +127,14 @@ def build_bus(
         campaign_commands.MoveCampaign: bind(campaigns.move_campaign),
         campaign_commands.AddCampaignAudience: bind(campaigns.add_campaign_audience),
         campaign_commands.UpdateCampaignPolicy: bind(campaigns.update_campaign_policy),
+        campaign_commands.CreateChannel: bind(notifications.create_channel),
+        campaign_commands.DeleteChannel: bind(notifications.delete_channel),
+        campaign_commands.ReplayNotification: bind(notifications.replay_notification),
         commands.ApplyInboxChanges: apply_inbox_changes,
         commands.ApplyDueInboxChanges: apply_inbox_changes,
         commands.ReplayInboxChange: bind(inbox.replay_inbox_change),
     }
-    return MessageBus(handlers)
+    return MessageBus(handlers, observer=AuditTrail(uow_factory, clock).record)
 
 
 def cache_of(uow_factory: UnitOfWorkFactory, *, recheck_seconds: float = RECHECK_SECONDS) -> TemplateCache:
@@ -205,6 +223,8 @@ async def build_services(
         send_guard=SendGuard(clock, template_cache, WindowCache(uow_factory)),
         message_queries=MessageQueries(uow_factory, page_tokens),
         campaign_queries=CampaignQueries(uow_factory, page_tokens, clock),
+        notification_queries=NotificationQueries(uow_factory, page_tokens),
+        audit_queries=AuditQueries(uow_factory, page_tokens),
         authenticator=Authenticator(uow_factory, settings.auth_cache_seconds),
         probe=probe,
         uow_factory=uow_factory,

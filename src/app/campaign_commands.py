@@ -1,4 +1,4 @@
-"""Campaign commands (the rest of the service's commands are in app.commands)."""
+"""Campaign and notification commands (the rest of the service's commands are in app.commands)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,9 @@ from enum import StrEnum
 from app.auth import Principal
 from app.commands import Command
 from app.resource_names import TemplateKey
+from domain.alerts import AlertKind, Severity
 from domain.campaigns import Campaign, CampaignPolicy
+from domain.notifications import Channel, ChannelKind, Notification
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,3 +57,26 @@ class AddCampaignAudience(Command[int]):
 class UpdateCampaignPolicy(Command[CampaignPolicy]):
     principal: Principal
     policy: CampaignPolicy
+
+
+@dataclass(frozen=True, slots=True)
+class CreateChannel(Command[Channel]):
+    principal: Principal
+    kind: ChannelKind
+    display_name: str
+    # EMAIL: the recipients; SLACK and WEBHOOK: the URL.
+    targets: Sequence[str]
+    min_severity: Severity = Severity.WARNING
+    muted: frozenset[AlertKind] = frozenset()
+
+
+@dataclass(frozen=True, slots=True)
+class DeleteChannel(Command[None]):
+    principal: Principal
+    channel_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class ReplayNotification(Command[Notification]):
+    principal: Principal
+    notification_id: str

@@ -3,29 +3,28 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import csv
 import json
 import sys
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from adapters.meta_graph.payloads import PayloadError, definition_from_meta
 from adapters.sql.migrate import upgrade
-from adapters.sql.unit_of_work import is_transient_error
 from app import commands
 from app.audience_csv import AUDIENCE_PAGE, read_contacts_csv
-from app.auth import Principal
-from app.bootstrap import Services, build_services
+from app.bootstrap import Services
 from app.campaign_commands import AddCampaignAudience
-from app.errors import AppError, NotFound, StoreUnavailable
+from app.cli_admin import admin_action, operator, organization_of
+from app.cli_notifications import add_notification_commands
+from app.errors import AppError, StoreUnavailable
 from app.inbox import ChangeState
 from app.paging import MAX_PAGE_SIZE
 from app.resource_names import qualified_template_name
 from app.settings import Settings
 from domain.lint import LintReport, lint
-from domain.tenancy import Organization, Role
+from domain.tenancy import Role
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -59,8 +58,9 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--role",
         action="append",
-        choices=["all", "grpc", "webhook", "worker"],
-        help="what this process does (repeatable; default all): the API, Meta's webhook, the inbox worker",
+        choices=["all", "grpc", "webhook", "worker", "dispatcher"],
+        help="what this process does (repeatable; default all): the API, Meta's webhook, the inbox "
+        "worker, the notification dispatcher",
     )
     # Internal: set by `serve` when it starts the inbox worker as a child process (its parent's pid).
     serve.add_argument("--child-of", type=int, default=None, help=argparse.SUPPRESS)
@@ -74,20 +74,20 @@ def _parser() -> argparse.ArgumentParser:
     create = org.add_parser("create", help="create an organization")
     create.add_argument("slug", help="short handle, e.g. acme")
     create.add_argument("--name", default="", help="display name")
-    create.set_defaults(run=_admin(_org_create))
-    org.add_parser("list", help="list organizations").set_defaults(run=_admin(_org_list))
+    create.set_defaults(run=admin_action(_org_create))
+    org.add_parser("list", help="list organizations").set_defaults(run=admin_action(_org_list))
 
     key = sub.add_parser("apikey", help="API keys").add_subparsers(title="apikey commands")
     key_create = key.add_parser("create", help="create an API key (shown once)")
     key_create.add_argument("--org", required=True)
     key_create.add_argument("--role", required=True, choices=[r.name.lower() for r in Role])
-    key_create.set_defaults(run=_admin(_key_create))
+    key_create.set_defaults(run=admin_action(_key_create))
     key_revoke = key.add_parser("revoke", help="revoke an API key by its prefix")
     key_revoke.add_argument("prefix")
-    key_revoke.set_defaults(run=_admin(_key_revoke))
+    key_revoke.set_defaults(run=admin_action(_key_revoke))
     key_list = key.add_parser("list", help="list an organization's API keys")
     key_list.add_argument("--org", required=True)
-    key_list.set_defaults(run=_admin(_key_list))
+    key_list.set_defaults(run=admin_action(_key_list))
 
     waba = sub.add_parser("waba", help="WhatsApp Business Accounts").add_subparsers(title="waba commands")
     waba_add = waba.add_parser("add", help="register a WABA (and its phone numbers) to an organization")
@@ -95,10 +95,10 @@ def _parser() -> argparse.ArgumentParser:
     waba_add.add_argument("--waba-id", required=True)
     waba_add.add_argument("--phone-number-id", action="append", default=[])
     waba_add.add_argument("--name", default="")
-    waba_add.set_defaults(run=_admin(_waba_add))
+    waba_add.set_defaults(run=admin_action(_waba_add))
     waba_list = waba.add_parser("list", help="list an organization's WABAs")
     waba_list.add_argument("--org", required=True)
-    waba_list.set_defaults(run=_admin(_waba_list))
+    waba_list.set_defaults(run=admin_action(_waba_list))
 
     tpl = sub.add_parser("templates", help="templates").add_subparsers(title="templates commands")
     sync = tpl.add_parser(
@@ -106,7 +106,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     sync.add_argument("--org", required=True)
     sync.add_argument("--waba", required=True, help="the WABA id")
-    sync.set_defaults(run=_admin(_templates_sync))
+    sync.set_defaults(run=admin_action(_templates_sync))
 
     inbox = sub.add_parser("inbox", help="the Meta webhook inbox").add_subparsers(title="inbox commands")
     inbox_list = inbox.add_parser("list", help="changes that need a look (DEAD, PARKED, SKIPPED by default)")
@@ -114,10 +114,10 @@ def _parser() -> argparse.ArgumentParser:
         "--state", action="append", choices=[s.value.lower() for s in ChangeState], help="repeatable"
     )
     inbox_list.add_argument("--limit", type=_positive, default=100, help="how many to show (all pages)")
-    inbox_list.set_defaults(run=_admin(_inbox_list))
+    inbox_list.set_defaults(run=admin_action(_inbox_list))
     inbox_replay = inbox.add_parser("replay", help="queue a DEAD, PARKED or SKIPPED change again")
     inbox_replay.add_argument("change_id", nargs="+")
-    inbox_replay.set_defaults(run=_admin(_inbox_replay))
+    inbox_replay.set_defaults(run=admin_action(_inbox_replay))
 
     campaigns = sub.add_parser("campaigns", help="campaigns").add_subparsers(title="campaigns commands")
     audience = campaigns.add_parser(
@@ -126,7 +126,9 @@ def _parser() -> argparse.ArgumentParser:
     audience.add_argument("--org", required=True)
     audience.add_argument("--campaign", required=True, help="the campaign id (campaigns/{id} or {id})")
     audience.add_argument("--file", required=True, type=Path, help="CSV; a header row is skipped")
-    audience.set_defaults(run=_admin(_campaign_audience))
+    audience.set_defaults(run=admin_action(_campaign_audience))
+
+    add_notification_commands(sub)
 
     lint_cmd = sub.add_parser(
         "lint", help="lint a template definition (Meta's JSON) offline; exit 1 on errors"
@@ -162,33 +164,6 @@ def _migrate(args: argparse.Namespace) -> int:
     return 0
 
 
-def _admin(
-    action: Callable[[Services, argparse.Namespace], Awaitable[int]],
-) -> Callable[[argparse.Namespace], int]:
-    """Runs an admin action against the configured database (migrated first, like the server)."""
-
-    def run(args: argparse.Namespace) -> int:
-        settings = Settings()
-
-        async def go() -> int:
-            if settings.migrate_on_start:
-                try:
-                    await asyncio.to_thread(upgrade, settings.database_url)
-                except Exception as exc:
-                    if is_transient_error(exc):
-                        raise StoreUnavailable() from exc
-                    raise
-            services = await build_services(settings)
-            try:
-                return await action(services, args)
-            finally:
-                await services.close()
-
-        return asyncio.run(go())
-
-    return run
-
-
 async def _org_create(services: Services, args: argparse.Namespace) -> int:
     created = await services.bus.handle(commands.CreateOrganization(args.slug, args.name))
     print(f"organization {created.slug} created (id {created.org_id})")
@@ -219,16 +194,8 @@ async def _key_revoke(services: Services, args: argparse.Namespace) -> int:
     return 0
 
 
-async def _organization(services: Services, slug: str) -> Organization:
-    async with services.uow_factory(read_only=True) as uow:
-        org = await uow.organizations.get_by_slug(slug)
-    if org is None:
-        raise NotFound("organization", slug)
-    return org
-
-
 async def _key_list(services: Services, args: argparse.Namespace) -> int:
-    org = await _organization(services, args.org)
+    org = await organization_of(services, args.org)
     async with services.uow_factory(read_only=True) as uow:
         for key in await uow.api_keys.list_for_org(org.id):
             state = f"revoked {key.revoked_at.isoformat()}" if key.revoked_at else "active"
@@ -245,7 +212,7 @@ async def _waba_add(services: Services, args: argparse.Namespace) -> int:
 
 
 async def _waba_list(services: Services, args: argparse.Namespace) -> int:
-    org = await _organization(services, args.org)
+    org = await organization_of(services, args.org)
     async with services.uow_factory(read_only=True) as uow:
         for waba in await uow.wabas.list_for_org(org.id):
             phones = ", ".join(waba.phone_number_ids) or "-"
@@ -254,10 +221,8 @@ async def _waba_list(services: Services, args: argparse.Namespace) -> int:
 
 
 async def _templates_sync(services: Services, args: argparse.Namespace) -> int:
-    org = await _organization(services, args.org)
-    # The operator at the terminal acts for the organization with full rights.
-    operator = Principal(org_id=org.id, role=Role.ADMIN, key_id="cli")
-    report = await services.bus.handle(commands.SyncTemplates(operator, args.waba))
+    org = await organization_of(services, args.org)
+    report = await services.bus.handle(commands.SyncTemplates(operator(org), args.waba))
     for label, names in (
         ("created", report.created),
         ("updated", report.updated),
@@ -307,8 +272,8 @@ async def _inbox_replay(services: Services, args: argparse.Namespace) -> int:
 
 
 async def _campaign_audience(services: Services, args: argparse.Namespace) -> int:
-    org = await _organization(services, args.org)
-    operator = Principal(org_id=org.id, role=Role.ADMIN, key_id="cli")
+    org = await organization_of(services, args.org)
+    cli_operator = operator(org)
     campaign_id = args.campaign.removeprefix("campaigns/")
     try:
         contacts = read_contacts_csv(args.file)
@@ -319,7 +284,7 @@ async def _campaign_audience(services: Services, args: argparse.Namespace) -> in
     # The API's page size: a large file goes in several transactions, each within the limits.
     for start in range(0, len(contacts), AUDIENCE_PAGE):
         page = contacts[start : start + AUDIENCE_PAGE]
-        added += await services.bus.handle(AddCampaignAudience(operator, campaign_id, page))
+        added += await services.bus.handle(AddCampaignAudience(cli_operator, campaign_id, page))
     print(f"{added} contact(s) added to campaigns/{campaign_id} ({len(contacts) - added} already there)")
     return 0
 

@@ -1,4 +1,4 @@
-"""The newest-first listings (messages, campaigns): one way to page them (AIP-158), keyset on
+"""The newest-first listings (messages, campaigns, notifications): one way to page them (AIP-158), keyset on
 (created_at, id), optionally narrowed to one template."""
 
 from __future__ import annotations
@@ -46,7 +46,8 @@ async def newest_first(
     async with uow_factory(read_only=True) as uow:
         if template is not None:
             query = replace(query, template_id=(await load_template(uow, principal, template)).id)
-        query_id = fingerprint(listing, query)
+        # The page size may change from page to page (AIP-158); what is listed may not.
+        query_id = fingerprint(listing, replace(query, limit=0))
         if page_token:
             created_at, item_id = page_tokens.decode(page_token, query_id, size=2)
             query = replace(query, after=(datetime.fromisoformat(created_at), item_id))

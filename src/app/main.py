@@ -7,6 +7,7 @@ import contextlib
 import logging
 import signal
 import sys
+from datetime import timedelta
 
 from aiohttp import web
 
@@ -14,12 +15,14 @@ from adapters.grpc.server import GrpcServer
 from adapters.http.app import create_app
 from adapters.http.webhook.endpoint import WebhookConfig
 from adapters.http.webhook.translators import MetaWebhookTranslator
+from adapters.notify.senders import ChannelSenders
 from adapters.sql.migrate import upgrade
 from adapters.sql.notifications import INBOX_CHANNEL, PostgresListener
 from adapters.sql.unit_of_work import is_transient_error
 from app.bootstrap import Services, build_services
 from app.inbox_worker import InboxSettings, InboxWorker
 from app.log_throttle import LogThrottle
+from app.notification_dispatcher import DispatchSettings, NotificationDispatcher
 from app.settings import Settings, split_host_port
 from app.worker_process import WorkerProcess, stop_when_orphaned, wants_worker_process
 
@@ -45,7 +48,7 @@ def configure_logging(settings: Settings) -> None:
     logging.basicConfig(level=settings.log_level.upper(), handlers=[handler], force=True)
 
 
-ROLES = ("grpc", "webhook", "worker")
+ROLES = ("grpc", "webhook", "worker", "dispatcher")
 
 
 def run_server(
@@ -64,7 +67,8 @@ async def serve(
     settings: Settings, roles: frozenset[str] = frozenset(ROLES), *, child_of: int | None = None
 ) -> None:
     """Runs the given roles: `grpc` (the API), `webhook` (Meta's POSTs into the inbox), `worker` (the
-    inbox worker), in this process, except that the worker gets a child process of its own when
+    inbox worker), `dispatcher` (delivers the notification outbox), in this process, except that
+    the worker gets a child process of its own when
     that is faster (app.worker_process). The HTTP health endpoints run with every role, except in
     such a child (`child_of` its parent's pid), which its parent watches instead."""
     if settings.migrate_on_start:
@@ -79,6 +83,17 @@ async def serve(
         roles = roles - {"worker"}
 
     worker = _inbox_worker(settings, services) if "worker" in roles else None
+    senders = ChannelSenders(settings) if "dispatcher" in roles else None
+    dispatcher = (
+        NotificationDispatcher(
+            services.uow_factory,
+            services.clock,
+            senders,
+            DispatchSettings(lease=timedelta(seconds=settings.notification_lease_seconds)),
+        )
+        if senders is not None
+        else None
+    )
     webhook = _webhook(settings, services, worker) if "webhook" in roles else None
     grpc_server = (
         GrpcServer(
@@ -91,6 +106,8 @@ async def serve(
             send_guard=services.send_guard,
             message_queries=services.message_queries,
             campaign_queries=services.campaign_queries,
+            notification_queries=services.notification_queries,
+            audit_queries=services.audit_queries,
         )
         if "grpc" in roles
         else None
@@ -127,6 +144,8 @@ async def serve(
                 winding_down.append(asyncio.create_task(listener.run(stop)))
         if worker_process is not None:
             winding_down.append(asyncio.create_task(worker_process.run(stop)))
+        if dispatcher is not None:
+            winding_down.append(asyncio.create_task(dispatcher.run(stop)))
         if child_of is not None:
             winding_down.append(asyncio.create_task(stop_when_orphaned(child_of, stop)))
         else:
@@ -154,6 +173,8 @@ async def serve(
         for task in tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+        if senders is not None:
+            await senders.close()
         await services.close()
         log.info("stopped")
 

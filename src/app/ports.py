@@ -11,6 +11,7 @@ from datetime import datetime
 from types import TracebackType
 from typing import Protocol, Self
 
+from app.audit_ports import AuditRepository
 from app.campaign_ports import CampaignRepository, CampaignSettingsRepository
 from app.inbox import (
     ChangeState,
@@ -23,6 +24,7 @@ from app.inbox import (
     TemplateChange,
 )
 from app.message_ports import MessageRepository, WindowRepository
+from app.notification_ports import ChannelRepository, NotificationRepository
 from domain.alerts import Alert, AlertState
 from domain.alerts import Severity as AlertSeverity
 from domain.components import ParameterFormat, TemplateDefinition
@@ -323,6 +325,9 @@ class UnitOfWork(Protocol):
     messages: MessageRepository
     campaigns: CampaignRepository
     campaign_settings: CampaignSettingsRepository
+    channels: ChannelRepository
+    notifications: NotificationRepository
+    audit: AuditRepository
 
     async def __aenter__(self) -> Self: ...
 

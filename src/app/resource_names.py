@@ -7,6 +7,7 @@
     messages/{message_id}                         a message sent through the service (or seen in
                                                   Meta's status webhooks)
     campaigns/{campaign_id}                       a campaign
+    channels/{channel_id}, notifications/{id}     a notification channel, a notification
 
 Parsing refuses anything else with InvalidArgument naming the field (reason INVALID_RESOURCE_NAME).
 """
@@ -66,6 +67,23 @@ def message_name(message_id: str) -> str:
 
 def campaign_name(campaign_id: str) -> str:
     return f"campaigns/{campaign_id}"
+
+
+def channel_name(channel_id: str) -> str:
+    return f"channels/{channel_id}"
+
+
+def notification_name(notification_id: str) -> str:
+    return f"notifications/{notification_id}"
+
+
+def parse_simple_name(name: str, collection: str, field: str = "name") -> str:
+    """`{collection}/{id}` -> id (channels, notifications)."""
+    prefix = f"{collection}/"
+    found = name[len(prefix) :] if name.startswith(prefix) else ""
+    if not found or "/" in found:
+        raise _invalid(field, name, f"a {collection[:-1]} name", f"{collection}/{{id}}")
+    return found
 
 
 def parse_template_name(name: str, field: str = "name") -> TemplateKey:

@@ -40,6 +40,18 @@ class Settings(BaseSettings):
     # The inbox worker in a process of its own (app.worker_process): "auto" does so on PostgreSQL
     # with two or more cores; "on" always; "off" keeps every role in one process.
     worker_process: str = Field(default="auto", pattern="^(auto|on|off)$")
+    # Email notifications (an email channel needs smtp_host): STARTTLS, required (smtp_security
+    # "starttls", the default), TLS from the first byte ("tls", usually port 465), or neither
+    # ("none": only for a relay on the same host or network).
+    smtp_host: str = ""
+    smtp_port: int = Field(default=587, ge=1, le=65535)
+    smtp_security: str = Field(default="starttls", pattern="^(starttls|tls|none)$")
+    smtp_username: str = ""
+    smtp_password: SecretStr | None = None
+    smtp_from: str = "watemplates@localhost"
+    smtp_timeout_seconds: float = Field(default=30.0, gt=0)
+    # A notification a dispatcher claimed and did not report on (it died) is sent again after this.
+    notification_lease_seconds: float = Field(default=120.0, gt=0)
 
     @field_validator("grpc_addr", "http_addr")
     @classmethod

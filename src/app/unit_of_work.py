@@ -13,8 +13,10 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from types import TracebackType
 from typing import Self
 
+from app.audit_ports import AuditRepository
 from app.campaign_ports import CampaignRepository, CampaignSettingsRepository
 from app.message_ports import MessageRepository, WindowRepository
+from app.notification_ports import ChannelRepository, NotificationRepository
 from app.ports import (
     AlertRepository,
     ApiKeyRepository,
@@ -79,6 +81,9 @@ class PublishingUnitOfWork:
     messages: MessageRepository
     campaigns: CampaignRepository
     campaign_settings: CampaignSettingsRepository
+    channels: ChannelRepository
+    notifications: NotificationRepository
+    audit: AuditRepository
 
     def __init__(
         self,
@@ -108,6 +113,9 @@ class PublishingUnitOfWork:
         self.messages = store.messages
         self.campaigns = store.campaigns
         self.campaign_settings = store.campaign_settings
+        self.channels = store.channels
+        self.notifications = store.notifications
+        self.audit = store.audit
         return self
 
     async def __aexit__(

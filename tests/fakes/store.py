@@ -16,8 +16,10 @@ from collections.abc import Awaitable, Callable
 from types import TracebackType
 from typing import TYPE_CHECKING, Self
 
+from app.audit_ports import AuditRepository
 from app.campaign_ports import CampaignRepository, CampaignSettingsRepository
 from app.message_ports import MessageRepository, WindowRepository
+from app.notification_ports import ChannelRepository, NotificationRepository
 from app.ports import (
     AlertRepository,
     ApiKeyRepository,
@@ -30,9 +32,11 @@ from app.ports import (
     WabaRepository,
 )
 from fakes.repositories.alerts import FakeAlertRepository
+from fakes.repositories.audit import FakeAuditRepository
 from fakes.repositories.campaigns import FakeCampaignRepository, FakeCampaignSettingsRepository
 from fakes.repositories.inbox import FakeInboxRepository
 from fakes.repositories.messages import FakeMessageRepository, FakeWindowRepository
+from fakes.repositories.notifications import FakeChannelRepository, FakeNotificationRepository
 from fakes.repositories.requests import FakeIdempotencyRepository, FakeSecretRepository
 from fakes.repositories.tables import MemoryStore, Tables
 from fakes.repositories.templates import FakeTemplateEventRepository, FakeTemplateRepository
@@ -58,6 +62,9 @@ class FakeUnitOfWork:
     messages: MessageRepository
     campaigns: CampaignRepository
     campaign_settings: CampaignSettingsRepository
+    channels: ChannelRepository
+    notifications: NotificationRepository
+    audit: AuditRepository
 
     def __init__(self, factory: FakeUnitOfWorkFactory, *, read_only: bool = False) -> None:
         self._factory = factory
@@ -78,6 +85,9 @@ class FakeUnitOfWork:
         self.messages = FakeMessageRepository(self._tables)
         self.campaigns = FakeCampaignRepository(self._tables)
         self.campaign_settings = FakeCampaignSettingsRepository(self._tables)
+        self.channels = FakeChannelRepository(self._tables)
+        self.notifications = FakeNotificationRepository(self._tables)
+        self.audit = FakeAuditRepository(self._tables)
 
     async def __aenter__(self) -> Self:
         if self._entered:

@@ -33,7 +33,14 @@ from domain.status import TemplateCategory
 from domain.tenancy import Role
 from fakes.graph_server import running_fake_graph
 from fuzz.fuzzing import fuzz_settings
-from watemplates.v1 import campaigns_pb2, conversations_pb2, template_health_pb2, templates_pb2
+from watemplates.v1 import (
+    audit_pb2,
+    campaigns_pb2,
+    conversations_pb2,
+    notifications_pb2,
+    template_health_pb2,
+    templates_pb2,
+)
 
 WABA = "301122334455667"
 GRAPH_TOKEN = "EAAG-fuzz-token"
@@ -51,6 +58,8 @@ METHODS: list[MethodDescriptor] = [
         (conversations_pb2, "MessageService"),
         (campaigns_pb2, "CampaignService"),
         (campaigns_pb2, "OrganizationService"),
+        (notifications_pb2, "NotificationService"),
+        (audit_pb2, "AuditService"),
     )
     for method in file.DESCRIPTOR.services_by_name[service].methods
 ]
@@ -87,6 +96,10 @@ STRINGS = [
     "US.1234567890",
     "messages/abc",
     "campaigns/abc",
+    "channels/abc",
+    "notifications/abc",
+    "https://hooks.slack.com/services/T/B/X",
+    "ops@example.com",
 ]
 
 
@@ -268,6 +281,8 @@ def world(loop: asyncio.Runner, database_url: str) -> Iterator[World]:
             send_guard=services.send_guard,
             message_queries=services.message_queries,
             campaign_queries=services.campaign_queries,
+            notification_queries=services.notification_queries,
+            audit_queries=services.audit_queries,
             watch_poll_seconds=0.05,
         )
         await server.start()

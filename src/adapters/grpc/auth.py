@@ -9,6 +9,7 @@ from typing import Any
 import grpc
 
 from adapters.grpc.errors import RpcError, abort, log_unexpected, to_rpc_error
+from app.audit import request_id_var
 from app.auth import Authenticator, Principal
 from app.errors import Unauthenticated
 
@@ -20,6 +21,10 @@ PUBLIC_SERVICES = ("/grpc.health.v1.Health/", "/grpc.reflection.")
 def current_principal() -> Principal:
     """The caller of the RPC being served (set by AuthInterceptor)."""
     return _principal.get()
+
+
+# A UUID or a trace id fits; longer is not a request id.
+MAX_REQUEST_ID = 128
 
 
 def bearer_token(metadata: Any) -> str | None:
@@ -59,17 +64,30 @@ class AuthInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]  # grpc
             error = to_rpc_error(exc)
             log_unexpected(exc, error, "authentication")
             return _refusing(handler, error)
-        return _with_principal(handler, principal)
+        return _with_principal(handler, principal, request_id(handler_call_details.invocation_metadata))
 
 
-def _with_principal(handler: grpc.RpcMethodHandler, principal: Principal) -> grpc.RpcMethodHandler:
+def request_id(metadata: Any) -> str:
+    """The caller's x-request-id (recorded in the audit log), if it sent a usable one."""
+    for key, value in metadata or ():
+        if key == "x-request-id":
+            text = value.decode(errors="replace") if isinstance(value, bytes) else str(value)
+            text = text.strip()
+            return text if len(text) <= MAX_REQUEST_ID and text.isprintable() else ""
+    return ""
+
+
+def _with_principal(
+    handler: grpc.RpcMethodHandler, principal: Principal, request: str
+) -> grpc.RpcMethodHandler:
     # The behavior runs in its own task, so the principal is bound inside it, not here.
     if handler.unary_unary is not None:
         inner_uu = handler.unary_unary
 
-        async def unary_unary(request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> Any:
+        async def unary_unary(request_message: Any, context: grpc.aio.ServicerContext[Any, Any]) -> Any:
             _principal.set(principal)
-            return await inner_uu(request, context)
+            request_id_var.set(request)
+            return await inner_uu(request_message, context)
 
         return grpc.unary_unary_rpc_method_handler(
             unary_unary, handler.request_deserializer, handler.response_serializer

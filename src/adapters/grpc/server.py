@@ -10,24 +10,32 @@ from grpc_reflection.v1alpha import reflection
 
 from adapters.grpc.auth import AuthInterceptor
 from adapters.grpc.requests import RequestGuard
+from adapters.grpc.servicers.audit import AuditServicer
 from adapters.grpc.servicers.campaigns import CampaignServicer, OrganizationServicer
 from adapters.grpc.servicers.conversations import ConversationServicer, MessageServicer
 from adapters.grpc.servicers.inbox import InboxServicer
+from adapters.grpc.servicers.notifications import NotificationServicer
 from adapters.grpc.servicers.template_health import WATCH_POLL_SECONDS, TemplateHealthServicer
 from adapters.grpc.servicers.templates import TemplateServicer
+from app.audit_queries import AuditQueries
 from app.auth import Authenticator
 from app.campaign_queries import CampaignQueries
 from app.inbox_queries import InboxQueries
 from app.message_queries import MessageQueries
 from app.messagebus import MessageBus
+from app.notification_queries import NotificationQueries
 from app.queries import TemplateQueries
 from app.send_guard import SendGuard
 from app.template_health_queries import TemplateHealthQueries
 from watemplates.v1 import (
+    audit_pb2,
+    audit_pb2_grpc,
     campaigns_pb2,
     campaigns_pb2_grpc,
     conversations_pb2,
     conversations_pb2_grpc,
+    notifications_pb2,
+    notifications_pb2_grpc,
     template_health_pb2,
     template_health_pb2_grpc,
     templates_pb2,
@@ -42,6 +50,8 @@ SERVICE_NAMES = (
     conversations_pb2.DESCRIPTOR.services_by_name["MessageService"].full_name,
     campaigns_pb2.DESCRIPTOR.services_by_name["CampaignService"].full_name,
     campaigns_pb2.DESCRIPTOR.services_by_name["OrganizationService"].full_name,
+    notifications_pb2.DESCRIPTOR.services_by_name["NotificationService"].full_name,
+    audit_pb2.DESCRIPTOR.services_by_name["AuditService"].full_name,
 )
 
 
@@ -60,6 +70,8 @@ class GrpcServer:
         send_guard: SendGuard | None = None,
         message_queries: MessageQueries | None = None,
         campaign_queries: CampaignQueries | None = None,
+        notification_queries: NotificationQueries | None = None,
+        audit_queries: AuditQueries | None = None,
         watch_poll_seconds: float = WATCH_POLL_SECONDS,
     ) -> None:
         self.server = grpc.aio.server(
@@ -93,6 +105,12 @@ class GrpcServer:
             campaigns_pb2_grpc.add_OrganizationServiceServicer_to_server(
                 OrganizationServicer(bus, campaign_queries), self.server
             )
+        if notification_queries is not None:
+            notifications_pb2_grpc.add_NotificationServiceServicer_to_server(
+                NotificationServicer(bus, notification_queries), self.server
+            )
+        if audit_queries is not None:
+            audit_pb2_grpc.add_AuditServiceServicer_to_server(AuditServicer(audit_queries), self.server)
         self.health = health.aio.HealthServicer()
         health_pb2_grpc.add_HealthServicer_to_server(self.health, self.server)
         reflection.enable_server_reflection(

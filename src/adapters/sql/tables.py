@@ -436,3 +436,61 @@ organization_settings = sa.Table(
     sa.Column("auto_resume", sa.Boolean(), nullable=False),
     sa.Column("updated_at", UtcDateTime(), nullable=False),
 )
+
+# ---- notifications ------------------------------------------------------------------------------
+
+notification_channels = sa.Table(
+    "notification_channels",
+    metadata,
+    sa.Column("id", sa.String(), primary_key=True),
+    sa.Column("org_id", sa.String(), sa.ForeignKey("organizations.id"), nullable=False, index=True),
+    sa.Column("kind", sa.String(), nullable=False),
+    sa.Column("display_name", sa.String(), nullable=False),
+    # Recipients or the URL; secrets are never returned by the API.
+    sa.Column("targets", _json(), nullable=False),
+    sa.Column("min_severity", sa.Integer(), nullable=False),
+    sa.Column("muted", _json(), nullable=False),
+    sa.Column("signing_secret", sa.String(), nullable=False),
+    sa.Column("created_at", UtcDateTime(), nullable=False),
+)
+
+notifications = sa.Table(
+    "notifications",
+    metadata,
+    sa.Column("id", ordered_text(), primary_key=True),
+    sa.Column("org_id", sa.String(), sa.ForeignKey("organizations.id"), nullable=False),
+    sa.Column("channel_id", sa.String(), nullable=False),
+    # (event, channel): the same event never makes a second notification for a channel.
+    sa.Column("key", sa.String(), nullable=False, unique=True),
+    sa.Column("kind", sa.String(), nullable=False),
+    sa.Column("content", _json(), nullable=False),
+    sa.Column("state", sa.String(), nullable=False),
+    sa.Column("attempts", sa.Integer(), nullable=False),
+    sa.Column("next_attempt_at", UtcDateTime(), nullable=True),
+    sa.Column("lease_until", UtcDateTime(), nullable=True),
+    sa.Column("last_error", sa.Text(), nullable=False),
+    sa.Column("created_at", UtcDateTime(), nullable=False),
+    sa.Column("sent_at", UtcDateTime(), nullable=True),
+    # The dispatcher's claim: due PENDING ones, oldest first.
+    sa.Index("ix_notifications_state_next_attempt_at", "state", "next_attempt_at"),
+    sa.Index("ix_notifications_org_id_created_at_id", "org_id", "created_at", "id"),
+    sa.Index("ix_notifications_state_listing", "org_id", "state", "created_at", "id"),
+)
+
+# ---- the audit log (append-only) ------------------------------------------------------------------
+
+audit_events = sa.Table(
+    "audit_events",
+    metadata,
+    sa.Column("id", ordered_text(), primary_key=True),
+    # No foreign key: the log outlives what it tells about.
+    sa.Column("org_id", sa.String(), nullable=False),
+    sa.Column("actor", sa.String(), nullable=False),
+    sa.Column("action", sa.String(), nullable=False),
+    sa.Column("resource", sa.String(), nullable=False),
+    sa.Column("request_id", sa.String(), nullable=False),
+    sa.Column("outcome", sa.String(), nullable=False),
+    sa.Column("at", UtcDateTime(), nullable=False),
+    # Newest first, filtered by actor, action or resource within the organization's page.
+    sa.Index("ix_audit_events_org_id_at_id", "org_id", "at", "id"),
+)

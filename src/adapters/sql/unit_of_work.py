@@ -11,19 +11,23 @@ from sqlalchemy.exc import DBAPIError, DisconnectionError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from adapters.sql.alerts import SqlAlertRepository
+from adapters.sql.audit import SqlAuditRepository
 from adapters.sql.campaigns import SqlCampaignRepository, SqlCampaignSettingsRepository
 from adapters.sql.conversations import SqlWindowRepository
 from adapters.sql.engine import READ_ONLY_OPTION, SqlConnection, SqlEngine
 from adapters.sql.idempotency import SqlIdempotencyRepository
 from adapters.sql.inbox import SqlInboxRepository
 from adapters.sql.messages import SqlMessageRepository
+from adapters.sql.notifications_outbox import SqlChannelRepository, SqlNotificationRepository
 from adapters.sql.service_secrets import SqlSecretRepository
 from adapters.sql.template_events import SqlTemplateEventRepository
 from adapters.sql.templates import SqlTemplateRepository
 from adapters.sql.tenancy import SqlApiKeyRepository, SqlOrganizationRepository, SqlWabaRepository
+from app.audit_ports import AuditRepository
 from app.campaign_ports import CampaignRepository, CampaignSettingsRepository
 from app.errors import StoreUnavailable, TransactionConflict
 from app.message_ports import MessageRepository, WindowRepository
+from app.notification_ports import ChannelRepository, NotificationRepository
 from app.ports import (
     AlertRepository,
     ApiKeyRepository,
@@ -134,6 +138,9 @@ class SqlUnitOfWork:
     messages: MessageRepository
     campaigns: CampaignRepository
     campaign_settings: CampaignSettingsRepository
+    channels: ChannelRepository
+    notifications: NotificationRepository
+    audit: AuditRepository
 
     def __init__(self, engine: SqlEngine, *, read_only: bool = False) -> None:
         self._engine = engine
@@ -183,6 +190,9 @@ class SqlUnitOfWork:
         self.messages = SqlMessageRepository(connection)
         self.campaigns = SqlCampaignRepository(connection)
         self.campaign_settings = SqlCampaignSettingsRepository(connection)
+        self.channels = SqlChannelRepository(connection)
+        self.notifications = SqlNotificationRepository(connection)
+        self.audit = SqlAuditRepository(connection)
         return self
 
     async def __aexit__(

@@ -12,10 +12,14 @@ changed nothing), so duplicated and out-of-order webhooks leave campaigns where 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 
+from app.notification_outbox import Occurrence, notify
 from app.ports import UnitOfWork
-from domain.campaigns import Campaign, CampaignPolicy, TemplateCondition
+from domain.alerts import Severity
+from domain.campaigns import Campaign, CampaignPolicy, CampaignState, TemplateCondition
 from domain.events import DomainEvent, TemplateEvent
+from domain.notifications import NotificationContent, NotificationKind
 from domain.observations import Aspect, Outcome
 from domain.status import TemplateCategory
 
@@ -69,4 +73,38 @@ async def apply_campaign_policy(events: Sequence[DomainEvent], uow: UnitOfWork) 
             if campaign.template_id == template_id
             and campaign.protect(condition, policy, last.received_at, why)
         )
+    # Keyed by the version each move makes: one notification per move, however often it is retried.
+    occurrences = [_told(campaign) for campaign in moved]
     await uow.campaigns.save_many(moved)
+    await notify(
+        uow, occurrences, max((c.updated_at for c in moved if c.updated_at), default=None) or _now(events)
+    )
+
+
+def _now(events: Sequence[DomainEvent]) -> datetime:
+    return max(e.received_at for e in events if isinstance(e, TemplateEvent))
+
+
+def _told(campaign: Campaign) -> Occurrence:
+    paused = campaign.state is CampaignState.PAUSED
+    transition = campaign.new_transitions[-1]
+    return Occurrence(
+        campaign.org_id,
+        f"campaign:{campaign.id}:{campaign.version + 1}",
+        NotificationContent(
+            kind=NotificationKind.CAMPAIGN_PAUSED if paused else NotificationKind.CAMPAIGN_RESUMED,
+            # A paused campaign stops sending: urgent; one resumed only informs.
+            severity=Severity.HIGH if paused else Severity.WARNING,
+            template=f"{campaign.template_name}.{campaign.language_code}",
+            waba_id=campaign.waba_id,
+            summary=(
+                f"campaign {campaign.display_name!r} paused: {campaign.pause_reason.value}"
+                if paused and campaign.pause_reason is not None
+                else f"campaign {campaign.display_name!r} resumed"
+            ),
+            reason=transition.detail,
+            campaign_id=campaign.id,
+            campaign_name=campaign.display_name,
+            occurred_at=transition.at,
+        ),
+    )

@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Sequence
+from datetime import UTC, datetime
 
+from app.notification_outbox import Occurrence, notify
 from app.ports import UnitOfWork
 from domain.alerts import SEVERITY, Alert, AlertDecision, AlertKind, AlertState, decide
 from domain.events import DomainEvent, TemplateEvent
+from domain.notifications import NotificationContent, NotificationKind
 
 
 async def record_history(events: Sequence[DomainEvent], uow: UnitOfWork) -> None:
@@ -40,8 +43,45 @@ async def apply_alert_policy(events: Sequence[DomainEvent], uow: UnitOfWork) -> 
         _apply_to_template(decisions, active[template_id], added, changed)
     # Each alert written once, in its final state, however many events of the batch touched it;
     # resolved ones first, so a kind that was resolved and opened again has one active alert.
-    await uow.alerts.save_many([alert for alert in changed.values() if alert.id not in added])
+    resolved = [alert for alert in changed.values() if alert.id not in added]
+    await uow.alerts.save_many(resolved)
     await uow.alerts.add_many(list(added.values()))
+    # Who should hear about it hears about it, in this transaction (the outbox).
+    occurrences = [_told(alert, NotificationKind.ALERT_OPENED, "opened") for alert in added.values()]
+    occurrences += [
+        _told(alert, NotificationKind.ALERT_RESOLVED, "resolved")
+        for alert in resolved
+        if alert.state is AlertState.RESOLVED
+    ]
+    if occurrences:
+        await notify(uow, occurrences, max(o.content.occurred_at or _EPOCH for o in occurrences))
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def _told(alert: Alert, kind: NotificationKind, what: str) -> Occurrence:
+    when = (
+        alert.opened_at
+        if kind is NotificationKind.ALERT_OPENED
+        else (alert.resolved_at or alert.last_seen_at)
+    )
+    return Occurrence(
+        alert.org_id,
+        f"alert:{alert.id}:{what}",
+        NotificationContent(
+            kind=kind,
+            severity=alert.severity,
+            template=alert.template_name,
+            waba_id=alert.waba_id,
+            summary=alert.kind.value
+            if kind is NotificationKind.ALERT_OPENED
+            else f"{alert.kind.value} resolved",
+            reason=alert.reason,
+            alert_kind=alert.kind,
+            occurred_at=when,
+        ),
+    )
 
 
 def _apply_to_template(

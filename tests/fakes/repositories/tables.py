@@ -14,6 +14,7 @@ from dataclasses import dataclass, field, fields, replace
 from datetime import datetime
 from typing import TypeVar
 
+from app.audit_ports import AuditEvent
 from app.campaign_ports import StoredTransition as StoredCampaignTransition
 from app.inbox import Delivery, InboxChange
 from app.ports import IdempotencyRecord, StoredTemplateEvent
@@ -21,6 +22,7 @@ from domain.alerts import Alert
 from domain.campaigns import Campaign, CampaignPolicy
 from domain.conversations import ConversationWindow
 from domain.messages import OutboundMessage
+from domain.notifications import Channel, Notification
 from domain.templates import Template
 from domain.tenancy import ApiKey, Organization, Waba
 
@@ -58,6 +60,11 @@ class MemoryStore:
     # (campaign id, contact)
     campaign_audience: dict[tuple[str, str], None] = field(default_factory=dict)
     campaign_settings: dict[str, CampaignPolicy] = field(default_factory=dict)
+    channels: dict[str, Channel] = field(default_factory=dict)
+    notifications: dict[str, Notification] = field(default_factory=dict)
+    audit: dict[str, AuditEvent] = field(default_factory=dict)
+    # A claimed notification's lease (the SQL adapter's lease_until column).
+    notification_leases: dict[str, datetime] = field(default_factory=dict)
     # store_generations: bumped by every template and WABA write.
     generations: dict[str, int] = field(default_factory=lambda: {"templates": 0})
 

@@ -185,3 +185,88 @@ def test_an_unreachable_database_is_one_clear_line_with_its_cause(
     error = capsys.readouterr().err
     assert "the database cannot be reached" in error
     assert "Connect call failed" in error or "refused" in error.lower()
+
+
+def test_channels_are_added_listed_without_secrets_and_removed(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["org", "create", "acme"]) == 0
+    assert (
+        main(
+            [
+                "channels",
+                "add",
+                "--org",
+                "acme",
+                "--kind",
+                "email",
+                "--to",
+                "ops@acme.test",
+                "--mute",
+                "quality_yellow",
+            ]
+        )
+        == 0
+    )
+    slack_url = "https://hooks.slack.com/services/T0/B0/SECRETPART"
+    assert (
+        main(
+            [
+                "channels",
+                "add",
+                "--org",
+                "acme",
+                "--kind",
+                "slack",
+                "--url",
+                slack_url,
+                "--min-severity",
+                "high",
+            ]
+        )
+        == 0
+    )
+    assert (
+        main(
+            [
+                "channels",
+                "add",
+                "--org",
+                "acme",
+                "--kind",
+                "webhook",
+                "--url",
+                "https://internal.example/hook",
+            ]
+        )
+        == 0
+    )
+    added = capsys.readouterr().out
+    assert added.count("whsec_") == 1  # the webhook's signing secret, shown once
+    assert main(["channels", "list", "--org", "acme"]) == 0
+    listed = capsys.readouterr().out
+    assert "ops@acme.test" in listed
+    assert "QUALITY_YELLOW" in listed
+    assert "SECRETPART" not in listed
+    assert "whsec_" not in listed
+    first = listed.split("\t", 1)[0]
+    assert main(["channels", "remove", "--org", "acme", first]) == 0
+    assert f"{first} removed" in capsys.readouterr().out
+    assert main(["channels", "list", "--org", "acme"]) == 0
+    assert first not in capsys.readouterr().out
+    assert main(["channels", "add", "--org", "acme", "--kind", "email", "--to", "not-an-address"]) != 0
+    assert main(["notifications", "list", "--org", "acme"]) == 0
+
+
+def test_the_audit_log_shows_what_the_cli_did(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["org", "create", "acme"]) == 0
+    assert main(["waba", "add", "--org", "acme", "--waba-id", "301122334455667"]) == 0
+    assert main(["apikey", "create", "--org", "acme", "--role", "viewer"]) == 0
+    capsys.readouterr()
+    assert main(["audit", "list", "--org", "acme"]) == 0
+    lines = [line.split("\t") for line in capsys.readouterr().out.splitlines()]
+    assert [(line[1], line[2], line[4]) for line in lines] == [
+        ("cli", "CreateApiKey", "OK"),
+        ("cli", "AddWaba", "OK"),
+        ("cli", "CreateOrganization", "OK"),
+    ]
+    assert main(["audit", "list", "--org", "acme", "--action", "AddWaba"]) == 0
+    assert capsys.readouterr().out.count("\n") == 1

@@ -85,6 +85,8 @@ async def grpc_world() -> AsyncIterator[GrpcWorld]:
         send_guard=services.send_guard,
         message_queries=services.message_queries,
         campaign_queries=services.campaign_queries,
+        notification_queries=services.notification_queries,
+        audit_queries=services.audit_queries,
     )
     await server.start()
     channel = grpc.aio.insecure_channel(f"127.0.0.1:{server.port}")

@@ -275,6 +275,8 @@ async def health_world() -> AsyncIterator[HealthWorld]:
         send_guard=services.send_guard,
         message_queries=services.message_queries,
         campaign_queries=services.campaign_queries,
+        notification_queries=services.notification_queries,
+        audit_queries=services.audit_queries,
         watch_poll_seconds=0.05,
     )
     await server.start()

@@ -1,0 +1,1 @@
+"""Delivering notifications: email (SMTP), Slack incoming webhooks, and signed outbound webhooks."""
