@@ -3,9 +3,11 @@ deleting templates, submitting, sending, acknowledging, moving campaigns, settin
 keys and WABAs), with who, what, on which resource, the request id, when, and how it ended.
 
 The message bus reports each command it handled; the trail writes one event per command, after it,
-in groups (app.group_commit), append-only. Commands the service gives itself (applying webhooks,
-sweeping sends) are not a person's actions and are not recorded here (their effects are in the
-templates' and campaigns' histories).
+in groups (app.group_commit), append-only, and the caller's answer waits for it. It is written after
+the command's own commit: a crash between the two loses that one event (it is logged when the
+write fails), and a call the client cancels mid-way is not recorded. Commands the service gives
+itself (applying webhooks, sweeping sends) are not a person's actions and are not recorded here
+(their effects are in the templates' and campaigns' histories).
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from typing import Any
 from app import campaign_commands as cc
 from app import commands as c
 from app.audit_ports import AuditEvent
-from app.group_commit import GroupCommit
+from app.group_commit import GroupCommit, together_else_alone
 from app.ports import Clock, UnitOfWork, UnitOfWorkFactory
 from app.resource_names import (
     alert_name,
@@ -69,11 +71,13 @@ class AuditTrail:
         except Exception:
             log.exception("an audit event could not be written for %s", type(command).__name__)
 
-    async def _write(self, events: Sequence[AuditEvent]) -> Sequence[None]:
+    async def _write(self, events: Sequence[AuditEvent]) -> Sequence[Exception | None]:
+        return await together_else_alone(events, self._append)
+
+    async def _append(self, events: Sequence[AuditEvent]) -> None:
         async with self._uow_factory() as uow:
             await uow.audit.add_many(events)
             await uow.commit()
-        return [None] * len(events)
 
     async def _describe(self, command: object, result: object) -> tuple[str, str, str, str] | None:
         principal = getattr(command, "principal", None)

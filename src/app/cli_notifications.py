@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from datetime import UTC, datetime
 from typing import Any
 
@@ -25,7 +26,12 @@ def add_notification_commands(sub: Any) -> None:
     add.add_argument("--org", required=True)
     add.add_argument("--kind", required=True, choices=[k.value.lower() for k in ChannelKind])
     add.add_argument("--to", action="append", default=[], help="EMAIL: a recipient (repeatable)")
-    add.add_argument("--url", default="", help="SLACK: the incoming-webhook URL; WEBHOOK: the endpoint")
+    add.add_argument(
+        "--url",
+        default="",
+        help="SLACK: the incoming-webhook URL; WEBHOOK: the endpoint; '-' reads it from standard input "
+        "(keeps a Slack URL, itself a secret, out of the shell's history and the process list)",
+    )
     add.add_argument("--name", default="")
     add.add_argument("--min-severity", default="warning", choices=[s.name.lower() for s in Severity])
     add.add_argument(
@@ -70,12 +76,13 @@ def add_notification_commands(sub: Any) -> None:
 async def _channel_add(services: Services, args: argparse.Namespace) -> int:
     org = await organization_of(services, args.org)
     kind = ChannelKind(args.kind.upper())
+    url = sys.stdin.readline().strip() if args.url == "-" else args.url
     created = await services.bus.handle(
         CreateChannel(
             operator(org),
             kind,
             args.name,
-            args.to if kind is ChannelKind.EMAIL else [args.url],
+            args.to if kind is ChannelKind.EMAIL else [url],
             Severity[args.min_severity.upper()],
             frozenset(AlertKind(m.upper()) for m in args.mute),
         )

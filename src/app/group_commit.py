@@ -32,11 +32,15 @@ R = TypeVar("R")
 
 class GroupCommit(Generic[T, R]):
     """Items submitted together are written together by `write`, which gets a group and returns
-    one result per item, in order; each submitter gets its own result once the group is written
-    (or the exception that writing the group raised)."""
+    one result per item, in order (an exception as an item's result fails that item alone); each
+    submitter gets its own result once the group is written (or the exception that writing the
+    group raised)."""
 
     def __init__(
-        self, write: Callable[[Sequence[T]], Awaitable[Sequence[R]]], *, max_group: int = MAX_GROUP
+        self,
+        write: Callable[[Sequence[T]], Awaitable[Sequence[R | Exception]]],
+        *,
+        max_group: int = MAX_GROUP,
     ) -> None:
         self._write = write
         self._max_group = max(max_group, 1)
@@ -77,8 +81,34 @@ class GroupCommit(Generic[T, R]):
                 raise
             else:
                 for (_, done), result in zip(group, results, strict=True):
-                    if not done.done():
+                    if done.done():
+                        continue
+                    if isinstance(result, Exception):  # this item alone failed
+                        done.set_exception(result)
+                    else:
                         done.set_result(result)
+
+
+async def together_else_alone(
+    items: Sequence[T], write: Callable[[Sequence[T]], Awaitable[None]]
+) -> Sequence[Exception | None]:
+    """Writes `items` in one go; if that fails, each on its own, so one bad item costs only itself
+    (a GroupCommit writer that returns this fails just that item's submitter)."""
+    try:
+        await write(items)
+    except Exception:
+        if len(items) == 1:
+            raise
+        results: list[Exception | None] = []
+        for item in items:
+            try:
+                await write([item])
+            except Exception as exc:
+                results.append(exc)
+            else:
+                results.append(None)
+        return results
+    return [None] * len(items)
 
 
 class DeliveryGroupCommit:

@@ -90,7 +90,17 @@ class NotificationDispatcher:
             await self._record(notification)
             return
         try:
-            await self._sender.send(channel, notification)
+            # Well within the claim: a send still running when it ran out would be sent again.
+            async with asyncio.timeout(self._settings.lease.total_seconds() / 2):
+                await self._sender.send(channel, notification)
+        except TimeoutError:
+            notification.failed(
+                "the channel took too long to answer",
+                self._clock.now(),
+                budget=self._settings.attempts,
+                backoff=self._settings.backoff,
+                retry_after=None,
+            )
         except DeliveryFailed as exc:
             budget = notification.attempts + 1 if exc.permanent else self._settings.attempts
             notification.failed(

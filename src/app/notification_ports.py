@@ -43,7 +43,8 @@ class NotificationRepository(Protocol):
         ...
 
     async def save_many(self, notifications: Sequence[Notification]) -> None:
-        """Stores state, attempts, next attempt, error and sent time, and releases the lease."""
+        """Stores state, attempts, next attempt, error and sent time, and releases the lease; for a
+        claimed one (claimed_until set) only while the claim is still that one and it is PENDING."""
         ...
 
     async def get(self, org_id: str, notification_id: str) -> Notification | None: ...

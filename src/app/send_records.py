@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from app.group_commit import GroupCommit
+from app.group_commit import GroupCommit, together_else_alone
 from app.ports import Clock, UnitOfWorkFactory
 from domain.messages import OutboundMessage
 
@@ -38,7 +38,11 @@ class SendRecords:
             await uow.commit()
         return [record.id in added for record in records]
 
-    async def _store_outcomes(self, records: Sequence[OutboundMessage]) -> Sequence[None]:
+    async def _store_outcomes(self, records: Sequence[OutboundMessage]) -> Sequence[Exception | None]:
+        """Meta has these messages: one bad record must not cost the others their outcome."""
+        return await together_else_alone(records, self._write_outcomes)
+
+    async def _write_outcomes(self, records: Sequence[OutboundMessage]) -> None:
         async with self._uow_factory() as uow:
             await uow.template_events.reserve()
             ours = {record.id for record in records}
@@ -52,4 +56,3 @@ class SendRecords:
                         await uow.messages.delete(org_id, observed.id)
             await uow.messages.save_many(records)
             await uow.commit()
-        return [None] * len(records)

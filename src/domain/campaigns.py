@@ -97,19 +97,22 @@ class TemplateCondition:
 
 
 def pause_reason_for(condition: TemplateCondition, policy: CampaignPolicy) -> PauseReason | None:
-    """Why the template's campaigns must stop now (None: they may run)."""
+    """Why the template's campaigns must stop now (None: they may run). A change to MARKETING comes
+    first when the policy pauses on it: only a person resumes that, whatever else the template does."""
+    if condition.became_marketing and policy.pause_on_marketing_category:
+        return PauseReason.CATEGORY_CHANGED
     if condition.status in _BROKEN_STATUS:
         return _BROKEN_STATUS[condition.status]
     if condition.quality is TemplateQuality.RED and policy.pause_on_quality_red:
         return PauseReason.QUALITY_RED
-    if condition.became_marketing and policy.pause_on_marketing_category:
-        return PauseReason.CATEGORY_CHANGED
     return None
 
 
-def sendable_again(condition: TemplateCondition) -> bool:
-    """Approved (or reinstated) and not RED: what auto-resume waits for."""
-    return condition.status in SENDABLE and condition.quality is not TemplateQuality.RED
+def sendable_again(condition: TemplateCondition, policy: CampaignPolicy) -> bool:
+    """Approved (or reinstated), and not RED where the policy pauses on RED: what auto-resume waits
+    for."""
+    red = condition.quality is TemplateQuality.RED and policy.pause_on_quality_red
+    return condition.status in SENDABLE and not red
 
 
 @dataclass(frozen=True, slots=True)
@@ -211,6 +214,16 @@ class Campaign:
         self._move(CampaignState.RUNNING, actor, now)
 
     def pause(self, reason: PauseReason, actor: str, now: datetime, detail: str = "") -> None:
+        """Pauses a running campaign. A person pausing one the service paused makes the pause theirs
+        (MANUAL): the service will not resume it."""
+        if self.state is CampaignState.PAUSED and reason is PauseReason.MANUAL and self.paused_by_service:
+            self.new_transitions.append(
+                CampaignTransition(
+                    self.id, CampaignState.PAUSED, CampaignState.PAUSED, actor, now, reason, detail
+                )
+            )
+            self.pause_reason, self.updated_at = reason, now
+            return
         self._move(CampaignState.PAUSED, actor, now, reason=reason, detail=detail)
         self.pause_reason = reason
 
@@ -234,7 +247,9 @@ class Campaign:
         if self.state is CampaignState.RUNNING and reason is not None:
             self.pause(reason, SERVICE_ACTOR, now, detail=why)
             return True
-        if self.state is CampaignState.PAUSED and self.paused_by_service and reason is not None:
+        if self.state is CampaignState.PAUSED and self.pause_reason not in SERVICE_RESUMABLE:
+            return False  # a person decides (paused by one, or for a change to MARKETING)
+        if self.state is CampaignState.PAUSED and reason is not None:
             if reason is not self.pause_reason:  # still broken, for another reason now
                 self.pause_reason = reason
                 self.new_transitions.append(
@@ -250,7 +265,7 @@ class Campaign:
             and self.pause_reason in SERVICE_RESUMABLE
             and policy.auto_resume
             and reason is None
-            and sendable_again(condition)
+            and sendable_again(condition, policy)
         ):
             self.resume(SERVICE_ACTOR, now, detail=why)
             return True

@@ -9,7 +9,7 @@ until it is SENT, or FAILED after its budget (then replayable).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
@@ -116,7 +116,8 @@ class Notification:
     next_attempt_at: datetime | None = None
     last_error: str = ""
     sent_at: datetime | None = None
-    details: dict[str, str] = field(default_factory=dict)
+    # Set when a dispatcher claims it: its report counts only while the claim is still its own.
+    claimed_until: datetime | None = None
 
     def sent(self, now: datetime) -> None:
         self.state, self.sent_at, self.last_error = NotificationState.SENT, now, ""

@@ -4,7 +4,6 @@ Message-ID, so a receiving system can drop the rare repeat."""
 from __future__ import annotations
 
 from email.message import EmailMessage
-from email.utils import make_msgid
 
 import aiosmtplib
 
@@ -26,7 +25,8 @@ class EmailSender:
         message["From"] = settings.smtp_from
         message["To"] = ", ".join(channel.targets)
         message["Subject"] = notification.content.subject
-        message["Message-ID"] = make_msgid(idstring=notification.id, domain="watemplates")
+        # The same on every attempt: a receiving system can drop a repeat by it.
+        message["Message-ID"] = f"<{notification.id}@watemplates>"
         message.set_content(plain_text(notification))
         message.add_alternative(html_body(notification), subtype="html")
         try:

@@ -4,6 +4,7 @@ webhook-timestamp, webhook-signature), over one aiohttp session."""
 from __future__ import annotations
 
 import json
+import math
 import time
 from datetime import UTC, datetime
 
@@ -30,7 +31,7 @@ class HttpChannels:
         text = plain_text(notification)
         body = {
             # The fallback for notifications and clients without blocks.
-            "text": content.subject,
+            "text": _mrkdwn(content.subject),
             "blocks": [
                 {"type": "header", "text": {"type": "plain_text", "text": content.subject[:150]}},
                 {"type": "section", "text": {"type": "mrkdwn", "text": _mrkdwn(text)[:3000]}},
@@ -75,10 +76,14 @@ class HttpChannels:
 
 
 def _seconds(raw: str | None) -> float | None:
+    """Retry-After in seconds, within an hour (a receiver's "inf" or "1e400" is not a plan)."""
     try:
-        return max(float(raw), 0.0) if raw is not None else None
+        seconds = float(raw) if raw is not None else None
     except ValueError:
         return None
+    if seconds is None or not math.isfinite(seconds):
+        return None
+    return min(max(seconds, 0.0), 3600.0)
 
 
 def _mrkdwn(text: str) -> str:

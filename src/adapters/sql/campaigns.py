@@ -233,9 +233,12 @@ class SqlCampaignSettingsRepository:
             "auto_resume": policy.auto_resume,
             "updated_at": now,
         }
-        updated = await self._connection.execute(sa.update(_S).where(_S.c.org_id == org_id).values(**values))
-        if not updated.rowcount:
-            await self._connection.execute(sa.insert(_S).values(org_id=org_id, **values))
+        # One statement: two admins saving an organization's first settings at once do not clash.
+        await self._connection.execute(
+            insert_or_skip(self._connection, _S)
+            .values(org_id=org_id, **values)
+            .on_conflict_do_update(index_elements=["org_id"], set_=values)
+        )
 
 
 def _state(campaign: Campaign) -> dict[str, Any]:

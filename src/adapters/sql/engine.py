@@ -35,6 +35,8 @@ def create_engine(url: str) -> SqlEngine:
             # checkout turns that into a reconnect instead of a failed request.
             pool_pre_ping=True,
             pool_recycle=1800,
+            # A failed statement's error never carries its values (channel URLs, signing secrets).
+            hide_parameters=True,
         )
     raise ValueError(
         f"unsupported database {parsed.drivername!r}; use sqlite+aiosqlite or postgresql+asyncpg"
@@ -56,7 +58,9 @@ def _create_sqlite_engine(url: URL) -> InlineSqliteEngine:
     # The synchronous driver, run inline; "database is locked" is answered at once (busy timeout
     # 0) and waited for with asyncio.sleep instead, so a wait never blocks the event loop.
     sync_engine = sa.create_engine(
-        url.set(drivername="sqlite+pysqlite"), connect_args={"timeout": 0, "check_same_thread": False}
+        url.set(drivername="sqlite+pysqlite"),
+        connect_args={"timeout": 0, "check_same_thread": False},
+        hide_parameters=True,
     )
     engine = InlineSqliteEngine(sync_engine, busy_timeout_seconds=SQLITE_BUSY_TIMEOUT_MS / 1000)
 

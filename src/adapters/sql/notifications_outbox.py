@@ -114,17 +114,34 @@ class SqlNotificationRepository:
             sa.or_(_N.c.lease_until.is_(None), _N.c.lease_until <= now),
         )
         statement = for_update(
-            self._connection, sa.select(_N).where(due).order_by(_N.c.id).limit(limit), skip_locked=True
+            self._connection,
+            sa.select(_N).where(due).order_by(_N.c.created_at, _N.c.id).limit(limit),
+            skip_locked=True,
         )
         found = [_notification(row) for row in await self._connection.execute(statement)]
         if found:
             await self._connection.execute(
                 sa.update(_N).where(_N.c.id.in_([n.id for n in found])).values(lease_until=lease_until)
             )
+        for notification in found:
+            notification.claimed_until = lease_until
         return found
 
     async def save_many(self, notifications: Sequence[Notification]) -> None:
-        if notifications:
+        claimed = [n for n in notifications if n.claimed_until is not None]
+        for notification in claimed:
+            # A dispatcher whose claim ran out (another took the notification over) reports nothing.
+            await self._connection.execute(
+                sa.update(_N)
+                .where(
+                    _N.c.id == notification.id,
+                    _N.c.lease_until == notification.claimed_until,
+                    _N.c.state == NotificationState.PENDING.value,
+                )
+                .values(**_outcome(notification))
+            )
+        unclaimed = [n for n in notifications if n.claimed_until is None]
+        if unclaimed:
             await self._connection.execute(
                 _SAVE,
                 [
@@ -136,7 +153,7 @@ class SqlNotificationRepository:
                         "last_error": n.last_error,
                         "sent_at": n.sent_at,
                     }
-                    for n in notifications
+                    for n in unclaimed
                 ],
             )
 
@@ -161,6 +178,17 @@ class SqlNotificationRepository:
             .limit(query.limit)
         )
         return [_notification(row) for row in rows]
+
+
+def _outcome(n: Notification) -> dict[str, Any]:
+    return {
+        "state": n.state.value,
+        "attempts": n.attempts,
+        "next_attempt_at": n.next_attempt_at,
+        "last_error": n.last_error,
+        "sent_at": n.sent_at,
+        "lease_until": None,
+    }
 
 
 def _content_json(content: NotificationContent) -> dict[str, Any]:

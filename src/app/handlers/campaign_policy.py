@@ -21,7 +21,7 @@ from domain.campaigns import Campaign, CampaignPolicy, CampaignState, TemplateCo
 from domain.events import DomainEvent, TemplateEvent
 from domain.notifications import NotificationContent, NotificationKind
 from domain.observations import Aspect, Outcome
-from domain.status import TemplateCategory
+from domain.status import TemplateCategory, TemplateQuality, TemplateStatus
 
 # The aspects that can make a template unsendable, or sendable again.
 _WATCHED = frozenset({Aspect.STATUS, Aspect.QUALITY, Aspect.CATEGORY})
@@ -44,21 +44,25 @@ async def apply_campaign_policy(events: Sequence[DomainEvent], uow: UnitOfWork) 
         applied = by_template[template_id]
         org_id = applied[0].org_id
         template = await uow.templates.get(org_id, template_id)
-        if template is None:
-            continue
         if org_id not in policies:
             policies[org_id] = await uow.campaign_settings.get(org_id)
-        condition = TemplateCondition(
-            template.status,
-            template.quality,
-            template.category,
-            became_marketing=any(
-                e.aspect is Aspect.CATEGORY
-                and e.to_value == TemplateCategory.MARKETING.value
-                and e.from_value != TemplateCategory.MARKETING.value
-                for e in applied
-            ),
+        became_marketing = any(
+            e.aspect is Aspect.CATEGORY
+            and e.to_value == TemplateCategory.MARKETING.value
+            and e.from_value != TemplateCategory.MARKETING.value
+            for e in applied
         )
+        if template is not None:
+            condition = TemplateCondition(
+                template.status, template.quality, template.category, became_marketing
+            )
+        elif any(e.aspect is Aspect.STATUS and e.to_value == TemplateStatus.DELETED.value for e in applied):
+            # Deleted here (the row is gone by commit): what its deletion event says is all there is.
+            condition = TemplateCondition(
+                TemplateStatus.DELETED, TemplateQuality.UNKNOWN, None, became_marketing
+            )
+        else:
+            continue
         last = applied[-1]
         why = (
             f"template {last.template_name}: {last.aspect.value} {last.from_value or '-'} -> {last.to_value}"

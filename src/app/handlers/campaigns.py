@@ -80,8 +80,10 @@ async def create_campaign(command: CreateCampaign, uow_factory: UnitOfWorkFactor
         if not await uow.campaigns.add(campaign):
             # A concurrent request with this request_id got there first.
             await uow.rollback()
-            if replayed := await _replay(uow, principal, command.request_id, fingerprint):
-                return replayed
+            replayed = await _replay(uow, principal, command.request_id, fingerprint)
+            if replayed is None:  # pragma: no cover - the unique index said it exists
+                raise RequestIdReused(command.request_id)
+            return replayed
         await uow.commit()
     return campaign
 

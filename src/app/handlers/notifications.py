@@ -91,7 +91,11 @@ def _check_targets(kind: ChannelKind, targets: tuple[str, ...]) -> None:
         ]
     else:
         url = targets[0] if len(targets) == 1 else ""
-        parts = urlsplit(url)
+        try:
+            parts = urlsplit(url)
+            parts.port  # noqa: B018 - parses the port: "https://x:99999" is refused here, not at send time
+        except ValueError:
+            parts = urlsplit("")
         # Slack's URLs are https (the URL is the secret); an internal service may listen on plain
         # http inside the network, and so may a relay on this host.
         loopback = parts.hostname in ("localhost", "127.0.0.1", "::1")

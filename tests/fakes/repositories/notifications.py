@@ -58,21 +58,34 @@ class FakeNotificationRepository:
         store = self._tables.write()
         due = [
             n
-            for n in sorted(store.notifications.values(), key=lambda n: n.id)
+            for n in sorted(store.notifications.values(), key=lambda n: (n.created_at, n.id))
             if n.state is NotificationState.PENDING
             and (n.next_attempt_at is None or n.next_attempt_at <= now)
             and store.notification_leases.get(n.id, now) <= now
         ][:limit]
+        claimed = []
         for notification in due:
             store.notification_leases[notification.id] = lease_until
-        return [clone(n) for n in due]
+            copy = clone(notification)
+            copy.claimed_until = lease_until
+            claimed.append(copy)
+        return claimed
 
     async def save_many(self, notifications: Sequence[Notification]) -> None:
         store = self._tables.write()
         for notification in notifications:
-            if notification.id in store.notifications:
-                store.notifications[notification.id] = clone(notification)
-                store.notification_leases.pop(notification.id, None)
+            stored = store.notifications.get(notification.id)
+            if stored is None:
+                continue
+            if notification.claimed_until is not None and (
+                store.notification_leases.get(notification.id) != notification.claimed_until
+                or stored.state is not NotificationState.PENDING
+            ):
+                continue  # the claim ran out: another dispatcher took it over
+            saved = clone(notification)
+            saved.claimed_until = None
+            store.notifications[notification.id] = saved
+            store.notification_leases.pop(notification.id, None)
 
     async def get(self, org_id: str, notification_id: str) -> Notification | None:
         found = self._tables.read.notifications.get(notification_id)

@@ -247,3 +247,21 @@ async def test_settings_are_read_by_anyone_and_changed_by_admins(world: World) -
         cp.GetOrganizationSettingsRequest(), metadata=world.keys["other-viewer"]
     )
     assert other.settings.auto_resume is True
+
+
+async def test_deleting_the_template_pauses_its_running_campaign(world: World) -> None:
+    await world.set_template_status("APPROVED")
+    created = await world.create()
+    await world.campaigns.StartCampaign(
+        cp.StartCampaignRequest(name=created.name), metadata=world.keys["operator"]
+    )
+    await world.templates.DeleteTemplate(
+        api.DeleteTemplateRequest(name=TEMPLATE), metadata=world.keys["admin"]
+    )
+    got: cp.GetCampaignResponse = await world.campaigns.GetCampaign(
+        cp.GetCampaignRequest(name=created.name), metadata=world.keys["viewer"]
+    )
+    assert (got.campaign.state, got.campaign.pause_reason) == (
+        cp.CAMPAIGN_STATE_PAUSED,
+        cp.PAUSE_REASON_TEMPLATE_DELETED,
+    )

@@ -103,6 +103,8 @@ async def test_secrets_are_never_shown_back_and_the_signing_secret_once(world: W
         ),
         (np.Channel(kind=np.CHANNEL_KIND_SLACK, url="http://hooks.slack.com/x"), "channel.url"),
         (np.Channel(kind=np.CHANNEL_KIND_WEBHOOK, url="ftp://x"), "channel.url"),
+        (np.Channel(kind=np.CHANNEL_KIND_WEBHOOK, url="https://["), "channel.url"),
+        (np.Channel(kind=np.CHANNEL_KIND_WEBHOOK, url="https://x:99999/h"), "channel.url"),
         (np.Channel(), "channel.kind"),
         (
             np.Channel(kind=np.CHANNEL_KIND_SLACK, url=SLACK_URL, muted_alert_kinds=["NOPE"]),

@@ -79,7 +79,7 @@ async def test_an_email_names_the_template_the_waba_what_happened_and_what_to_do
     assert message["To"] == "ops@acme.test, oncall@acme.test"
     assert message["From"] == "alerts@acme.test"
     assert "order_ready.en_US" in message["Subject"]
-    assert "n1" in message["Message-ID"]
+    assert message["Message-ID"] == "<n1@watemplates>"  # the same on every attempt
     plain, rich = (
         part.get_payload(decode=True).decode() for part in message.walk() if not part.is_multipart()
     )
@@ -141,6 +141,9 @@ async def test_slack_gets_blocks_with_a_plain_text_fallback(receiver: tuple[Rece
     ("status", "headers", "retry_after", "permanent"),
     [
         (429, {"Retry-After": "30"}, 30.0, False),
+        (429, {"Retry-After": "inf"}, None, False),
+        (429, {"Retry-After": "1e400"}, None, False),
+        (429, {"Retry-After": "999999"}, 3600.0, False),
         (500, {}, None, False),
         (503, {}, None, False),
         (404, {}, None, True),

@@ -5,11 +5,12 @@ group and stores none of it; later groups are unaffected."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from datetime import UTC, datetime
 
 import pytest
 
-from app.group_commit import DeliveryGroupCommit
+from app.group_commit import DeliveryGroupCommit, GroupCommit, together_else_alone
 from app.inbox import Delivery
 from fakes import FakeUnitOfWorkFactory
 
@@ -111,3 +112,19 @@ async def test_a_caller_that_gives_up_does_not_stop_its_group() -> None:
     await patient
     await group_commit.close()
     assert sorted(factory.store.deliveries) == [delivery(1).id, delivery(2).id]
+
+
+async def test_together_else_alone_fails_only_the_bad_item() -> None:
+    written: list[list[int]] = []
+
+    async def write(items: Sequence[int]) -> None:
+        if 3 in items:
+            raise ValueError("3 cannot be written")
+        written.append(list(items))
+
+    results = await together_else_alone([1, 2, 3, 4], write)
+    assert [type(r).__name__ if r else None for r in results] == [None, None, "ValueError", None]
+    assert written == [[1], [2], [4]]
+    group: GroupCommit[int, None] = GroupCommit(lambda items: together_else_alone(items, write))
+    outcomes = await asyncio.gather(*(group.submit(n) for n in (5, 3, 6)), return_exceptions=True)
+    assert [type(o).__name__ if o else None for o in outcomes] == [None, "ValueError", None]

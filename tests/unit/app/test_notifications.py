@@ -159,3 +159,23 @@ async def test_a_claimed_notification_is_not_sent_twice_until_its_lease_expires(
     world.clock.advance(minutes=2)
     assert await dispatcher.run_once() == 1
     assert len(sender.sent) == 1
+
+
+async def test_a_dispatcher_whose_claim_ran_out_reports_nothing(world: World) -> None:
+    await channel(world, "ops")
+    await world.status("APPROVED", 1)
+    await world.status("PAUSED", 2)
+    async with world.factory() as uow:
+        [late] = await uow.notifications.claim_due(
+            world.clock.now(), 10, world.clock.now() + timedelta(minutes=2)
+        )
+        await uow.commit()
+    world.clock.advance(minutes=3)  # the first dispatcher is stuck; its claim runs out
+    sender = RecordingSender()
+    assert await NotificationDispatcher(world.factory, world.clock, sender).run_once() == 1
+    late.failed("timed out", world.clock.now(), budget=8, backoff=timedelta(seconds=5), retry_after=None)
+    async with world.factory() as uow:
+        await uow.notifications.save_many([late])  # the stuck one finally reports
+        await uow.commit()
+    [notification] = await world.notifications()
+    assert (notification.state, notification.attempts, len(sender.sent)) == (NotificationState.SENT, 1, 1)

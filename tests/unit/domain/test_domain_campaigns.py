@@ -168,3 +168,33 @@ def test_campaigns_that_do_not_run_are_left_alone(state: CampaignState) -> None:
     found = campaign(state)
     assert not found.protect(condition(TemplateStatus.PAUSED), CampaignPolicy(), NOW, "webhook")
     assert found.state is state
+
+
+def test_a_person_pausing_a_campaign_the_service_paused_makes_the_pause_theirs() -> None:
+    found = campaign(S.PAUSED, PauseReason.TEMPLATE_PAUSED)
+    found.pause(PauseReason.MANUAL, "apiKeys/abc", NOW)
+    assert (found.state, found.pause_reason) == (S.PAUSED, PauseReason.MANUAL)
+    assert not found.protect(condition(), CampaignPolicy(), NOW, "approved again")
+    assert found.state is S.PAUSED
+
+
+def test_a_change_to_marketing_stays_a_person_s_decision_whatever_the_template_does_next() -> None:
+    policy = CampaignPolicy(pause_on_marketing_category=True)
+    found = campaign(S.RUNNING)
+    # Paused by Meta and made MARKETING in the same batch: the stickier reason is kept.
+    assert found.protect(condition(TemplateStatus.PAUSED, became_marketing=True), policy, NOW, "batch")
+    assert found.pause_reason is PauseReason.CATEGORY_CHANGED
+    assert not found.protect(condition(TemplateStatus.DISABLED), policy, NOW, "disabled")
+    assert not found.protect(condition(), policy, NOW, "reinstated")
+    assert (found.state, found.pause_reason) == (S.PAUSED, PauseReason.CATEGORY_CHANGED)
+    # Paused for a broken template, then made MARKETING: the reason becomes the person's.
+    other = campaign(S.PAUSED, PauseReason.TEMPLATE_PAUSED)
+    assert other.protect(condition(TemplateStatus.PAUSED, became_marketing=True), policy, NOW, "marketing")
+    assert other.pause_reason is PauseReason.CATEGORY_CHANGED
+
+
+def test_a_red_template_is_sendable_again_when_the_policy_does_not_pause_on_red() -> None:
+    found = campaign(S.PAUSED, PauseReason.TEMPLATE_PAUSED)
+    policy = CampaignPolicy(pause_on_quality_red=False)
+    assert found.protect(condition(quality=TemplateQuality.RED), policy, NOW, "approved, still red")
+    assert found.state is S.RUNNING
