@@ -290,23 +290,36 @@ async def _campaign_audience(services: Services, args: argparse.Namespace) -> in
 
 
 def _lint(args: argparse.Namespace) -> int:
+    """Exit 0: no errors (warnings may be printed); 1: the template breaks at least one rule;
+    2: the file could not be read as a template. With --json, standard output is always one JSON
+    document, an `error` object in the last case."""
     try:
         payload = json.loads(args.file.read_text(encoding="utf-8"))
         report = lint(definition_from_meta(payload))
-    except OSError as exc:
-        print(f"error: cannot read {args.file}: {exc.strerror}", file=sys.stderr)
-        return 2
+    except (OSError, UnicodeDecodeError) as exc:
+        why = exc.strerror if isinstance(exc, OSError) else "it is not UTF-8 text"
+        return _unreadable(args, "UNREADABLE_FILE", f"cannot read {args.file}: {why}")
     except json.JSONDecodeError as exc:
-        print(f"error: {args.file} is not JSON: {exc}", file=sys.stderr)
-        return 2
+        return _unreadable(args, "NOT_JSON", f"{args.file} is not JSON: {exc}")
     except PayloadError as exc:
-        print(f"error: {args.file}: {exc}", file=sys.stderr)
-        return 2
+        return _unreadable(args, "NOT_A_TEMPLATE", f"{args.file}: {exc}")
     if args.json:
         print(json.dumps(_report_json(report), indent=2, ensure_ascii=False))
     else:
         _print_report(args.file, report)
     return 0 if report.valid else 1
+
+
+def _unreadable(args: argparse.Namespace, code: str, message: str) -> int:
+    if args.json:
+        print(
+            json.dumps(
+                {"valid": False, "error": {"code": code, "message": message}}, indent=2, ensure_ascii=False
+            )
+        )
+    else:
+        print(f"error: {message}", file=sys.stderr)
+    return 2
 
 
 def _report_json(report: LintReport) -> dict[str, Any]:

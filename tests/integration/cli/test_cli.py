@@ -82,6 +82,28 @@ def test_lint_unreadable_input_exits_two_with_reason(
     assert message in capsys.readouterr().err
 
 
+@pytest.mark.parametrize(
+    ("content", "code"),
+    [
+        (b"{not json", "NOT_JSON"),
+        (b'{"name": "x"}', "NOT_A_TEMPLATE"),
+        (b"\xff\xfe{", "UNREADABLE_FILE"),
+        (None, "UNREADABLE_FILE"),
+    ],
+)
+def test_lint_json_always_prints_json_even_for_a_file_it_cannot_read(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], content: bytes | None, code: str
+) -> None:
+    path = tmp_path / "t.json"
+    if content is not None:
+        path.write_bytes(content)
+    assert main(["lint", str(path), "--json"]) == 2
+    printed = json.loads(capsys.readouterr().out)
+    assert printed["valid"] is False
+    assert printed["error"]["code"] == code
+    assert printed["error"]["message"]
+
+
 def test_lint_missing_file_exits_two(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["lint", str(tmp_path / "nope.json")]) == 2
     assert "cannot read" in capsys.readouterr().err

@@ -288,3 +288,20 @@ async def test_a_webhook_for_an_unseen_template_creates_it_flagged_for_sync(inbo
     await inbox.drain()
     made = await inbox.template()
     assert (made.meta_template_id, made.category, made.needs_sync) == ("42", TemplateCategory.MARKETING, True)
+
+
+async def test_a_category_update_naming_only_the_new_category_is_applied(inbox: Inbox) -> None:
+    await inbox.post(envelope(status("APPROVED"), time=1764153000))
+    change = (
+        "template_category_update",
+        {
+            "message_template_id": 918273645500114,
+            "message_template_name": "weekly_digest",
+            "message_template_language": "en_US",
+            "new_category": "UTILITY",
+        },
+    )
+    await inbox.post(envelope(change, time=1764153060))
+    await inbox.drain()
+    assert await inbox.changes(ChangeState.DEAD) == []
+    assert (await inbox.template()).category is TemplateCategory.UTILITY

@@ -522,6 +522,19 @@ def test_completed_category_change_is_an_observation() -> None:
     )
 
 
+def test_a_category_update_naming_only_the_new_category_is_a_completed_change() -> None:
+    value = {
+        "message_template_id": 918273645500112,
+        "message_template_name": "order_ready",
+        "message_template_language": "en_US",
+        "new_category": "MARKETING",
+    }
+    result = translate_one("template_category_update", value)
+    assert result.impending_category is None
+    observation = only_observation(result)
+    assert (observation.aspect, observation.value, observation.previous) == (Aspect.CATEGORY, "MARKETING", "")
+
+
 def test_impending_category_change_is_a_warning_not_an_observation() -> None:
     value = {
         "message_template_id": "918273645500112",
@@ -562,7 +575,7 @@ def test_impending_category_without_current_category() -> None:
 @pytest.mark.parametrize(
     ("value", "needle"),
     [
-        ({"message_template_id": 1, "new_category": "MARKETING"}, "previous_category"),
+        ({"message_template_id": 1}, "new_category"),
         ({"message_template_id": 1, "previous_category": "UTILITY"}, "new_category"),
         ({"message_template_id": 1, "previous_category": "UTILITY", "new_category": ""}, "new_category"),
         ({"message_template_id": 1, "previous_category": "UTILITY", "new_category": 5}, "new_category"),

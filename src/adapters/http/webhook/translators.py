@@ -78,7 +78,12 @@ def _template_event(change: RawChange, value: Mapping[str, Any], occurred_at: da
     # Shape first: Meta's examples send quality updates under the status field name.
     if "new_quality_score" in value:
         return _quality_update(change, value, occurred_at)
-    if "correct_category" in value or "previous_category" in value:
+    # A completed change may name only the new category (no previous_category): still a change.
+    if (
+        "correct_category" in value
+        or "previous_category" in value
+        or ("new_category" in value and "event" not in value)
+    ):
         return _category_update(change, value, occurred_at)
     if "event" in value:
         return _status_update(change, value, occurred_at)
@@ -87,7 +92,7 @@ def _template_event(change: RawChange, value: Mapping[str, Any], occurred_at: da
     expected = {
         STATUS_FIELD: "'event'",
         QUALITY_FIELD: "'new_quality_score'",
-        CATEGORY_FIELD: "'previous_category' (completed change) or 'correct_category' (impending)",
+        CATEGORY_FIELD: "'new_category' (completed change) or 'correct_category' (impending)",
         COMPONENTS_FIELD: "'message_template_element'",
     }[change.field]
     raise UntranslatableChange(f"{change.field} without {expected}")
