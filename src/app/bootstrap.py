@@ -36,16 +36,10 @@ from app.handlers import meta as meta_handlers
 from app.inbox_queries import InboxQueries
 from app.message_queries import MessageQueries
 from app.messagebus import MessageBus
+from app.meta_ports import MessageGateway, TemplateGateway, WebhookTranslator
 from app.notification_queries import NotificationQueries
 from app.paging import PageTokenCodec
-from app.ports import (
-    Clock,
-    HealthProbe,
-    MessageGateway,
-    TemplateGateway,
-    UnitOfWorkFactory,
-    WebhookTranslator,
-)
+from app.ports import Clock, HealthProbe, UnitOfWorkFactory
 from app.queries import TemplateQueries
 from app.send_guard import SendGuard
 from app.send_records import SendRecords

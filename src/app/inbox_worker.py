@@ -28,7 +28,8 @@ from app.inbox import (
     RawChange,
 )
 from app.messagebus import MessageBus
-from app.ports import Clock, UnitOfWork, UnitOfWorkFactory, WebhookTranslator
+from app.meta_ports import WebhookTranslator
+from app.ports import Clock, UnitOfWork, UnitOfWorkFactory
 from app.text import printable
 from app.waits import first_of
 

@@ -17,19 +17,14 @@ from app.inbox import (
     ChangeState,
     Delivery,
     DeliveryBacklog,
-    IgnoredChange,
     InboxChange,
-    MessagesChange,
-    RawChange,
-    TemplateChange,
 )
 from app.message_ports import MessageRepository, WindowRepository
 from app.notification_ports import ChannelRepository, NotificationRepository
 from domain.alerts import Alert, AlertState
 from domain.alerts import Severity as AlertSeverity
-from domain.components import ParameterFormat, TemplateDefinition
+from domain.components import ParameterFormat
 from domain.events import TemplateEvent
-from domain.rendering import RenderedMessage
 from domain.status import TemplateCategory, TemplateQuality, TemplateStatus
 from domain.templates import Template
 from domain.tenancy import ApiKey, Organization, Waba
@@ -352,102 +347,4 @@ class UnitOfWorkFactory(Protocol):
 class HealthProbe(Protocol):
     async def ping(self) -> None:
         """Raises if the database cannot be reached."""
-        ...
-
-
-# ---- Meta's WhatsApp Cloud API ----------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class MetaSubmission:
-    """Meta's answer to a template creation."""
-
-    meta_template_id: str
-    status: str
-    category: str
-
-
-@dataclass(frozen=True, slots=True)
-class MetaTemplateState:
-    """One template as Meta lists it. Values are Meta's verbatim (liberal parse happens in domain)."""
-
-    meta_template_id: str
-    definition: TemplateDefinition
-    status: str
-    category: str
-    quality: str
-    rejected_reason: str = ""
-
-
-@dataclass(frozen=True, slots=True)
-class MetaSendResult:
-    message_id: str
-    # accepted | held_for_quality_assessment | paused (Meta's pacing signal; "" if absent).
-    message_status: str
-    wa_id: str = ""
-
-
-class TemplateGateway(Protocol):
-    """Template management at Meta (Graph API). Errors are app.errors.MetaError subclasses."""
-
-    async def create(self, waba_id: str, definition: TemplateDefinition) -> MetaSubmission: ...
-
-    async def list_all(self, waba_id: str) -> Sequence[MetaTemplateState]:
-        """Every template of the WABA, following Meta's paging to the end."""
-        ...
-
-    async def edit(
-        self, meta_template_id: str, definition: TemplateDefinition, *, include_category: bool
-    ) -> None:
-        """Replaces components (and the category when include_category) of a submitted template."""
-        ...
-
-    async def delete(self, waba_id: str, meta_template_id: str, display_name: str) -> None:
-        """Deletes one language of a template (by hsm_id and name)."""
-        ...
-
-
-class MessageGateway(Protocol):
-    async def send_template(
-        self,
-        phone_number_id: str,
-        to: str,
-        template_name: str,
-        language_code: str,
-        message: RenderedMessage,
-        *,
-        callback_data: str = "",
-    ) -> MetaSendResult:
-        """Sends the rendered template message (its parameters in send order) to `to`."""
-        ...
-
-    async def send_text(
-        self, phone_number_id: str, to: str, text: str, *, preview_url: bool = False, callback_data: str = ""
-    ) -> MetaSendResult:
-        """Sends a free-form text message (Meta accepts it only inside the service window)."""
-        ...
-
-
-class SendPayloads(Protocol):
-    """How Meta's send request spells a rendered message (shown by RenderTemplate, so a caller can
-    send it through Meta itself)."""
-
-    def template(self, name: str, language_code: str, message: RenderedMessage) -> Mapping[str, object]:
-        """The `template` object of a send: name, language and components."""
-        ...
-
-
-class WebhookTranslator(Protocol):
-    """Meta's webhook JSON -> inbox changes -> template changes (implemented by the webhook adapter)."""
-
-    def split(self, body: bytes) -> Sequence[RawChange]:
-        """Every change of every entry, with its idempotency key; raises MalformedDelivery when the
-        body is not a whatsapp_business_account envelope with entries."""
-        ...
-
-    def translate(
-        self, change: RawChange, received_at: datetime
-    ) -> TemplateChange | MessagesChange | IgnoredChange:
-        """Routes on `field` and on the shape of `value`; raises UntranslatableChange with a reason.
-        Observations use Meta's time (entry.time, or a message's own timestamp), else `received_at`."""
         ...

@@ -8,8 +8,9 @@ from dataclasses import dataclass, fields, replace
 from app.auth import Principal
 from app.errors import NotFound
 from app.handlers.templates import load_template
+from app.meta_ports import SendPayloads
 from app.paging import PageTokenCodec, SizeOf, effective_page_size, fingerprint, fit_page
-from app.ports import SendPayloads, TemplateCursor, TemplateQuery, UnitOfWorkFactory
+from app.ports import TemplateCursor, TemplateQuery, UnitOfWorkFactory
 from app.resource_names import TemplateKey, waba_name
 from app.template_cache import TemplateCache
 from domain.components import TemplateDefinition

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from app.errors import MetaError
-from app.ports import MetaSendResult, MetaSubmission, MetaTemplateState
+from app.meta_ports import MetaSendResult, MetaSubmission, MetaTemplateState
 from domain.components import TemplateDefinition
 from domain.rendering import RenderedMessage
 

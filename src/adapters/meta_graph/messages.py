@@ -8,7 +8,7 @@ from typing import Any
 from adapters.meta_graph.client import GraphClient
 from adapters.meta_graph.send_payloads import template_payload
 from app.errors import MetaUnavailable
-from app.ports import MetaSendResult
+from app.meta_ports import MetaSendResult
 from domain.rendering import RenderedMessage
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from app.ports import MetaTemplateState
+from app.meta_ports import MetaTemplateState
 from domain.components import (
     Button,
     ButtonType,

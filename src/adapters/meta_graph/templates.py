@@ -9,7 +9,7 @@ from typing import Any
 from adapters.meta_graph.client import GraphClient
 from adapters.meta_graph.payloads import definition_to_meta, state_from_meta
 from app.errors import MetaRequestRejected, MetaUnavailable
-from app.ports import MetaSubmission, MetaTemplateState
+from app.meta_ports import MetaSubmission, MetaTemplateState
 from domain.components import TemplateDefinition
 
 logger = logging.getLogger("adapters.meta_graph")

@@ -7,11 +7,11 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from adapters.sql import tables
+from adapters.sql import outbound_tables
 from adapters.sql.engine import SqlConnection
 from app.audit_ports import AuditEvent, AuditQuery
 
-_A = tables.audit_events
+_A = outbound_tables.audit_events
 
 
 class SqlAuditRepository:

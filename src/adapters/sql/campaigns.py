@@ -8,18 +8,18 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from adapters.sql import tables
+from adapters.sql import outbound_tables, tables
 from adapters.sql.engine import SqlConnection
 from adapters.sql.statements import for_update, insert_or_skip
 from app.campaign_ports import AudienceWindows, CampaignQuery, StoredTransition
 from domain.campaigns import Campaign, CampaignPolicy, CampaignState, CampaignTransition, PauseReason
 from domain.conversations import ConversationWindow, window_status
 
-_C = tables.campaigns
-_T = tables.campaign_transitions
-_A = tables.campaign_audience
+_C = outbound_tables.campaigns
+_T = outbound_tables.campaign_transitions
+_A = outbound_tables.campaign_audience
 _W = tables.conversation_windows
-_S = tables.organization_settings
+_S = outbound_tables.organization_settings
 _ACTIVE = (CampaignState.RUNNING.value, CampaignState.PAUSED.value)
 _SAVE = (
     sa.update(_C)

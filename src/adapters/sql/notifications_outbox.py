@@ -9,7 +9,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from adapters.sql import tables
+from adapters.sql import outbound_tables
 from adapters.sql.engine import SqlConnection
 from adapters.sql.statements import for_update, insert_or_skip
 from app.notification_ports import NotificationQuery
@@ -23,8 +23,8 @@ from domain.notifications import (
     NotificationState,
 )
 
-_C = tables.notification_channels
-_N = tables.notifications
+_C = outbound_tables.notification_channels
+_N = outbound_tables.notifications
 _SAVE = (
     sa.update(_N)
     .where(_N.c.id == sa.bindparam("b_id"))

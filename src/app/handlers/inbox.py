@@ -21,7 +21,8 @@ from app.inbox import (
     TemplateChange,
     UntranslatableChange,
 )
-from app.ports import Clock, UnitOfWork, UnitOfWorkFactory, WebhookTranslator
+from app.meta_ports import WebhookTranslator
+from app.ports import Clock, UnitOfWork, UnitOfWorkFactory
 from app.resource_names import inbox_change_name
 from app.text import printable
 from domain.components import Components, TemplateDefinition

@@ -19,15 +19,8 @@ from app.errors import (
     MetaNotConfigured,
 )
 from app.handlers.templates import expect_meta_change, load_template, meta_change_refused, require_waba
-from app.ports import (
-    Clock,
-    MetaTemplateState,
-    TemplateCursor,
-    TemplateGateway,
-    TemplateQuery,
-    UnitOfWork,
-    UnitOfWorkFactory,
-)
+from app.meta_ports import MetaTemplateState, TemplateGateway
+from app.ports import Clock, TemplateCursor, TemplateQuery, UnitOfWork, UnitOfWorkFactory
 from domain.events import TemplateEvent
 from domain.observations import Aspect, ChangeSource, Observation, Outcome
 from domain.status import TemplateStatus, reason_code

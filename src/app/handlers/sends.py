@@ -30,7 +30,8 @@ from app.errors import (
 )
 from app.handlers.meta import require_gateway
 from app.handlers.templates import load_template
-from app.ports import Clock, MessageGateway, MetaSendResult, UnitOfWorkFactory
+from app.meta_ports import MessageGateway, MetaSendResult
+from app.ports import Clock, UnitOfWorkFactory
 from app.resource_names import TemplateKey, message_name
 from app.send_guard import PHONE_PUNCTUATION, FreeFormDraft, FreeFormType, SendGuard, ValidationRequest
 from app.send_records import SendRecords

@@ -18,7 +18,8 @@ from app.errors import (
     NotFound,
     RequestIdReused,
 )
-from app.ports import Clock, IdempotencyRecord, TemplateGateway, UnitOfWork, UnitOfWorkFactory
+from app.meta_ports import TemplateGateway
+from app.ports import Clock, IdempotencyRecord, UnitOfWork, UnitOfWorkFactory
 from app.resource_names import TemplateKey, waba_name
 from domain.lint import lint
 from domain.status import TemplateStatus

@@ -10,7 +10,7 @@ import pytest
 from adapters.meta_graph.client import GraphClient
 from adapters.meta_graph.messages import GraphMessageGateway
 from app.errors import MetaRateLimited, MetaTemplatePaused, MetaUnavailable, MetaWindowClosed
-from app.ports import MessageGateway
+from app.meta_ports import MessageGateway
 from domain.rendering import RenderedMessage, render_definition
 from fakes.graph_server import FakeGraph
 from integration.meta_graph.graph_cases import (

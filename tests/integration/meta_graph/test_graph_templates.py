@@ -10,7 +10,7 @@ import pytest
 from adapters.meta_graph.client import GraphClient
 from adapters.meta_graph.templates import LIST_FIELDS, GraphTemplateGateway
 from app.errors import MetaRequestRejected, MetaUnavailable
-from app.ports import MetaSubmission, TemplateGateway
+from app.meta_ports import MetaSubmission, TemplateGateway
 from domain.components import ParameterFormat
 from domain.status import TemplateCategory
 from fakes.graph_server import FakeGraph

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from adapters.meta_graph.send_payloads import MetaSendPayloads, template_payload
-from app.ports import SendPayloads
+from app.meta_ports import SendPayloads
 from domain.rendering import render_definition
 from support.sample_templates import (
     FACT_SHEET_SEND,

@@ -32,7 +32,7 @@ from app.inbox import (
     TemplateChange,
     UntranslatableChange,
 )
-from app.ports import WebhookTranslator
+from app.meta_ports import WebhookTranslator
 from domain.components import Button, ButtonType, Components, Header, HeaderFormat
 from domain.observations import PARTIAL_COMPONENTS, Aspect, ChangeSource, Observation
 from domain.status import TemplateCategory

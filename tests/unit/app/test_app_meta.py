@@ -32,7 +32,7 @@ from app.errors import (
     NotFound,
 )
 from app.messagebus import MessageBus
-from app.ports import MetaSubmission, MetaTemplateState
+from app.meta_ports import MetaSubmission, MetaTemplateState
 from app.resource_names import TemplateKey
 from domain.components import Components, ParameterFormat, ParameterSpec, TemplateDefinition
 from domain.errors import InvalidParameterValues, MetaEditRefused, TemplateLifecycleError, TemplateNotSendable

@@ -26,7 +26,7 @@ from app.inbox import Delivery
 from app.inbox_worker import InboxWorker
 from app.message_ports import MessageQuery
 from app.messagebus import MessageBus
-from app.ports import MetaSendResult
+from app.meta_ports import MetaSendResult
 from app.resource_names import TemplateKey
 from domain.components import Components, ParameterSpec, TemplateDefinition
 from domain.messages import DeliveryStatus, OutboundMessage, SendOutcome

@@ -26,7 +26,7 @@ from app.commands import (
 from app.errors import MetaTemplatePaused
 from app.inbox import InboxChange
 from app.messagebus import MessageBus
-from app.ports import MetaTemplateState
+from app.meta_ports import MetaTemplateState
 from app.resource_names import TemplateKey
 from domain.alerts import AlertKind, AlertState
 from domain.components import Components, ParameterSpec, TemplateDefinition
