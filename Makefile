@@ -9,7 +9,7 @@ STUBS := src/watemplates/v1/templates_pb2.py
 BUF_VERSION := 1.75.0
 BUF := .buf/node_modules/.bin/buf
 
-.PHONY: setup proto proto-lint run test fuzz lint fmt migrate bench bench-backlog clean
+.PHONY: setup proto proto-lint proto-baseline run test fuzz lint fmt migrate bench bench-backlog clean
 
 setup: $(INSTALLED) $(STUBS)
 
@@ -41,12 +41,18 @@ FUZZ_EXAMPLES ?= 100000
 fuzz: setup
 	WATEMPLATES_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/python -m pytest -q -p no:cacheprovider tests/fuzz
 
-# Buf's STANDARD lint and format check on the protos; buf comes from the npm registry.
+# Buf's STANDARD lint and format check on the protos, and no breaking change against the released
+# API (protos/api-baseline.binpb, rebuilt with `make proto-baseline` at a release); buf comes from
+# the npm registry.
 proto-lint:
 	@if command -v npm >/dev/null 2>&1; then \
 		[ -x $(BUF) ] || npm install --silent --no-audit --no-fund --prefix .buf @bufbuild/buf@$(BUF_VERSION); \
-		cd protos && ../$(BUF) lint && ../$(BUF) format --diff --exit-code && echo "buf lint: ok"; \
+		cd protos && ../$(BUF) lint && ../$(BUF) format --diff --exit-code && echo "buf lint: ok" \
+			&& ../$(BUF) breaking --against api-baseline.binpb && echo "buf breaking: ok"; \
 	else echo "proto-lint skipped: npm not found (buf is installed from the npm registry)"; fi
+
+proto-baseline:
+	cd protos && ../$(BUF) build -o api-baseline.binpb
 
 lint: setup proto-lint
 	$(BIN)/ruff check src tests bench migrations

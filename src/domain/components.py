@@ -1,8 +1,14 @@
-"""Value objects a template definition is built from (header, body, footer, buttons, parameters)."""
+"""Value objects a template definition is built from: header, body, footer, buttons, the parts of
+authentication, carousel and limited-time-offer templates, and parameters.
+
+Meta adds component and button types over time. What this version does not model is kept verbatim
+(UnknownComponent, ButtonType.OTHER, Button.extra), so a template never loses a part of itself by
+passing through the service; lint reports such parts as not checked.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
 from domain.status import TemplateCategory
@@ -19,6 +25,11 @@ class HeaderFormat(StrEnum):
     VIDEO = "VIDEO"
     DOCUMENT = "DOCUMENT"
     LOCATION = "LOCATION"
+    # A catalog product, chosen at send time (single-product templates, product carousel cards).
+    PRODUCT = "PRODUCT"
+
+
+MEDIA_HEADERS = frozenset({HeaderFormat.IMAGE, HeaderFormat.VIDEO, HeaderFormat.DOCUMENT})
 
 
 class ButtonType(StrEnum):
@@ -26,12 +37,35 @@ class ButtonType(StrEnum):
     URL = "URL"
     PHONE_NUMBER = "PHONE_NUMBER"
     COPY_CODE = "COPY_CODE"
+    # Authentication templates' one-time password button (copy code, one-tap or zero-tap).
+    OTP = "OTP"
+    FLOW = "FLOW"
+    CATALOG = "CATALOG"
+    # Multi-product and single-product message buttons.
+    MPM = "MPM"
+    SPM = "SPM"
+    VOICE_CALL = "VOICE_CALL"
+    # A button type this version does not know: kept verbatim in Button.extra, never checked.
+    OTHER = "OTHER"
+
+
+class OtpType(StrEnum):
+    COPY_CODE = "COPY_CODE"
+    ONE_TAP = "ONE_TAP"
+    ZERO_TAP = "ZERO_TAP"
+
+
+class FlowAction(StrEnum):
+    NAVIGATE = "NAVIGATE"
+    DATA_EXCHANGE = "DATA_EXCHANGE"
 
 
 class ParameterLocation(StrEnum):
     HEADER = "HEADER"
     BODY = "BODY"
     BUTTON = "BUTTON"
+    # The body of a carousel card (Meta allows at most 160 characters there).
+    CARD_BODY = "CARD_BODY"
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,12 +76,79 @@ class Header:
 
 
 @dataclass(frozen=True, slots=True)
+class SupportedApp:
+    """An Android app a one-tap or zero-tap code is handed to."""
+
+    package_name: str
+    signature_hash: str
+
+
+@dataclass(frozen=True, slots=True)
+class OneTimePassword:
+    """What an OTP button does beyond its label."""
+
+    otp_type: OtpType
+    # One-tap and zero-tap: the label of the autofill button in the app.
+    autofill_text: str = ""
+    supported_apps: tuple[SupportedApp, ...] = ()
+    # Zero-tap: the business accepted Meta's zero-tap terms (Meta refuses the template otherwise).
+    zero_tap_terms_accepted: bool = False
+    # Meta's older shape put one app's package_name/signature_hash on the button itself.
+    apps_on_button: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class FlowButton:
+    """Which WhatsApp Flow a FLOW button opens: exactly one of flow_id, flow_name and flow_json."""
+
+    flow_id: str = ""
+    flow_name: str = ""
+    flow_json: str = ""
+    # "" leaves it to Meta (NAVIGATE).
+    flow_action: FlowAction | None = None
+    navigate_screen: str = ""
+    icon: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class Button:
     type: ButtonType
     text: str
     url: str = ""
     phone_number: str = ""
+    # COPY_CODE: the example code for Meta's review.
     example: str = ""
+    otp: OneTimePassword | None = None
+    flow: FlowButton | None = None
+    # The button's JSON keys this version does not model, as a JSON object text ("" when none); for
+    # an OTHER button, the whole button. Sent back to Meta as they came.
+    extra: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class CarouselCard:
+    """One card of a carousel: a media or product header, an optional body and 1-2 buttons."""
+
+    header: Header | None
+    body: str = ""
+    buttons: tuple[Button, ...] = ()
+    unknown: tuple[UnknownComponent, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class LimitedTimeOffer:
+    """The offer line of a limited-time-offer template and whether it shows a countdown."""
+
+    text: str
+    has_expiration: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class UnknownComponent:
+    """A component this version does not know, verbatim, at its place in Meta's component list."""
+
+    position: int
+    json: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +157,27 @@ class Components:
     header: Header | None = None
     footer: str = ""
     buttons: tuple[Button, ...] = ()
+    # Authentication templates: Meta writes the body and footer; the business picks these.
+    add_security_recommendation: bool = False
+    code_expiration_minutes: int | None = None
+    # Carousel templates: the cards (None: not a carousel; an empty tuple is a carousel without cards).
+    carousel: tuple[CarouselCard, ...] | None = None
+    limited_time_offer: LimitedTimeOffer | None = None
+    # Asks the customer for permission to call them on WhatsApp.
+    call_permission_request: bool = False
+    unknown: tuple[UnknownComponent, ...] = ()
+    # Meta's components JSON exactly as it came (a sync, a file), while these components are still
+    # what it says: submitted back unchanged, byte for byte. Not part of the value.
+    meta_json: str = field(default="", compare=False)
+
+    @property
+    def is_authentication(self) -> bool:
+        """Meta writes the body of templates with a one-time password button."""
+        return any(button.type is ButtonType.OTP for button in self.buttons)
+
+    @property
+    def is_carousel(self) -> bool:
+        return self.carousel is not None
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,7 +231,11 @@ def merge_partial_components(old: Components, reported: Components) -> Component
             buttons.append(button)
     buttons.extend(fresh)
     buttons.extend(b for b in reported.buttons if b.type not in _WEBHOOK_BUTTONS and b not in buttons)
-    return Components(body=reported.body, header=header, footer=reported.footer, buttons=tuple(buttons))
+    # Everything the webhook cannot describe (authentication settings, cards, the offer, parts this
+    # version does not know) stays; Meta's JSON of the old components no longer describes them.
+    return replace(
+        old, body=reported.body, header=header, footer=reported.footer, buttons=tuple(buttons), meta_json=""
+    )
 
 
 def components_summary(components: Components) -> str:
@@ -121,4 +247,10 @@ def components_summary(components: Components) -> str:
         parts.append("footer")
     if components.buttons:
         parts.append(f"{len(components.buttons)} buttons")
+    if components.carousel is not None:
+        parts.append(f"{len(components.carousel)} cards")
+    if components.limited_time_offer is not None:
+        parts.append("limited-time offer")
+    if components.unknown:
+        parts.append(f"{len(components.unknown)} other components")
     return ", ".join(parts)

@@ -27,12 +27,28 @@ URL_MAX = 2000
 PHONE_NUMBER_MAX = 20
 # A copy-code button's code: the example at creation and the value at every send.
 COUPON_CODE_MAX = 15
+# Authentication templates.
+OTP_CODE_MAX = 15
+CODE_EXPIRATION_MINUTES = range(1, 91)
+SUPPORTED_APPS_MAX = 5
+PACKAGE_NAME_MAX = 224
+SIGNATURE_HASH_LENGTH = 11
+AUTOFILL_TEXT_MAX = 25
+# Carousel templates.
+CARDS_MIN = 2
+CARDS_MAX = 10
+CARD_BODY_MAX = 160
+CARD_BUTTONS_MAX = 2
+# Limited-time-offer templates.
+OFFER_TEXT_MAX = 16
+OFFER_BODY_MAX = 600
 
 # The longest value a placeholder can take where it is used: a value cannot be longer than the text
 # it goes into (a header, a body), and a URL button's variable is the end of a URL.
 _PLACES = (
     (ParameterLocation.HEADER, "header", HEADER_MAX),
     (ParameterLocation.BODY, "body", BODY_MAX),
+    (ParameterLocation.CARD_BODY, "card body", CARD_BODY_MAX),
     (ParameterLocation.BUTTON, "URL button", URL_MAX),
 )
 

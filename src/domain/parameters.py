@@ -21,7 +21,14 @@ import re
 from dataclasses import dataclass
 from enum import StrEnum
 
-from domain.components import ButtonType, Components, HeaderFormat, ParameterFormat, ParameterLocation
+from domain.components import (
+    Button,
+    ButtonType,
+    Components,
+    HeaderFormat,
+    ParameterFormat,
+    ParameterLocation,
+)
 
 POSITIONAL_TOKEN = re.compile(r"[0-9]+")
 NAME_TOKEN = re.compile(r"[a-z_][a-z0-9_]*")
@@ -168,15 +175,29 @@ def _header_text(components: Components) -> str:
     return header.text
 
 
-def _text_placeholders(components: Components) -> list[tuple[ParameterLocation, Placeholder]]:
-    found = [(ParameterLocation.HEADER, p) for p in find_placeholders(_header_text(components))]
-    found.extend((ParameterLocation.BODY, p) for p in find_placeholders(components.body))
+def card_prefix(card: int) -> str:
+    """The start of every value key of carousel card `card` (0-based, Meta's card_index)."""
+    return f"card.{card}."
+
+
+def _text_placeholders(components: Components) -> list[tuple[ParameterLocation, Placeholder, str]]:
+    """Every header, body and card body placeholder with its location and its key prefix.
+
+    Meta writes the body of an authentication template (its one placeholder is the code, a value of
+    its own: OTP_CODE_KEY), so that body has no parameters of the author's.
+    """
+    found = [(ParameterLocation.HEADER, p, "") for p in find_placeholders(_header_text(components))]
+    if not components.is_authentication:
+        found.extend((ParameterLocation.BODY, p, "") for p in find_placeholders(components.body))
+    for index, card in enumerate(components.carousel or ()):
+        prefix = card_prefix(index)
+        found.extend((ParameterLocation.CARD_BODY, p, prefix) for p in find_placeholders(card.body))
     return found
 
 
 def formats_used(components: Components) -> set[ParameterFormat]:
     """The formats of the header and body placeholders; URL buttons are always positional."""
-    return {fmt for _, p in _text_placeholders(components) if (fmt := p.format) is not None}
+    return {fmt for _, p, _ in _text_placeholders(components) if (fmt := p.format) is not None}
 
 
 def detect_format(components: Components) -> ParameterFormat | None:
@@ -184,7 +205,7 @@ def detect_format(components: Components) -> ParameterFormat | None:
 
     Mixing is not an error here: lint reports it as PARAM_FORMAT_MIXED with the whole picture.
     """
-    formats = [fmt for _, p in _text_placeholders(components) if (fmt := p.format) is not None]
+    formats = [fmt for _, p, _ in _text_placeholders(components) if (fmt := p.format) is not None]
     if not formats:
         return None
     named = formats.count(ParameterFormat.NAMED)
@@ -204,9 +225,13 @@ def header_key(token: str) -> str:
 
 def url_button_indexes(components: Components) -> list[int]:
     """Indexes (Meta's send `index`) of the URL buttons whose URL has a variable."""
+    return url_variable_indexes(components.buttons)
+
+
+def url_variable_indexes(buttons: tuple[Button, ...]) -> list[int]:
     return [
         i
-        for i, button in enumerate(components.buttons)
+        for i, button in enumerate(buttons)
         if button.type is ButtonType.URL and find_placeholders(button.url)
     ]
 
@@ -226,17 +251,32 @@ def parameter_keys(components: Components, fmt: ParameterFormat) -> dict[str, tu
     """Value keys in order of first appearance (header, body, then buttons) with their locations.
 
     NAMED: the name, shared by header and body. POSITIONAL: "n" for the body and "header.n" for the
-    header. URL buttons with a variable: "button.<index>". Placeholders of the other format (a mixed
+    header. URL buttons with a variable: "button.<index>". Carousel cards: the same keys after
+    "card.<card>." (e.g. "card.0.1", "card.1.button.0"). Placeholders of the other format (a mixed
     template) and malformed tokens yield no key.
     """
     keys: dict[str, tuple[ParameterLocation, ...]] = {}
-    for location, placeholder in _text_placeholders(components):
+    for location, placeholder, prefix in _text_placeholders(components):
         key = placeholder_key(location, placeholder, fmt)
         if key is None:
             continue
+        key = prefix + key
         locations = keys.get(key, ())
         if location not in locations:
             keys[key] = (*locations, location)
     for index in url_button_indexes(components):
         keys[button_key(index)] = (ParameterLocation.BUTTON,)
+    for card, content in enumerate(components.carousel or ()):
+        for index in url_variable_indexes(content.buttons):
+            keys[card_prefix(card) + button_key(index)] = (ParameterLocation.BUTTON,)
     return keys
+
+
+def text_keys(text: str, location: ParameterLocation, fmt: ParameterFormat) -> list[str]:
+    """Value keys of `text` in order of first appearance (placeholders of the other format skipped)."""
+    keys: dict[str, None] = {}
+    for p in find_placeholders(text):
+        key = placeholder_key(location, p, fmt)
+        if key is not None:
+            keys.setdefault(key)
+    return list(keys)

@@ -1,23 +1,19 @@
 """Send-time value validation and rendering into display texts and the parameters of a send.
 
-The result is typed (texts, and the parameters in send order); Meta's JSON for them is the Graph
-adapter's business. Values are keyed like ParameterSpec.key: the name for NAMED templates, "1".."n"
-for a positional body, "header.1" for a positional header and "button.<index>" for a URL button
-variable (0-based index in components.buttons, which is also Meta's send `index`). A COPY_CODE
-button also takes an optional "button.<index>" value, the coupon code, which needs no ParameterSpec:
-the code changes with every campaign, so it is not part of the template's declared parameters, and
-it is left out of the send when not given.
-
-Media headers (IMAGE, VIDEO, DOCUMENT) and LOCATION headers are not rendered: their send-time
-parameters (a media link or id, coordinates) are outside this service, so no header component is
-produced for them and `header_text` is empty.
+The result is typed (texts, and the parameters in send order: domain.send_parameters); Meta's JSON
+for them is the Graph adapter's business. Values are keyed like ParameterSpec.key: the name for
+NAMED templates, "1".."n" for a positional body, "header.1" for a positional header,
+"button.<index>" for a URL button variable (0-based index in components.buttons, which is also
+Meta's send `index`) and "card.<card>." before the keys of a carousel card. What each template type
+needs besides its placeholders (a media header's file, the one-time password, a limited-time offer's
+expiry, a coupon code, a quick reply's payload, a catalog's products, a Flow's token) has keys of its
+own, listed in domain.send_values: those need no ParameterSpec, they change with every send.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from enum import StrEnum
 
 from domain.components import (
     Button,
@@ -30,21 +26,18 @@ from domain.components import (
     TemplateDefinition,
 )
 from domain.errors import InvalidParameterValues, TemplateLifecycleError
-from domain.meta_rules import (
-    BODY_MAX,
-    HEADER_MAX,
-    coupon_code_problems,
-    patterns_work,
-    value_problems,
-)
+from domain.meta_rules import BODY_MAX, CARD_BODY_MAX, HEADER_MAX, patterns_work, value_problems
 from domain.parameters import (
     button_key,
+    card_prefix,
     detect_format,
     find_placeholders,
     parameter_keys,
     placeholder_key,
 )
 from domain.patterns import PATTERN_WORK_BUDGET, compile_pattern, pattern_problem
+from domain.send_parameters import SendParameter, send_parameters
+from domain.send_values import OTP_CODE_KEY, send_value_problems, send_values
 
 # The key of a violation about the whole rendered message rather than one value.
 MESSAGE_KEY = ""
@@ -66,24 +59,10 @@ class RenderedButton:
     phone_number: str = ""
 
 
-class SendComponent(StrEnum):
-    HEADER = "HEADER"
-    BODY = "BODY"
-    BUTTON = "BUTTON"
-
-
 @dataclass(frozen=True, slots=True)
-class SendParameter:
-    """One value as a send carries it. A message's parameters come in send order: the header's, the
-    body's (positional ones by number), then the buttons' by index."""
-
-    component: SendComponent
-    value: str
-    # NAMED templates name every header and body value; positional ones bind by position.
-    name: str = ""
-    # BUTTON: which button (0-based, as Meta's `index`), a URL's variable or a copy-code's coupon.
-    button_index: int = -1
-    button_type: ButtonType | None = None
+class RenderedCard:
+    body_text: str
+    buttons: tuple[RenderedButton, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,6 +72,8 @@ class RenderedMessage:
     footer_text: str
     buttons: tuple[RenderedButton, ...]
     parameters: tuple[SendParameter, ...]
+    cards: tuple[RenderedCard, ...] = ()
+    offer_text: str = ""
 
 
 def render_definition(definition: TemplateDefinition, values: Mapping[str, str]) -> RenderedMessage:
@@ -108,9 +89,7 @@ def render_definition(definition: TemplateDefinition, values: Mapping[str, str])
     specs: dict[str, ParameterSpec] = {}
     for spec in definition.parameters:
         specs.setdefault(spec.key, spec)
-    coupon_keys = [
-        button_key(i) for i, button in enumerate(components.buttons) if button.type is ButtonType.COPY_CODE
-    ]
+    extras = {value.key: value for value in send_values(components)}
 
     _require_runnable_patterns(keys, specs)
     violations: list[ValueViolation] = []
@@ -126,18 +105,23 @@ def render_definition(definition: TemplateDefinition, values: Mapping[str, str])
             continue
         violations.extend(_check_value(key, value, spec, locations))
         resolved[key] = value
-    for key in coupon_keys:
+    for key, extra in extras.items():
         if key in values:
-            violations.extend(_check_coupon(key, values[key]))
+            violations.extend(
+                ValueViolation(problem.code, key, f"value for {key!r} {problem.detail}")
+                for problem in send_value_problems(values[key], extra.kind)
+            )
             resolved[key] = values[key]
+        elif extra.required:
+            violations.append(ValueViolation("VALUE_MISSING", key, f"value for {key!r} is missing"))
     violations.extend(
         ValueViolation(
             "VALUE_UNKNOWN",
             key,
-            f"parameter {key!r} is not used by this template{_expected_hint(keys)}",
+            f"parameter {key!r} is not used by this template{_expected_hint([*keys, *extras])}",
         )
         for key in values
-        if key not in keys and key not in coupon_keys
+        if key not in keys and key not in extras
     )
     if violations:
         raise InvalidParameterValues(violations)
@@ -160,6 +144,16 @@ def render_definition(definition: TemplateDefinition, values: Mapping[str, str])
                 f"{BODY_MAX} (error 132005)",
             )
         )
+    violations.extend(
+        ValueViolation(
+            "CARD_BODY_TOO_LONG_AFTER_RENDER",
+            MESSAGE_KEY,
+            f"rendered body of card {index} is {len(card.body_text)} characters; Meta allows at most "
+            f"{CARD_BODY_MAX}",
+        )
+        for index, card in enumerate(message.cards)
+        if len(card.body_text) > CARD_BODY_MAX
+    )
     if violations:
         raise InvalidParameterValues(violations)
     return message
@@ -196,14 +190,7 @@ def _require_runnable_patterns(
         )
 
 
-def _check_coupon(key: str, value: str) -> list[ValueViolation]:
-    return [
-        ValueViolation(problem.code, key, f"coupon code for parameter {key!r} {problem.detail}")
-        for problem in coupon_code_problems(value)
-    ]
-
-
-def _expected_hint(keys: Mapping[str, object]) -> str:
+def _expected_hint(keys: list[str]) -> str:
     if not keys:
         return " (it takes no values)"
     return " (expected: " + ", ".join(repr(k) for k in keys) + ")"
@@ -212,34 +199,51 @@ def _expected_hint(keys: Mapping[str, object]) -> str:
 def _render(components: Components, fmt: ParameterFormat, values: Mapping[str, str]) -> RenderedMessage:
     header = components.header
     header_text = header.text if header is not None and header.format is HeaderFormat.TEXT else ""
-    named = fmt is ParameterFormat.NAMED
-    parameters = [
-        SendParameter(SendComponent.HEADER, values[key], name=key if named else "")
-        for key in _keys_in(header_text, ParameterLocation.HEADER, fmt)
-    ]
-    body_keys = _keys_in(components.body, ParameterLocation.BODY, fmt)
-    if not named:
-        # Meta binds positional values by position: the first body parameter fills {{1}}.
-        body_keys.sort(key=lambda k: (int(k), k))
-    parameters += [
-        SendParameter(SendComponent.BODY, values[key], name=key if named else "") for key in body_keys
-    ]
-
-    buttons: list[RenderedButton] = []
-    for index, button in enumerate(components.buttons):
-        value = values.get(button_key(index))
-        buttons.append(_render_button(button, value))
-        if value is not None and button.type in (ButtonType.URL, ButtonType.COPY_CODE):
-            parameters.append(
-                SendParameter(SendComponent.BUTTON, value, button_index=index, button_type=button.type)
-            )
-
+    body_text = _substitute(components.body, ParameterLocation.BODY, fmt, values, "")
+    footer_text = components.footer
+    if components.is_authentication:
+        body_text, footer_text = _authentication_texts(components, values[OTP_CODE_KEY])
+    offer = components.limited_time_offer
     return RenderedMessage(
-        header_text=_substitute(header_text, ParameterLocation.HEADER, fmt, values),
-        body_text=_substitute(components.body, ParameterLocation.BODY, fmt, values),
-        footer_text=components.footer,
-        buttons=tuple(buttons),
-        parameters=tuple(parameters),
+        header_text=_substitute(header_text, ParameterLocation.HEADER, fmt, values, ""),
+        body_text=body_text,
+        footer_text=footer_text,
+        buttons=_render_buttons(components.buttons, values, ""),
+        parameters=tuple(send_parameters(components, fmt, values)),
+        cards=tuple(
+            RenderedCard(
+                body_text=_substitute(
+                    card.body, ParameterLocation.CARD_BODY, fmt, values, card_prefix(index)
+                ),
+                buttons=_render_buttons(card.buttons, values, card_prefix(index)),
+            )
+            for index, card in enumerate(components.carousel or ())
+            for prefix in (card_prefix(index),)
+        ),
+        offer_text="" if offer is None else offer.text,
+    )
+
+
+def _authentication_texts(components: Components, code: str) -> tuple[str, str]:
+    """What WhatsApp shows for an authentication template: Meta's text (as synced, its {{1}} is the
+    code) or, for one not synced yet, the text Meta documents for these options."""
+    if find_placeholders(components.body):
+        body = _substitute_all(components.body, code)
+    else:
+        body = f"*{code}* is your verification code."
+        if components.add_security_recommendation:
+            body += " For your security, do not share this code."
+    footer = components.footer
+    if not footer and components.code_expiration_minutes is not None:
+        footer = f"This code expires in {components.code_expiration_minutes} minutes."
+    return body, footer
+
+
+def _render_buttons(
+    buttons: tuple[Button, ...], values: Mapping[str, str], prefix: str
+) -> tuple[RenderedButton, ...]:
+    return tuple(
+        _render_button(button, values.get(prefix + button_key(index))) for index, button in enumerate(buttons)
     )
 
 
@@ -256,24 +260,22 @@ def _render_button(button: Button, value: str | None) -> RenderedButton:
     return RenderedButton(type=button.type, text=button.text)
 
 
-def _keys_in(text: str, location: ParameterLocation, fmt: ParameterFormat) -> list[str]:
-    keys: dict[str, None] = {}
-    for p in find_placeholders(text):
-        key = placeholder_key(location, p, fmt)
-        if key is not None:
-            keys.setdefault(key)
-    return list(keys)
+def _substitute_all(text: str, value: str) -> str:
+    for p in reversed(find_placeholders(text)):
+        text = text[: p.start] + value + text[p.end :]
+    return text
 
 
 def _substitute(
-    text: str, location: ParameterLocation, fmt: ParameterFormat, values: Mapping[str, str]
+    text: str, location: ParameterLocation, fmt: ParameterFormat, values: Mapping[str, str], prefix: str
 ) -> str:
     parts: list[str] = []
     position = 0
     for p in find_placeholders(text):
         key = placeholder_key(location, p, fmt)
-        if key is None or key not in values:
+        if key is None or prefix + key not in values:
             continue
+        key = prefix + key
         parts.append(text[position : p.start])
         parts.append(values[key])
         position = p.end

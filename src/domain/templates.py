@@ -156,7 +156,9 @@ class Template(MetaLifecycle):
             Aspect.COMPONENTS: proposed.components != self.components,
         }
         self.category = proposed.category
-        self.components = proposed.components
+        if changed[Aspect.COMPONENTS]:
+            # The same components sent back keep Meta's copy of them (byte-exact resubmission).
+            self.components = proposed.components
         self.parameters = report.parameters
         self.parameter_format = report.parameter_format
         self.updated_at = now
@@ -371,6 +373,16 @@ class Template(MetaLifecycle):
         changed = (status, raw, rejection) != (self.status, self.raw_status, self.rejection_reason)
         self.status, self.raw_status, self.rejection_reason = status, raw, rejection
         return changed
+
+    def keep_meta_json(self, components: Components) -> bool:
+        """Takes Meta's JSON of components equal to ours (a sync), so the template goes back to Meta
+        exactly as Meta gave it; True when that copy is new (nothing else changes)."""
+        if components != self.components or not components.meta_json:
+            return False
+        if components.meta_json == self.components.meta_json:
+            return False
+        self.components = components
+        return True
 
     def _replace_components(self, components: Components) -> None:
         # Meta is the source of truth here: the new text is taken even if our linter would object,

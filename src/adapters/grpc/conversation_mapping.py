@@ -6,7 +6,8 @@ from datetime import UTC, datetime
 
 from google.protobuf.timestamp_pb2 import Timestamp
 
-from adapters.grpc.mapping import enum_in, invalid, timestamp
+from adapters.grpc.mapping import timestamp
+from adapters.grpc.proto_values import enum_in, invalid
 from app.denials import Denial
 from app.message_ports import DeliveryCounts
 from app.resource_names import message_name, parse_template_name, template_name, waba_name

@@ -7,19 +7,13 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import TypeVar
 
-import grpc
 from google.protobuf import timestamp_pb2
 
-from adapters.grpc.errors import RpcError
+from adapters.grpc.components_mapping import BUTTON, components_from_proto, components_to_proto
+from adapters.grpc.proto_values import enum_in, reverse
 from app import resource_names
-from app.errors import FieldViolation
 from app.queries import Rendered
 from domain.components import (
-    Button,
-    ButtonType,
-    Components,
-    Header,
-    HeaderFormat,
     ParameterFormat,
     ParameterLocation,
     ParameterSpec,
@@ -39,32 +33,14 @@ _STATUS = {s: getattr(pb, f"TEMPLATE_STATUS_{s.value}") for s in TemplateStatus}
 _CATEGORY = {c: getattr(pb, f"TEMPLATE_CATEGORY_{c.value}") for c in TemplateCategory}
 _QUALITY = {q: getattr(pb, f"TEMPLATE_QUALITY_{q.value}") for q in TemplateQuality}
 _FORMAT = {f: getattr(pb, f"PARAMETER_FORMAT_{f.value}") for f in ParameterFormat}
-_HEADER = {h: getattr(pb, f"HEADER_FORMAT_{h.value}") for h in HeaderFormat}
-_BUTTON = {b: getattr(pb, f"BUTTON_TYPE_{b.value}") for b in ButtonType}
 _LOCATION = {loc: getattr(pb, f"PARAMETER_LOCATION_{loc.value}") for loc in ParameterLocation}
 _SEVERITY = {Severity.ERROR: pb.VIOLATION_SEVERITY_ERROR, Severity.WARNING: pb.VIOLATION_SEVERITY_WARNING}
 
 
-def _reverse(table: dict[K, V]) -> dict[V, K]:
-    return {v: k for k, v in table.items()}
-
-
-_STATUS_IN = _reverse(_STATUS)
-_CATEGORY_IN = _reverse(_CATEGORY)
-_QUALITY_IN = _reverse(_QUALITY)
-_FORMAT_IN = _reverse(_FORMAT)
-_HEADER_IN = _reverse(_HEADER)
-_BUTTON_IN = _reverse(_BUTTON)
-
-
-def invalid(field: str, description: str, reason: str = "INVALID_ARGUMENT") -> RpcError:
-    return RpcError(
-        grpc.StatusCode.INVALID_ARGUMENT,
-        f"{field}: {description}",
-        reason,
-        {"field": field},
-        [FieldViolation(field, description, reason)],
-    )
+_STATUS_IN = reverse(_STATUS)
+_CATEGORY_IN = reverse(_CATEGORY)
+_QUALITY_IN = reverse(_QUALITY)
+_FORMAT_IN = reverse(_FORMAT)
 
 
 # ---- resource names ---------------------------------------------------------------------------
@@ -100,35 +76,6 @@ def parameter_format_from_proto(value: int, field: str) -> ParameterFormat | Non
     return enum_in(_FORMAT_IN, value, field)
 
 
-def components_from_proto(message: pb.TemplateComponents, field: str) -> Components:
-    header: Header | None = None
-    if message.HasField("header") and (
-        message.header.format != pb.HEADER_FORMAT_UNSPECIFIED
-        or message.header.text
-        or message.header.example_media_handles
-    ):
-        header_format = (
-            HeaderFormat.TEXT
-            if message.header.format == pb.HEADER_FORMAT_UNSPECIFIED
-            else enum_in(_HEADER_IN, message.header.format, f"{field}.header.format")
-        )
-        header = Header(header_format, message.header.text, tuple(message.header.example_media_handles))
-    buttons = []
-    for index, button in enumerate(message.buttons):
-        if button.type == pb.BUTTON_TYPE_UNSPECIFIED:
-            raise invalid(f"{field}.buttons[{index}].type", "every button needs a type")
-        buttons.append(
-            Button(
-                type=enum_in(_BUTTON_IN, button.type, f"{field}.buttons[{index}].type"),
-                text=button.text,
-                url=button.url,
-                phone_number=button.phone_number,
-                example=button.example,
-            )
-        )
-    return Components(body=message.body, header=header, footer=message.footer, buttons=tuple(buttons))
-
-
 def parameters_from_proto(messages: Iterable[pb.TemplateParameter]) -> tuple[ParameterSpec, ...]:
     return tuple(
         ParameterSpec(
@@ -155,14 +102,6 @@ def qualities_from_proto(values: Iterable[int], field: str) -> frozenset[Templat
     return frozenset(enum_in(_QUALITY_IN, v, field) for v in values)
 
 
-def enum_in(table: dict[int, V], value: int, field: str) -> V:
-    """The domain value of an enum number, or INVALID_ARGUMENT naming the field (UNSPECIFIED too)."""
-    try:
-        return table[value]
-    except KeyError:
-        raise invalid(field, f"{value} is not a valid value here") from None
-
-
 # ---- domain -> proto --------------------------------------------------------------------------
 
 
@@ -186,28 +125,6 @@ def template_to_proto(template: Template) -> pb.Template:
         etag=template.etag,
         needs_sync=template.needs_sync,
     )
-
-
-def components_to_proto(components: Components) -> pb.TemplateComponents:
-    message = pb.TemplateComponents(
-        body=components.body,
-        footer=components.footer,
-        buttons=[
-            pb.TemplateButton(
-                type=_BUTTON[b.type], text=b.text, url=b.url, phone_number=b.phone_number, example=b.example
-            )
-            for b in components.buttons
-        ],
-    )
-    if components.header is not None:
-        message.header.CopyFrom(
-            pb.TemplateHeader(
-                format=_HEADER[components.header.format],
-                text=components.header.text,
-                example_media_handles=list(components.header.example_media_handles),
-            )
-        )
-    return message
 
 
 def parameter_to_proto(spec: ParameterSpec) -> pb.TemplateParameter:
@@ -247,7 +164,7 @@ def rendered_to_proto(rendered: Rendered) -> api.RenderTemplateResponse:
         body_text=message.body_text,
         footer_text=message.footer_text,
         buttons=[
-            api.RenderedButton(type=_BUTTON[b.type], text=b.text, url=b.url, phone_number=b.phone_number)
+            api.RenderedButton(type=BUTTON[b.type], text=b.text, url=b.url, phone_number=b.phone_number)
             for b in message.buttons
         ],
         meta_components_json=json.dumps(rendered.meta_template.get("components", []), ensure_ascii=False),

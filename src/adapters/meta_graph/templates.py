@@ -7,7 +7,8 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from adapters.meta_graph.client import GraphClient
-from adapters.meta_graph.payloads import definition_to_meta, state_from_meta
+from adapters.meta_graph.creation_payload import definition_to_meta
+from adapters.meta_graph.payloads import state_from_meta
 from app.errors import MetaRequestRejected, MetaUnavailable
 from app.meta_ports import MetaSubmission, MetaTemplateState
 from domain.components import TemplateDefinition

@@ -117,8 +117,11 @@ async def sync_templates(
             template.meta_change_recorded()
             # Only what changed is news: a sync confirming the state records nothing.
             applied = _observe_state(template, state, now, applied_only=True)
-            if applied or linked:
+            # Not news, but kept: Meta's own JSON of the same components, for a byte-exact resubmit.
+            refreshed = template.keep_meta_json(state.definition.components)
+            if applied or linked or refreshed:
                 await uow.templates.update(template)
+            if applied or linked:
                 updated.append(template.name)
             else:
                 unchanged.append(template.name)

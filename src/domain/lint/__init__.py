@@ -1,10 +1,12 @@
-"""Meta's template rejection rules (fact sheet V1-V13), checked before anything is submitted.
+"""Meta's template rejection rules (fact sheet V1-V13, and each template type's), checked before
+anything is submitted.
 
 `lint` reports every violation at once so an author fixes a template in one round trip. Codes are
 API contract; messages are for people and quote the offending values.
 
-The rules live by subject: texts (name, language, header, body, footer, placeholders), buttons and
-parameters; report holds what they report.
+The rules live by subject: texts (name, language, header, body, footer, placeholders), buttons (and
+the OTP and Flow buttons' own), template types (authentication, carousel, limited-time offer,
+catalog and product messages, unknown parts) and parameters; report holds what they report.
 """
 
 from __future__ import annotations
@@ -13,6 +15,13 @@ from domain.components import ParameterFormat, TemplateDefinition
 from domain.lint.buttons import lint_buttons
 from domain.lint.parameters import lint_parameters
 from domain.lint.report import Findings, LintReport, Severity, Violation
+from domain.lint.template_types import (
+    lint_authentication,
+    lint_carousel,
+    lint_limited_time_offer,
+    lint_product_messages,
+    lint_unknown,
+)
 from domain.lint.texts import lint_body, lint_footer, lint_format, lint_header, lint_identity
 from domain.parameters import detect_format, parameter_keys
 
@@ -24,11 +33,18 @@ def lint(definition: TemplateDefinition) -> LintReport:
     out = Findings()
     lint_identity(definition, out)
     components = definition.components
-    lint_body(components.body, out)
+    if not components.is_authentication:
+        # Meta writes an authentication template's body and footer (lint_authentication).
+        lint_body(components.body, out)
+        lint_footer(components.footer, out)
     if components.header is not None:
         lint_header(components.header, out)
-    lint_footer(components.footer, out)
     lint_buttons(components.buttons, out)
+    lint_authentication(definition, out)
+    lint_carousel(components, out)
+    lint_limited_time_offer(definition, out)
+    lint_product_messages(components, out)
+    lint_unknown(components.unknown, "template.components.other_components", out)
 
     detected = detect_format(components)
     declared = definition.parameter_format

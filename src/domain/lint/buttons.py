@@ -7,6 +7,7 @@ import re
 
 from domain.components import Button, ButtonType
 from domain.lint.report import BUTTONS, Findings, shorten, tokens
+from domain.lint.special_buttons import lint_flow_button, lint_otp_button
 from domain.lint.texts import ONLY_VARIABLE, lint_malformed
 from domain.meta_rules import (
     BUTTON_TEXT_MAX,
@@ -28,43 +29,59 @@ _PHONE_SEPARATORS = re.compile(r"[\s\-().]")
 _URL_SCHEME = re.compile(r"https?://", re.IGNORECASE)
 
 
-def lint_buttons(buttons: tuple[Button, ...], out: Findings) -> None:
+# Meta's limit per button type (types not listed here have only the overall limit).
+_TYPE_LIMITS = (
+    ("QUICK_REPLY_TOO_MANY", ButtonType.QUICK_REPLY, QUICK_REPLIES_MAX, "quick reply"),
+    ("URL_BUTTONS_TOO_MANY", ButtonType.URL, URL_BUTTONS_MAX, "URL"),
+    ("PHONE_BUTTONS_TOO_MANY", ButtonType.PHONE_NUMBER, PHONE_BUTTONS_MAX, "phone number"),
+    ("COPY_CODE_BUTTONS_TOO_MANY", ButtonType.COPY_CODE, COPY_CODE_BUTTONS_MAX, "copy code"),
+    ("OTP_BUTTONS_TOO_MANY", ButtonType.OTP, 1, "one-time password"),
+    ("FLOW_BUTTONS_TOO_MANY", ButtonType.FLOW, 1, "Flow"),
+    ("VOICE_CALL_BUTTONS_TOO_MANY", ButtonType.VOICE_CALL, 1, "voice call"),
+    ("CATALOG_BUTTONS_TOO_MANY", ButtonType.CATALOG, 1, "catalog"),
+    ("MPM_BUTTONS_TOO_MANY", ButtonType.MPM, 1, "multi-product"),
+    ("SPM_BUTTONS_TOO_MANY", ButtonType.SPM, 1, "single-product"),
+)
+# WhatsApp writes the label of these itself when none is given.
+_LABEL_OPTIONAL = frozenset({ButtonType.COPY_CODE, ButtonType.OTP, ButtonType.OTHER})
+
+
+def lint_buttons(buttons: tuple[Button, ...], out: Findings, field: str = BUTTONS) -> None:
     counts = {kind: sum(1 for b in buttons if b.type is kind) for kind in ButtonType}
-    limits = (
-        ("QUICK_REPLY_TOO_MANY", ButtonType.QUICK_REPLY, QUICK_REPLIES_MAX, "quick reply"),
-        ("URL_BUTTONS_TOO_MANY", ButtonType.URL, URL_BUTTONS_MAX, "URL"),
-        ("PHONE_BUTTONS_TOO_MANY", ButtonType.PHONE_NUMBER, PHONE_BUTTONS_MAX, "phone number"),
-        ("COPY_CODE_BUTTONS_TOO_MANY", ButtonType.COPY_CODE, COPY_CODE_BUTTONS_MAX, "copy code"),
-    )
     if len(buttons) > BUTTONS_MAX:
         out.error(
             "BUTTONS_TOO_MANY",
-            BUTTONS,
+            field,
             f"template has {len(buttons)} buttons; Meta allows at most {BUTTONS_MAX}",
         )
-    for code, kind, limit, label in limits:
+    for code, kind, limit, label in _TYPE_LIMITS:
         if counts[kind] > limit:
             out.error(
-                code, BUTTONS, f"template has {counts[kind]} {label} buttons; Meta allows at most {limit}"
+                code, field, f"template has {counts[kind]} {label} buttons; Meta allows at most {limit}"
             )
     is_quick = [b.type is ButtonType.QUICK_REPLY for b in buttons]
     switches = sum(1 for a, b in itertools.pairwise(is_quick) if a != b)
     if switches > 1:
         out.error(
             "BUTTONS_NOT_GROUPED",
-            BUTTONS,
+            field,
             "quick reply buttons are interleaved with other buttons; put all quick replies together, "
             "before or after the others",
         )
     for index, button in enumerate(buttons):
-        _lint_button(index, button, out)
+        _lint_button(button, out, f"{field}[{index}]", f"button {index} ({button.type})")
 
 
-def _lint_button(index: int, button: Button, out: Findings) -> None:
-    field = f"{BUTTONS}[{index}]"
-    label = f"button {index} ({button.type})"
-    # Meta supplies the label of a copy-code button itself ("Copy offer code").
-    if not button.text.strip() and button.type is not ButtonType.COPY_CODE:
+def _lint_button(button: Button, out: Findings, field: str, label: str) -> None:
+    if button.type is ButtonType.OTHER:
+        out.warning(
+            "BUTTON_NOT_CHECKED",
+            field,
+            f"{label}: Meta's button type is not one this version knows; it is kept and submitted as "
+            "it is, but not checked by this version",
+        )
+        return
+    if not button.text.strip() and button.type not in _LABEL_OPTIONAL:
         out.error("BUTTON_TEXT_REQUIRED", f"{field}.text", f"{label} needs a text")
     if len(button.text) > BUTTON_TEXT_MAX:
         out.error(
@@ -89,6 +106,10 @@ def _lint_button(index: int, button: Button, out: Findings) -> None:
                 f"{field}.example",
                 f"{label} example is {len(button.example)} characters; Meta allows at most {COUPON_CODE_MAX}",
             )
+    elif button.type is ButtonType.OTP:
+        lint_otp_button(button, out, field, label)
+    elif button.type is ButtonType.FLOW:
+        lint_flow_button(button, out, field, label)
 
 
 def _lint_url(url: str, field: str, label: str, out: Findings) -> None:

@@ -11,7 +11,7 @@ from domain.components import ParameterFormat, ParameterSpec
 from domain.parameters import Placeholder
 
 BODY = "template.components.body"
-HEADER_TEXT = "template.components.header.text"
+HEADER = "template.components.header"
 FOOTER = "template.components.footer"
 BUTTONS = "template.components.buttons"
 PARAMETERS = "template.parameters"

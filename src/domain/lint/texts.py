@@ -7,11 +7,18 @@ import itertools
 import re
 from collections import Counter
 
-from domain.components import Components, Header, HeaderFormat, ParameterFormat, TemplateDefinition
+from domain.components import (
+    MEDIA_HEADERS,
+    Components,
+    Header,
+    HeaderFormat,
+    ParameterFormat,
+    TemplateDefinition,
+)
 from domain.lint.report import (
     BODY,
     FOOTER,
-    HEADER_TEXT,
+    HEADER,
     Findings,
     braced,
     distinct,
@@ -80,53 +87,60 @@ def lint_identity(definition: TemplateDefinition, out: Findings) -> None:
         )
 
 
-def lint_body(body: str, out: Findings) -> None:
+def lint_body(
+    body: str, out: Findings, *, field: str = BODY, limit: int = BODY_MAX, where: str = "body"
+) -> None:
+    """The rules of a body: the template's, or a carousel card's (`field`, `limit` and `where` say
+    which)."""
     if not body.strip():
-        out.error("BODY_REQUIRED", BODY, "body is required")
+        out.error("BODY_REQUIRED", field, f"{where} is required")
         return
-    if len(body) > BODY_MAX:
-        out.error("BODY_TOO_LONG", BODY, f"body is {len(body)} characters; Meta allows at most {BODY_MAX}")
+    if len(body) > limit:
+        code = "BODY_TOO_LONG" if field == BODY else "CARD_BODY_TOO_LONG"
+        out.error(code, field, f"{where} is {len(body)} characters; Meta allows at most {limit}")
     placeholders = find_placeholders(body)
-    _lint_text_placeholders(body, placeholders, "body", BODY, out)
-    _lint_positional_sequence(placeholders, out)
-    _lint_body_edges(body, placeholders, out)
-    _lint_ratio(body, placeholders, out)
-    _lint_repeats(placeholders, out)
+    _lint_text_placeholders(body, placeholders, where, field, out)
+    _lint_positional_sequence(placeholders, out, field, where)
+    _lint_body_edges(body, placeholders, out, field, where)
+    _lint_ratio(body, placeholders, out, field, where)
+    _lint_repeats(placeholders, out, field, where)
 
 
-def lint_header(header: Header, out: Findings) -> None:
+def lint_header(header: Header, out: Findings, field: str = HEADER) -> None:
+    text_field = f"{field}.text"
     if header.format is not HeaderFormat.TEXT:
         if header.text:
             out.error(
                 "HEADER_TEXT_NOT_ALLOWED",
-                HEADER_TEXT,
+                text_field,
                 f"a {header.format} header has no text; remove {shorten(header.text)!r}",
             )
-        if header.format is not HeaderFormat.LOCATION and not header.example_media_handles:
+        # A location is given at send time, a product too (it is the catalog's).
+        if header.format in MEDIA_HEADERS and not header.example_media_handles:
             out.error(
                 "HEADER_EXAMPLE_REQUIRED",
-                "template.components.header.example_media_handles",
+                f"{field}.example_media_handles",
                 f"a {header.format} header needs an example media handle for Meta's review",
             )
         return
     text = header.text
     if not text.strip():
-        out.error("HEADER_TEXT_REQUIRED", HEADER_TEXT, "a TEXT header needs text")
+        out.error("HEADER_TEXT_REQUIRED", text_field, "a TEXT header needs text")
         return
     if len(text) > HEADER_MAX:
         out.error(
             "HEADER_TOO_LONG",
-            HEADER_TEXT,
+            text_field,
             f"header is {len(text)} characters; Meta allows at most {HEADER_MAX}",
         )
     placeholders = find_placeholders(text)
     if len(placeholders) > 1:
         out.error(
             "HEADER_TOO_MANY_PARAMS",
-            HEADER_TEXT,
+            text_field,
             f"header has {len(placeholders)} placeholders ({tokens(placeholders)}); Meta allows at most 1",
         )
-    _lint_text_placeholders(text, placeholders, "header", HEADER_TEXT, out)
+    _lint_text_placeholders(text, placeholders, "header", text_field, out)
     bad = distinct(
         f"{{{{{p.token}}}}}"
         for p in placeholders
@@ -135,7 +149,7 @@ def lint_header(header: Header, out: Findings) -> None:
     if bad:
         out.error(
             "POSITIONAL_NOT_SEQUENTIAL",
-            HEADER_TEXT,
+            text_field,
             f"header uses {', '.join(bad)}; the only positional header placeholder is {{{{1}}}}",
         )
 
@@ -193,38 +207,40 @@ def lint_malformed(text: str, field: str, where: str, out: Findings) -> None:
         out.error("PLACEHOLDER_MALFORMED", field, f"{where}: {problem}")
 
 
-def _lint_positional_sequence(placeholders: list[Placeholder], out: Findings) -> None:
+def _lint_positional_sequence(placeholders: list[Placeholder], out: Findings, field: str, where: str) -> None:
     seen = distinct(p.token for p in placeholders if p.kind is TokenKind.POSITIONAL)
     expected = [str(n) for n in range(1, len(seen) + 1)]
     if seen != expected:
         out.error(
             "POSITIONAL_NOT_SEQUENTIAL",
-            BODY,
-            f"body placeholders appear as {braced(seen)}; they must be {braced(expected)} "
+            field,
+            f"{where} placeholders appear as {braced(seen)}; they must be {braced(expected)} "
             "in order of first appearance",
         )
 
 
-def _lint_body_edges(body: str, placeholders: list[Placeholder], out: Findings) -> None:
+def _lint_body_edges(
+    body: str, placeholders: list[Placeholder], out: Findings, field: str, where: str
+) -> None:
     if not placeholders:
         return
     first, last = placeholders[0], placeholders[-1]
     if first.start == len(body) - len(body.lstrip()):
         out.error(
             "PARAM_AT_BODY_START",
-            BODY,
-            f"body starts with {{{{{first.token}}}}}; Meta rejects a placeholder at the very start",
+            field,
+            f"{where} starts with {{{{{first.token}}}}}; Meta rejects a placeholder at the very start",
         )
     if last.end == len(body.rstrip()):
         out.error(
             "PARAM_AT_BODY_END",
-            BODY,
-            f"body ends with {{{{{last.token}}}}}; Meta rejects a placeholder at the very end "
+            field,
+            f"{where} ends with {{{{{last.token}}}}}; Meta rejects a placeholder at the very end "
             "(end with text or punctuation)",
         )
 
 
-def _lint_ratio(body: str, placeholders: list[Placeholder], out: Findings) -> None:
+def _lint_ratio(body: str, placeholders: list[Placeholder], out: Findings, field: str, where: str) -> None:
     if not placeholders:
         return
     static = body
@@ -234,21 +250,21 @@ def _lint_ratio(body: str, placeholders: list[Placeholder], out: Findings) -> No
     if words < MIN_WORDS_PER_PLACEHOLDER * len(placeholders):
         out.warning(
             "TOO_MANY_PARAMS_FOR_LENGTH",
-            BODY,
-            f"body has {len(placeholders)} placeholders but only {words} words of fixed text; Meta may "
+            field,
+            f"{where} has {len(placeholders)} placeholders but only {words} words of fixed text; Meta may "
             f"reject templates with too many variables for their length (aim for at least "
             f"{MIN_WORDS_PER_PLACEHOLDER} words per placeholder)",
         )
 
 
-def _lint_repeats(placeholders: list[Placeholder], out: Findings) -> None:
+def _lint_repeats(placeholders: list[Placeholder], out: Findings, field: str, where: str) -> None:
     uses = Counter(p.token for p in placeholders if p.kind is not TokenKind.INVALID)
     for token, count in uses.items():
         if count > 1:
             out.warning(
                 "PARAM_REPEATED",
-                BODY,
-                f"{{{{{token}}}}} is used {count} times in the body; each use shows the same value",
+                field,
+                f"{{{{{token}}}}} is used {count} times in the {where}; each use shows the same value",
             )
 
 

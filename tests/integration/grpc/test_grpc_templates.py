@@ -52,7 +52,7 @@ def positional_template(name: str = "login_code", language: str = "en") -> pb.Te
     return pb.Template(
         display_name=name,
         language_code=language,
-        category=pb.TEMPLATE_CATEGORY_AUTHENTICATION,
+        category=pb.TEMPLATE_CATEGORY_MARKETING,
         components=pb.TemplateComponents(
             header=pb.TemplateHeader(format=pb.HEADER_FORMAT_TEXT, text="Code {{1}}"),
             body="Your code is {{1}} and it expires in {{2}} minutes.",
@@ -614,7 +614,9 @@ async def test_list_filters(grpc_world: GrpcWorld) -> None:
     assert await names(statuses=[pb.TEMPLATE_STATUS_APPROVED, pb.TEMPLATE_STATUS_DRAFT]) == everything
     assert await names(statuses=[pb.TEMPLATE_STATUS_REJECTED]) == []
     assert await names(qualities=[pb.TEMPLATE_QUALITY_GREEN]) == ["order_late.en_US"]
-    assert await names(categories=[pb.TEMPLATE_CATEGORY_MARKETING]) == ["order_late.en_US"]
+    assert await names(categories=[pb.TEMPLATE_CATEGORY_UTILITY]) == [
+        n for n in everything if n not in ("order_late.en_US", "promo_code.en")
+    ]
     assert await names(categories=[pb.TEMPLATE_CATEGORY_AUTHENTICATION, pb.TEMPLATE_CATEGORY_MARKETING]) == [
         "order_late.en_US",
         "promo_code.en",

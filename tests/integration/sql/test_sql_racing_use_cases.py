@@ -100,7 +100,7 @@ async def test_concurrent_updates_with_one_etag_let_exactly_one_win(world: World
     async with world.holding(template.id):
         racing = asyncio.gather(
             world.update(TemplateCategory.MARKETING, template.etag),
-            world.update(TemplateCategory.AUTHENTICATION, template.etag),
+            world.update(TemplateCategory.UTILITY, template.etag),
             return_exceptions=True,
         )
         await asyncio.sleep(HOLD_SECONDS)

@@ -114,9 +114,12 @@ def test_missing_examples_surface_as_lint_errors_not_parse_errors() -> None:
         ([], "JSON object"),
         ({"name": "x"}, "'components' must be a list"),
         ({"components": ["BODY"]}, "components[0] must be an object"),
-        ({"components": [{"type": "SIDEBAR"}]}, "SIDEBAR"),
-        ({"components": [{"type": "HEADER", "format": "HOLOGRAM"}]}, "HOLOGRAM"),
-        ({"components": [{"type": "BUTTONS", "buttons": [{"type": "TELEPORT"}]}]}, "TELEPORT"),
+        ({"components": [{"type": "BUTTONS", "buttons": ["QUICK_REPLY"]}]}, "buttons[0] must be an object"),
+        ({"components": [{"type": "CAROUSEL", "cards": {}}]}, "cards must be a list"),
+        (
+            {"components": [{"type": "BUTTONS", "buttons": [{"type": "OTP", "otp_type": "SMOKE"}]}]},
+            "otp_type 'SMOKE'",
+        ),
         ({"parameter_format": "EMOJI", "components": []}, "EMOJI"),
         ({"category": "SPAM", "components": []}, "SPAM"),
     ],
@@ -124,3 +127,25 @@ def test_missing_examples_surface_as_lint_errors_not_parse_errors() -> None:
 def test_unusable_shapes_are_refused_with_a_specific_reason(payload: Any, message: str) -> None:
     with pytest.raises(PayloadError, match=re.escape(message)):
         definition_from_meta(payload)
+
+
+def test_parts_of_unknown_types_are_kept_verbatim_not_refused() -> None:
+    payload = {
+        "components": [
+            {"type": "SIDEBAR", "items": [1, 2]},
+            {"type": "HEADER", "format": "HOLOGRAM"},
+            {"type": "BODY", "text": "Hello there."},
+            {"type": "BUTTONS", "buttons": [{"type": "TELEPORT", "text": "Go", "where": "Mars"}]},
+        ]
+    }
+
+    components = definition_from_meta(payload).components
+
+    assert components.body == "Hello there."
+    assert [(part.position, part.json) for part in components.unknown] == [
+        (0, '{"type":"SIDEBAR","items":[1,2]}'),
+        (1, '{"type":"HEADER","format":"HOLOGRAM"}'),
+    ]
+    (button,) = components.buttons
+    assert (button.type, button.text) == (ButtonType.OTHER, "Go")
+    assert button.extra == '{"type":"TELEPORT","text":"Go","where":"Mars"}'

@@ -3,22 +3,27 @@
 from __future__ import annotations
 
 import copy
+import json
 from dataclasses import replace
 from typing import Any
 
 import pytest
 from test_meta_payloads import META_NAMED
 
-from adapters.meta_graph.payloads import definition_from_meta, definition_to_meta, state_from_meta
+from adapters.meta_graph.creation_payload import definition_to_meta
+from adapters.meta_graph.payloads import definition_from_meta, state_from_meta
 from domain.components import (
     Button,
     ButtonType,
     Components,
     Header,
     HeaderFormat,
+    OneTimePassword,
+    OtpType,
     ParameterFormat,
     ParameterSpec,
     TemplateDefinition,
+    UnknownComponent,
 )
 from domain.status import TemplateCategory
 
@@ -203,7 +208,7 @@ def test_a_bare_item_is_read_with_defaults() -> None:
     assert state.definition.parameter_format is ParameterFormat.POSITIONAL
 
 
-def test_values_this_service_does_not_model_are_kept_verbatim_or_left_out() -> None:
+def test_parts_this_service_does_not_model_are_kept_verbatim() -> None:
     item = listed(
         category="PROMOTIONAL",
         status="SOMETHING_NEW",
@@ -233,9 +238,20 @@ def test_values_this_service_does_not_model_are_kept_verbatim_or_left_out() -> N
     assert definition.parameter_format is ParameterFormat.POSITIONAL
     assert definition.components == Components(
         body="Hi {{1}}, your code is ready.",
-        buttons=(Button(ButtonType.QUICK_REPLY, "Stop"),),
+        buttons=(
+            Button(ButtonType.OTP, "", otp=OneTimePassword(OtpType.COPY_CODE)),
+            Button(ButtonType.QUICK_REPLY, "Stop"),
+            Button(ButtonType.OTHER, "", extra='"junk"'),
+        ),
+        carousel=(),
+        unknown=(
+            UnknownComponent(0, '{"type":"header","format":"GIF","example":{"header_handle":["h"]}}'),
+            UnknownComponent(3, '"not an object"'),
+        ),
     )
     assert {p.key: p.example for p in definition.parameters} == {"1": "Ann"}
+    # Submitted back as Meta listed it, byte for byte.
+    assert json.dumps(definition_to_meta(definition)["components"]) == json.dumps(item["components"])
 
 
 @pytest.mark.parametrize("components", [None, "BODY", {"type": "BODY"}])

@@ -37,7 +37,7 @@ from app.resource_names import TemplateKey
 from domain.components import Components, ParameterFormat, ParameterSpec, TemplateDefinition
 from domain.errors import InvalidParameterValues, MetaEditRefused, TemplateLifecycleError, TemplateNotSendable
 from domain.observations import Aspect, ChangeSource, Outcome
-from domain.rendering import SendComponent, SendParameter
+from domain.send_parameters import SendComponent, SendParameter
 from domain.status import TemplateCategory, TemplateQuality, TemplateStatus
 from domain.templates import Template, TemplateRevision
 from domain.tenancy import Role

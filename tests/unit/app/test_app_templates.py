@@ -44,7 +44,7 @@ from domain.components import (
     TemplateDefinition,
 )
 from domain.errors import InvalidParameterValues, InvalidTemplate
-from domain.rendering import SendComponent, SendParameter
+from domain.send_parameters import SendComponent, SendParameter
 from domain.status import TemplateCategory, TemplateQuality, TemplateStatus
 from domain.templates import Template, TemplateRevision
 from domain.tenancy import Role
@@ -88,7 +88,7 @@ def positional_definition(name: str = "login_code", language: str = "en") -> Tem
     return TemplateDefinition(
         display_name=name,
         language_code=language,
-        category=TemplateCategory.AUTHENTICATION,
+        category=TemplateCategory.MARKETING,
         components=Components(
             header=Header(HeaderFormat.TEXT, "Code {{1}}"),
             body="Your code is {{1}} and it expires in {{2}} minutes.",
@@ -702,7 +702,9 @@ async def test_list_filters(env: Env) -> None:
     assert await names(statuses=frozenset({TemplateStatus.APPROVED})) == ["order_late.en_US"]
     assert await names(statuses=frozenset({TemplateStatus.DRAFT, TemplateStatus.APPROVED})) == everything
     assert await names(qualities=frozenset({TemplateQuality.GREEN})) == ["order_late.en_US"]
-    assert await names(categories=frozenset({TemplateCategory.MARKETING})) == ["order_late.en_US"]
+    assert await names(categories=frozenset({TemplateCategory.UTILITY})) == [
+        n for n in everything if n not in ("order_late.en_US", "promo_code.en")
+    ]
     assert await names(
         categories=frozenset({TemplateCategory.AUTHENTICATION, TemplateCategory.MARKETING})
     ) == [

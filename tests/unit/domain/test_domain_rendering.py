@@ -18,11 +18,10 @@ from domain.errors import InvalidParameterValues
 from domain.rendering import (
     RenderedButton,
     RenderedMessage,
-    SendComponent,
-    SendParameter,
     ValueViolation,
     render_definition,
 )
+from domain.send_parameters import SendComponent, SendKind, SendParameter
 from support.sample_templates import (
     NAMED,
     NAMED_VALUES,
@@ -85,7 +84,13 @@ def test_positional_render_binds_by_position_without_names() -> None:
         SendParameter(SendComponent.BODY, "A-1042"),
         SendParameter(SendComponent.BODY, "Main St"),
         SendParameter(SendComponent.BUTTON, "A-1042", button_index=1, button_type=ButtonType.URL),
-        SendParameter(SendComponent.BUTTON, "SUMMER25", button_index=3, button_type=ButtonType.COPY_CODE),
+        SendParameter(
+            SendComponent.BUTTON,
+            "SUMMER25",
+            button_index=3,
+            button_type=ButtonType.COPY_CODE,
+            kind=SendKind.COUPON_CODE,
+        ),
     )
     assert message.header_text == "Order A-1042 is ready"
     assert message.body_text == "Hi Dana, your order A-1042 can be collected from Main St today, Dana."
@@ -145,17 +150,64 @@ def test_no_components_without_placeholders() -> None:
     assert (message.header_text, message.body_text) == ("Welcome", "Hello there!")
 
 
-@pytest.mark.parametrize(
-    "fmt", [HeaderFormat.IMAGE, HeaderFormat.VIDEO, HeaderFormat.DOCUMENT, HeaderFormat.LOCATION]
-)
-def test_media_headers_are_not_rendered(fmt: HeaderFormat) -> None:
+def with_header(fmt: HeaderFormat) -> TemplateDefinition:
     components = replace(NAMED.components, header=Header(fmt, "", ("handle",)))
-    definition = replace(
+    return replace(
         NAMED, components=components, parameters=resolved(replace(NAMED, components=components)).parameters
     )
-    message = render_definition(definition, NAMED_VALUES)
+
+
+@pytest.mark.parametrize(
+    ("fmt", "values", "fields"),
+    [
+        (HeaderFormat.IMAGE, {"header.media": "https://cdn.example/a.jpg"}, (("format", "IMAGE"),)),
+        (HeaderFormat.VIDEO, {"header.media": "1558081531584829"}, (("format", "VIDEO"),)),
+        (
+            HeaderFormat.DOCUMENT,
+            {"header.media": "https://cdn.example/i.pdf", "header.filename": "invoice.pdf"},
+            (("format", "DOCUMENT"), ("filename", "invoice.pdf")),
+        ),
+        (
+            HeaderFormat.LOCATION,
+            {"header.latitude": "37.4421", "header.longitude": "-122.1615", "header.name": "Philz"},
+            (("latitude", "37.4421"), ("longitude", "-122.1615"), ("name", "Philz")),
+        ),
+    ],
+)
+def test_media_and_location_headers_take_their_send_values(
+    fmt: HeaderFormat, values: dict[str, str], fields: tuple[tuple[str, str], ...]
+) -> None:
+    message = render_definition(with_header(fmt), {**NAMED_VALUES, **values})
+
     assert message.header_text == ""
-    assert {p.component for p in message.parameters} == {SendComponent.BODY, SendComponent.BUTTON}
+    (header,) = [p for p in message.parameters if p.component is SendComponent.HEADER]
+    assert header.fields == fields
+    assert header.kind is (SendKind.LOCATION if fmt is HeaderFormat.LOCATION else SendKind.MEDIA)
+
+
+@pytest.mark.parametrize(
+    ("fmt", "values", "code", "key"),
+    [
+        (HeaderFormat.IMAGE, {}, "VALUE_MISSING", "header.media"),
+        (HeaderFormat.IMAGE, {"header.media": "ftp://x/a.jpg"}, "VALUE_MEDIA_INVALID", "header.media"),
+        (HeaderFormat.LOCATION, {"header.longitude": "1"}, "VALUE_MISSING", "header.latitude"),
+        (
+            HeaderFormat.LOCATION,
+            {"header.latitude": "91", "header.longitude": "1"},
+            "VALUE_NOT_A_COORDINATE",
+            "header.latitude",
+        ),
+        (HeaderFormat.TEXT, {"header.media": "1"}, "VALUE_UNKNOWN", "header.media"),
+    ],
+)
+def test_header_send_values_are_checked(
+    fmt: HeaderFormat, values: dict[str, str], code: str, key: str
+) -> None:
+    definition = NAMED if fmt is HeaderFormat.TEXT else with_header(fmt)
+
+    found = violations(definition, {**NAMED_VALUES, **values})
+
+    assert (code, key) in {(v.code, v.key) for v in found}
 
 
 def test_unicode_values() -> None:
@@ -189,11 +241,11 @@ VALUE_POSITIVE = [
         "VALUE_UNKNOWN", "1", with_values(NAMED_VALUES, **{"1": "x"}), NAMED, id="positional-key-in-named"
     ),
     pytest.param(
-        "VALUE_UNKNOWN",
+        "VALUE_TOO_LONG",
         "button.0",
-        with_values(NAMED_VALUES, **{"button.0": "x"}),
+        with_values(NAMED_VALUES, **{"button.0": "p" * 513}),
         NAMED,
-        id="quick-reply-button",
+        id="quick-reply-payload",
     ),
     pytest.param(
         "VALUE_UNKNOWN",

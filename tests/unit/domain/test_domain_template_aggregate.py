@@ -19,7 +19,8 @@ from domain.components import (
 )
 from domain.errors import InvalidParameterValues, InvalidTemplate
 from domain.lint import Severity
-from domain.rendering import SendComponent, render_definition
+from domain.rendering import render_definition
+from domain.send_parameters import SendComponent
 from domain.status import TemplateCategory, TemplateQuality, TemplateStatus
 from domain.templates import Template, TemplateRevision
 

@@ -9,7 +9,8 @@ import grpc
 from adapters.grpc.auth import current_principal
 from adapters.grpc.conversation_mapping import time_from_proto
 from adapters.grpc.errors import mapped_errors
-from adapters.grpc.mapping import invalid, timestamp
+from adapters.grpc.mapping import timestamp
+from adapters.grpc.proto_values import invalid
 from app.audit_ports import AuditQuery
 from app.audit_queries import AuditQueries
 from watemplates.v1 import audit_pb2 as ap

@@ -16,8 +16,8 @@ from adapters.grpc.campaign_mapping import (
 )
 from adapters.grpc.conversation_mapping import time_from_proto
 from adapters.grpc.errors import mapped_errors
-from adapters.grpc.mapping import enum_in, invalid
 from adapters.grpc.paging import ProtoPage
+from adapters.grpc.proto_values import enum_in, invalid
 from app.campaign_commands import (
     AddCampaignAudience,
     CampaignMove,

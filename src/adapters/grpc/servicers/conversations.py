@@ -17,8 +17,8 @@ from adapters.grpc.conversation_mapping import (
     window_to_proto,
 )
 from adapters.grpc.errors import mapped_errors
-from adapters.grpc.mapping import enum_in, invalid
 from adapters.grpc.paging import ProtoPage
+from adapters.grpc.proto_values import enum_in, invalid
 from app.commands import SendTextMessage
 from app.message_ports import MessageQuery
 from app.message_queries import MessageQueries

@@ -8,8 +8,8 @@ import grpc
 
 from adapters.grpc.auth import current_principal
 from adapters.grpc.errors import mapped_errors
-from adapters.grpc.mapping import enum_in
 from adapters.grpc.paging import ProtoPage
+from adapters.grpc.proto_values import enum_in
 from adapters.grpc.template_health_mapping import (
     CHANGE_STATE_IN,
     inbox_change_to_proto,

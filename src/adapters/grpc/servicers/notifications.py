@@ -8,7 +8,8 @@ import grpc
 
 from adapters.grpc.auth import current_principal
 from adapters.grpc.errors import mapped_errors
-from adapters.grpc.mapping import enum_in, invalid, timestamp
+from adapters.grpc.mapping import timestamp
+from adapters.grpc.proto_values import enum_in, invalid
 from app.campaign_commands import CreateChannel, DeleteChannel, ReplayNotification
 from app.messagebus import MessageBus
 from app.notification_ports import NotificationQuery

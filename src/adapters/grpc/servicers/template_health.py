@@ -11,8 +11,8 @@ import grpc
 
 from adapters.grpc.auth import current_principal
 from adapters.grpc.errors import abort, log_unexpected, mapped_errors, to_rpc_error
-from adapters.grpc.mapping import enum_in, invalid
 from adapters.grpc.paging import ProtoPage
+from adapters.grpc.proto_values import enum_in, invalid
 from adapters.grpc.template_health_mapping import (
     ALERT_STATE_IN,
     SEVERITY_IN,

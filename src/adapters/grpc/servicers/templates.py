@@ -7,14 +7,13 @@ from typing import Any, TypeAlias
 import grpc
 
 from adapters.grpc.auth import current_principal
+from adapters.grpc.components_mapping import components_from_proto
 from adapters.grpc.conversation_mapping import message_to_proto
 from adapters.grpc.errors import mapped_errors
 from adapters.grpc.mapping import (
     categories_from_proto,
     category_from_proto,
-    components_from_proto,
     definition_from_proto,
-    invalid,
     lint_report_to_proto,
     parameter_format_from_proto,
     parameters_from_proto,
@@ -25,6 +24,7 @@ from adapters.grpc.mapping import (
     violation_to_proto,
 )
 from adapters.grpc.paging import ProtoPage
+from adapters.grpc.proto_values import invalid
 from app.commands import (
     CreateTemplate,
     DeleteTemplate,
