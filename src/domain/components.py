@@ -8,6 +8,7 @@ passing through the service; lint reports such parts as not checked.
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
@@ -216,26 +217,41 @@ _WEBHOOK_BUTTONS = frozenset({ButtonType.URL, ButtonType.PHONE_NUMBER})
 
 def merge_partial_components(old: Components, reported: Components) -> Components:
     """Merges an edit webhook's components into the known ones: a media header stays unless a text
-    one is reported; quick-reply and copy-code buttons stay in place; URL/phone buttons are replaced
-    in order by the reported ones (extra reported ones are appended)."""
+    one is reported; URL/phone buttons are replaced in order by the reported ones (extra reported
+    ones are appended; what Meta's JSON of a replaced button held beyond the model is carried over);
+    every other button stays in place, and a reported one of another type is added only when the
+    template has fewer of that type. The buttons of authentication templates (Meta's own) and of
+    carousels (on the cards) are not the webhook's to change."""
     header = reported.header
     if header is None and old.header is not None and old.header.format is not HeaderFormat.TEXT:
         header = old.header
-    fresh = [b for b in reported.buttons if b.type in _WEBHOOK_BUTTONS]
-    buttons: list[Button] = []
-    for button in old.buttons:
-        if button.type in _WEBHOOK_BUTTONS:
-            if fresh:
-                buttons.append(fresh.pop(0))
-        else:
-            buttons.append(button)
-    buttons.extend(fresh)
-    buttons.extend(b for b in reported.buttons if b.type not in _WEBHOOK_BUTTONS and b not in buttons)
+    buttons = old.buttons if old.is_authentication or old.is_carousel else _merged_buttons(old, reported)
     # Everything the webhook cannot describe (authentication settings, cards, the offer, parts this
     # version does not know) stays; Meta's JSON of the old components no longer describes them.
     return replace(
-        old, body=reported.body, header=header, footer=reported.footer, buttons=tuple(buttons), meta_json=""
+        old, body=reported.body, header=header, footer=reported.footer, buttons=buttons, meta_json=""
     )
+
+
+def _merged_buttons(old: Components, reported: Components) -> tuple[Button, ...]:
+    fresh = [b for b in reported.buttons if b.type in _WEBHOOK_BUTTONS]
+    buttons: list[Button] = []
+    for button in old.buttons:
+        if button.type not in _WEBHOOK_BUTTONS:
+            buttons.append(button)
+        elif fresh:
+            new = fresh.pop(0)
+            buttons.append(replace(new, extra=button.extra) if new.type is button.type else new)
+    buttons.extend(fresh)
+    present = Counter(b.type for b in old.buttons if b.type not in _WEBHOOK_BUTTONS)
+    for button in reported.buttons:
+        if button.type in _WEBHOOK_BUTTONS:
+            continue
+        if present[button.type]:
+            present[button.type] -= 1
+        else:
+            buttons.append(button)
+    return tuple(buttons)
 
 
 def components_summary(components: Components) -> str:

@@ -102,19 +102,6 @@ def value_problems(
     return problems
 
 
-def coupon_code_problems(value: str) -> list[ValueProblem]:
-    if not value.strip():
-        return [ValueProblem("VALUE_EMPTY", "is empty")]
-    problems = _whitespace_problems(value)
-    if len(value) > COUPON_CODE_MAX:
-        problems.append(
-            ValueProblem(
-                "VALUE_TOO_LONG", f"is {len(value)} characters; a coupon code has at most {COUPON_CODE_MAX}"
-            )
-        )
-    return problems
-
-
 def _whitespace_problems(value: str) -> list[ValueProblem]:
     """What Meta refuses in any value it fills in."""
     if not forbidden_whitespace(value):

@@ -17,6 +17,9 @@ from domain.components import Components
 # Observation detail: the components come from Meta's edit webhook, which carries only the body, a
 # text header, the footer and URL/phone buttons; the rest of the template is kept, not dropped.
 PARTIAL_COMPONENTS = "partialComponents"
+# Observation detail: parts of the edit webhook that could not be read (a button type it does not
+# describe): the template's copy may differ from Meta's until a sync.
+UNREAD_PARTS = "skipped_buttons"
 
 
 class Aspect(StrEnum):

@@ -42,6 +42,8 @@ MPM_SECTION_TITLE_MAX = 24
 PAYLOAD_MAX = 512
 VOICE_CALL_TTL_MINUTES = range(1, 43_201)
 _MEDIA_ID = re.compile(r"[0-9]{1,30}")
+# ASCII digits only: str.isdigit() also takes superscripts, which int() refuses.
+_DIGITS = re.compile(r"[0-9]{1,15}")
 _LINK = re.compile(r"https?://\S+", re.IGNORECASE)
 _DECIMAL = re.compile(r"-?[0-9]{1,3}(?:\.[0-9]{1,20})?")
 
@@ -110,7 +112,8 @@ def _header_values(header: Header | None, prefix: str) -> Iterator[SendValue]:
 def _button_values(button: Button, key: str) -> Iterator[SendValue]:
     match button.type:
         case ButtonType.COPY_CODE:
-            yield SendValue(key, ValueKind.COUPON_CODE, required=False)
+            # Meta: the coupon code is "required if the template uses a copy code button".
+            yield SendValue(key, ValueKind.COUPON_CODE, required=True)
         case ButtonType.QUICK_REPLY:
             yield SendValue(key, ValueKind.PAYLOAD, required=False)
         case ButtonType.CATALOG:
@@ -158,11 +161,13 @@ def send_value_problems(value: str, kind: ValueKind) -> list[ValueProblem]:
                     "VALUE_TOO_LONG", f"is {len(value)} characters; Meta allows at most {PAYLOAD_MAX}"
                 )
             ]
-        case ValueKind.EXPIRATION_TIME_MS if not value.isdigit() or len(value) > 15:
+        case ValueKind.EXPIRATION_TIME_MS if not _DIGITS.fullmatch(value) or len(value) > 15:
             return [
                 ValueProblem("VALUE_NOT_A_TIME", "is not a Unix time in milliseconds, such as 1767225600000")
             ]
-        case ValueKind.TTL_MINUTES if not value.isdigit() or int(value) not in VOICE_CALL_TTL_MINUTES:
+        case ValueKind.TTL_MINUTES if (
+            not _DIGITS.fullmatch(value) or int(value) not in VOICE_CALL_TTL_MINUTES
+        ):
             return [ValueProblem("VALUE_OUT_OF_RANGE", "is not a whole number of minutes from 1 to 43200")]
     return []
 
@@ -175,29 +180,31 @@ def _coordinate_problems(value: str, limit: int) -> list[ValueProblem]:
 
 def _json_problems(value: str, kind: ValueKind) -> list[ValueProblem]:
     try:
-        document = json.loads(value)
-    except ValueError:
+        document = json.loads(value, parse_constant=_no_constant)
+    except (ValueError, RecursionError):
         return [ValueProblem("VALUE_NOT_JSON", "is not JSON")]
     if kind is ValueKind.JSON_OBJECT:
         return [] if isinstance(document, dict) else [ValueProblem("VALUE_NOT_JSON", "is not a JSON object")]
-    problem = _sections_problem(document)
-    return [] if problem is None else [ValueProblem("VALUE_SECTIONS_INVALID", problem)]
+    sections = _sections(document)
+    return [ValueProblem("VALUE_SECTIONS_INVALID", sections)] if isinstance(sections, str) else []
+
+
+def _no_constant(name: str) -> object:
+    raise ValueError(f"{name} is not JSON")
 
 
 def parse_sections(value: str) -> list[tuple[str, list[str]]]:
     """A multi-product message's sections, given as JSON:
     `[{"title": "Popular", "product_retailer_ids": ["sku-1", "sku-2"]}, ...]` (Meta's own
     `product_items` objects are accepted too). Call after send_value_problems found none."""
-    sections: list[tuple[str, list[str]]] = []
-    for section in json.loads(value):
-        ids = section.get("product_retailer_ids")
-        if ids is None:
-            ids = [item["product_retailer_id"] for item in section["product_items"]]
-        sections.append((section["title"], [str(i) for i in ids]))
+    sections = _sections(json.loads(value))
+    if isinstance(sections, str):
+        raise ValueError(sections)
     return sections
 
 
-def _sections_problem(document: object) -> str | None:
+def _sections(document: object) -> list[tuple[str, list[str]]] | str:
+    """The sections, or why they are not sections (the end of a sentence about the value)."""
     if not isinstance(document, list) or not document:
         return (
             'is not a non-empty JSON list of sections such as [{"title": "Popular", '
@@ -205,24 +212,30 @@ def _sections_problem(document: object) -> str | None:
         )
     if len(document) > MPM_SECTIONS_MAX:
         return f"has {len(document)} sections; Meta allows at most {MPM_SECTIONS_MAX}"
-    products = 0
+    sections: list[tuple[str, list[str]]] = []
     for index, section in enumerate(document):
-        if (
-            not isinstance(section, dict)
-            or not isinstance(section.get("title"), str)
-            or not section["title"].strip()
-        ):
+        title = section.get("title") if isinstance(section, dict) else None
+        if not isinstance(title, str) or not title.strip():
             return f"section {index} needs a title"
-        if len(section["title"]) > MPM_SECTION_TITLE_MAX:
+        if len(title) > MPM_SECTION_TITLE_MAX:
             return f"section {index} title is longer than {MPM_SECTION_TITLE_MAX} characters"
-        ids = section.get("product_retailer_ids", section.get("product_items"))
-        if not isinstance(ids, list) or not ids:
+        items = section.get("product_retailer_ids", section.get("product_items"))
+        if not isinstance(items, list) or not items:
             return f"section {index} needs product_retailer_ids"
-        for item in ids:
-            retailer_id = item.get("product_retailer_id") if isinstance(item, dict) else item
-            if not isinstance(retailer_id, str | int) or not str(retailer_id).strip():
-                return f"section {index} has a product without a product_retailer_id"
-        products += len(ids)
+        ids = [_retailer_id(item) for item in items]
+        if any(i is None for i in ids):
+            return f"section {index} has a product that is not a product_retailer_id (a text)"
+        sections.append((title, [i for i in ids if i is not None]))
+    products = sum(len(ids) for _, ids in sections)
     if products > MPM_PRODUCTS_MAX:
         return f"names {products} products; Meta allows at most {MPM_PRODUCTS_MAX}"
-    return None
+    return sections
+
+
+def _retailer_id(item: object) -> str | None:
+    """A product's retailer id: a text (or a number), alone or as Meta's {"product_retailer_id": ...}."""
+    if isinstance(item, dict):
+        item = item.get("product_retailer_id")
+    if isinstance(item, bool) or not isinstance(item, str | int) or not str(item).strip():
+        return None
+    return str(item)

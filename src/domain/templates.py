@@ -23,7 +23,14 @@ from domain.errors import InvalidTemplate, TemplateNotSendable
 from domain.events import INFERRED, DomainEvent, TemplateEvent, template_event
 from domain.lint import LintReport, Violation, lint
 from domain.meta_lifecycle import MetaLifecycle
-from domain.observations import PARTIAL_COMPONENTS, Aspect, ChangeSource, Observation, Outcome
+from domain.observations import (
+    PARTIAL_COMPONENTS,
+    UNREAD_PARTS,
+    Aspect,
+    ChangeSource,
+    Observation,
+    Outcome,
+)
 from domain.rendering import RenderedMessage, render_definition
 from domain.status import TemplateCategory, TemplateQuality, TemplateStatus, reason_code, status_event
 
@@ -355,8 +362,10 @@ class Template(MetaLifecycle):
                 components = observation.components
                 if observation.details.get(PARTIAL_COMPONENTS):
                     components = merge_partial_components(self.components, components)
+                if observation.details.get(UNREAD_PARTS):
+                    self.needs_sync = True
                 if components == self.components:
-                    return False
+                    return bool(observation.details.get(UNREAD_PARTS))
                 self._replace_components(components)
                 return True
 

@@ -94,7 +94,14 @@ POSITIONAL = resolved(
         ),
     )
 )
-POSITIONAL_VALUES = {"header.1": "A-1042", "1": "Dana", "2": "A-1042", "3": "Main St", "button.1": "A-1042"}
+POSITIONAL_VALUES = {
+    "header.1": "A-1042",
+    "1": "Dana",
+    "2": "A-1042",
+    "3": "Main St",
+    "button.1": "A-1042",
+    "button.3": "SAVE10",
+}
 
 
 def with_values(base: dict[str, str], **changes: Any) -> dict[str, str]:

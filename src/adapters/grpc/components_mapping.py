@@ -97,6 +97,7 @@ def _button_from_proto(button: pb.TemplateButton, field: str) -> Button:
                 SupportedApp(a.package_name, a.signature_hash) for a in button.otp.supported_apps
             ),
             zero_tap_terms_accepted=button.otp.zero_tap_terms_accepted,
+            apps_on_button=button.otp.apps_on_button and len(button.otp.supported_apps) == 1,
         )
     flow: FlowButton | None = None
     if kind is ButtonType.FLOW:
@@ -134,26 +135,39 @@ def _card_from_proto(card: pb.CarouselCard, field: str) -> CarouselCard:
     )
 
 
+# Components the typed fields describe: one of these as an "other" component would be a second copy.
+_TYPED_COMPONENTS = frozenset(
+    {"HEADER", "BODY", "FOOTER", "BUTTONS", "CAROUSEL", "LIMITED_TIME_OFFER", "CALL_PERMISSION_REQUEST"}
+)
+
+
 def _unknown_from_proto(messages: Iterable[pb.OtherComponent], field: str) -> tuple[UnknownComponent, ...]:
-    return tuple(
-        UnknownComponent(part.position, _json_value(part.meta_json, f"{field}[{index}].meta_json"))
-        for index, part in enumerate(messages)
-    )
-
-
-def _json_value(text: str, field: str) -> str:
-    try:
-        value = json.loads(text)
-    except ValueError as error:
-        raise invalid(field, f"is not JSON ({error})") from None
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    parts = []
+    for index, part in enumerate(messages):
+        where = f"{field}[{index}]"
+        if part.position < 0:
+            raise invalid(f"{where}.position", "must be 0 or more (the place in Meta's component list)")
+        document = _json_object(part.meta_json, f"{where}.meta_json")
+        kind = str(json.loads(document).get("type", "")).strip().upper()
+        if kind in _TYPED_COMPONENTS:
+            raise invalid(f"{where}.meta_json", f"a {kind} component is written in its typed field, not here")
+        parts.append(UnknownComponent(part.position, document))
+    return tuple(parts)
 
 
 def _json_object(text: str, field: str) -> str:
-    compact = _json_value(text, field)
-    if not compact.startswith("{"):
+    """`text` as compact JSON, when it is a JSON object."""
+    try:
+        value = json.loads(text, parse_constant=_no_constant)
+    except (ValueError, RecursionError) as error:
+        raise invalid(field, f"is not JSON ({str(error)[:200]})") from None
+    if not isinstance(value, dict):
         raise invalid(field, "must be a JSON object")
-    return compact
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+def _no_constant(name: str) -> object:
+    raise ValueError(f"{name} is not JSON")
 
 
 # ---- domain -> proto --------------------------------------------------------------------------
@@ -210,6 +224,7 @@ def button_to_proto(button: Button) -> pb.TemplateButton:
                     for a in otp.supported_apps
                 ],
                 zero_tap_terms_accepted=otp.zero_tap_terms_accepted,
+                apps_on_button=otp.apps_on_button,
             )
         )
     if button.flow is not None:

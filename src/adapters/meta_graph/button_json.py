@@ -12,6 +12,7 @@ import json
 import re
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 from domain.components import (
     Button,
@@ -67,20 +68,60 @@ def button_from_meta(raw: object, where: str) -> tuple[Button, str]:
         return Button(ButtonType.OTHER, _text(raw.get("text")), extra=_json(dict(raw))), ""
     extra = {k: v for k, v in raw.items() if k not in _MODELLED[kind]}
     example = raw.get("example")
+    url = _text(raw.get("url"))
+    otp = _otp(raw, where) if kind is ButtonType.OTP else None
+    if kind is ButtonType.URL and (listed_otp := _otp_listed_as_url(url)) is not None:
+        # Meta lists an OTP button as a URL button to its own code page; it is still the OTP button.
+        kind, otp = ButtonType.OTP, listed_otp
     example_url = ""
     if kind is ButtonType.URL and isinstance(example, list) and example:
         example_url = _text(example[0])
     button = Button(
         type=kind,
         text=_text(raw.get("text")),
-        url=_text(raw.get("url")),
+        url=url,
         phone_number=_text(raw.get("phone_number")),
-        example=_text(example) if kind is ButtonType.COPY_CODE and not isinstance(example, list) else "",
-        otp=_otp(raw, where) if kind is ButtonType.OTP else None,
+        example=_copy_code_example(example) if kind is ButtonType.COPY_CODE else "",
+        otp=otp,
         flow=_flow(raw, where) if kind is ButtonType.FLOW else None,
         extra=_json(extra) if extra else "",
     )
     return button, example_url
+
+
+def _copy_code_example(example: object) -> str:
+    # Meta's examples give the code as a string; many integrations (and some listings) as a list.
+    if isinstance(example, list):
+        return _text(example[0]) if example else ""
+    return _text(example)
+
+
+_OTP_PAGE = re.compile(r"https://www\.whatsapp\.com/otp/code/?\?", re.IGNORECASE)
+
+
+def _otp_listed_as_url(url: str) -> OneTimePassword | None:
+    """The OTP button in Meta's listed form: "https://www.whatsapp.com/otp/code/?otp_type=ONE_TAP&
+    cta_display_name=Autofill&package_name=...&signature_hash=...&code=otp{{1}}"."""
+    if not _OTP_PAGE.match(url):
+        return None
+    query = parse_qs(urlsplit(url).query)
+
+    def first(name: str) -> str:
+        return query.get(name, [""])[0]
+
+    try:
+        otp_type = OtpType(first("otp_type").upper())
+    except ValueError:
+        return None
+    packages, signatures = query.get("package_name", []), query.get("signature_hash", [])
+    apps = tuple(SupportedApp(p, s) for p, s in zip(packages, signatures, strict=False))
+    return OneTimePassword(
+        otp_type=otp_type,
+        autofill_text=first("cta_display_name"),
+        supported_apps=apps,
+        # Meta created it: a zero-tap button exists only once its terms were accepted.
+        zero_tap_terms_accepted=otp_type is OtpType.ZERO_TAP,
+    )
 
 
 def _otp(raw: Mapping[str, Any], where: str) -> OneTimePassword:
@@ -105,7 +146,7 @@ def _otp(raw: Mapping[str, Any], where: str) -> OneTimePassword:
         otp_type=otp_type,
         autofill_text=_text(raw.get("autofill_text")),
         supported_apps=tuple(apps),
-        zero_tap_terms_accepted=raw.get("zero_tap_terms_accepted") is True,
+        zero_tap_terms_accepted=flag(raw.get("zero_tap_terms_accepted")),
         apps_on_button=on_button,
     )
 
@@ -160,7 +201,9 @@ def button_to_meta(button: Button, example_value: str) -> Any:
     elif button.flow is not None:
         out.update(_flow_to_meta(button.flow))
     if button.extra:
-        out.update(json.loads(button.extra))
+        # Only adds: what the model holds (checked by lint) is never overridden by a kept key.
+        for key, value in json.loads(button.extra).items():
+            out.setdefault(key, value)
     return out
 
 
@@ -191,6 +234,11 @@ def _flow_to_meta(flow: FlowButton) -> dict[str, Any]:
     if flow.icon:
         out["icon"] = flow.icon
     return out
+
+
+def flag(value: object) -> bool:
+    """Meta's booleans; the strings "true" and "false" read as what they say."""
+    return value is True or (isinstance(value, str) and value.strip().lower() == "true")
 
 
 def _text(value: object) -> str:

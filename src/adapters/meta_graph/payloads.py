@@ -13,7 +13,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from adapters.meta_graph.button_json import ButtonShapeError, button_from_meta
+from adapters.meta_graph.button_json import ButtonShapeError, button_from_meta, flag
 from app.meta_ports import MetaTemplateState
 from domain.components import (
     Button,
@@ -95,15 +95,16 @@ class _Parts:
             self._read_header(component, example, where)
         elif kind == "BODY" and self.body is None:
             self.body = _text(component.get("text"))
-            self.security_recommendation = component.get("add_security_recommendation") is True
+            self.security_recommendation = flag(component.get("add_security_recommendation"))
             self._read_text_examples(example, "body_text_named_params")
             # Positional examples follow the order of first appearance, which lint requires to be 1..n.
             self.examples.update(
                 {f"{self.prefix}{i}": value for i, value in enumerate(_example_row(example), start=1)}
             )
         elif kind == "FOOTER" and self.footer is None:
-            self.footer = _text(component.get("text"))
+            # Read first: a footer whose expiry cannot be read is kept whole, not half read.
             self.code_expiration = _minutes(component.get("code_expiration_minutes"), f"{where}")
+            self.footer = _text(component.get("text"))
         elif kind == "BUTTONS" and self.buttons is None:
             self.buttons = self._read_buttons(component.get("buttons"), where)
         elif kind == "CAROUSEL" and self.carousel is None and not self.prefix:
@@ -113,7 +114,7 @@ class _Parts:
         elif kind == "LIMITED_TIME_OFFER" and self.offer is None and not self.prefix:
             offer = component.get("limited_time_offer")
             offer = offer if isinstance(offer, Mapping) else {}
-            self.offer = LimitedTimeOffer(_text(offer.get("text")), offer.get("has_expiration") is True)
+            self.offer = LimitedTimeOffer(_text(offer.get("text")), flag(offer.get("has_expiration")))
         else:
             self.unknown.append(UnknownComponent(index, _compact(component)))
 
@@ -211,9 +212,16 @@ def _minutes(raw: object, where: str) -> int | None:
     if isinstance(raw, bool) or not isinstance(raw, int | str):
         raise PayloadError(f"{where}.code_expiration_minutes must be a whole number of minutes")
     try:
-        return int(raw)
+        minutes = int(raw)
     except ValueError:
         raise PayloadError(f"{where}.code_expiration_minutes {raw!r} is not a whole number") from None
+    # Lint says what Meta allows (1-90); beyond what the API can carry it is not a number of minutes.
+    if not _INT32.start <= minutes < _INT32.stop:
+        raise PayloadError(f"{where}.code_expiration_minutes {raw!r} is out of range")
+    return minutes
+
+
+_INT32 = range(-(2**31), 2**31)
 
 
 def _compact(value: object) -> str:
@@ -224,7 +232,7 @@ def _named_examples(raw: object) -> dict[str, str]:
     if not isinstance(raw, list):
         return {}
     return {
-        str(item["param_name"]): str(item.get("example", ""))
+        _text(item["param_name"]): _text(item.get("example"))
         for item in raw
         if isinstance(item, Mapping) and "param_name" in item
     }

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import json
 import re
 
 from domain.components import Button, ButtonType
@@ -69,7 +70,7 @@ def lint_buttons(buttons: tuple[Button, ...], out: Findings, field: str = BUTTON
             "before or after the others",
         )
     for index, button in enumerate(buttons):
-        _lint_button(button, out, f"{field}[{index}]", f"button {index} ({button.type})")
+        _lint_button(button, out, f"{field}[{index}]", f"button {index} ({_type_name(button)})")
 
 
 def _lint_button(button: Button, out: Findings, field: str, label: str) -> None:
@@ -110,6 +111,15 @@ def _lint_button(button: Button, out: Findings, field: str, label: str) -> None:
         lint_otp_button(button, out, field, label)
     elif button.type is ButtonType.FLOW:
         lint_flow_button(button, out, field, label)
+
+
+def _type_name(button: Button) -> str:
+    """The type as Meta spells it, also for a type this version does not know."""
+    if button.type is ButtonType.OTHER and button.extra:
+        kept = json.loads(button.extra)
+        if isinstance(kept, dict) and isinstance(kept.get("type"), str):
+            return repr(kept["type"])
+    return button.type.value
 
 
 def _lint_url(url: str, field: str, label: str, out: Findings) -> None:

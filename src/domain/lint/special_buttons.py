@@ -101,7 +101,7 @@ def lint_flow_button(button: Button, out: Findings, field: str, label: str) -> N
     if flow.flow_json:
         try:
             json.loads(flow.flow_json)
-        except ValueError as error:
+        except (ValueError, RecursionError) as error:
             out.error(
                 "FLOW_JSON_INVALID", f"{field}.flow.flow_json", f"{label} flow_json is not JSON: {error}"
             )

@@ -55,7 +55,7 @@ def test_a_message_without_values_has_no_components() -> None:
     message = render_definition(POSITIONAL, POSITIONAL_VALUES)
     components = template_payload("order_ready", "en_US", message)["components"]
     assert isinstance(components, list)
-    assert [c.get("sub_type") for c in components] == [None, None, "url"]
+    assert [c.get("sub_type") for c in components] == [None, None, "url", "copy_code"]
 
 
 def test_each_payload_is_fresh() -> None:

@@ -102,11 +102,11 @@ def test_positional_render_binds_by_position_without_names() -> None:
     )
 
 
-def test_copy_code_value_is_optional() -> None:
-    message = render_definition(POSITIONAL, POSITIONAL_VALUES)
-    assert [p.button_type for p in message.parameters if p.component is SendComponent.BUTTON] == [
-        ButtonType.URL
-    ]
+def test_copy_code_value_is_required() -> None:
+    # Meta: the coupon code is required when the template has a copy-code button.
+    found = violations(POSITIONAL, with_values(POSITIONAL_VALUES, **{"button.3": None}))
+
+    assert [(v.code, v.key) for v in found] == [("VALUE_MISSING", "button.3")]
 
 
 def test_optional_parameter_takes_its_default() -> None:

@@ -21,6 +21,7 @@ from domain.components import (
     components_summary,
     merge_partial_components,
 )
+from domain.observations import PARTIAL_COMPONENTS, UNREAD_PARTS, Aspect, ChangeSource, Observation
 from domain.rendering import render_definition
 from domain.send_values import send_values
 from domain.status import TemplateCategory
@@ -42,27 +43,47 @@ OTHER = UnknownComponent(1, '{"type":"SIDEBAR"}')
 
 
 def test_a_partial_edit_keeps_what_the_webhook_cannot_describe() -> None:
-    old = replace(
-        CAROUSEL,
+    coupon = Button(ButtonType.COPY_CODE, "", example="25OFF")
+    old = Components(
+        body="Hi {{1}}, see these.",
+        header=Header(HeaderFormat.IMAGE, example_media_handles=("4::h",)),
         limited_time_offer=LimitedTimeOffer("Ends soon", True),
         unknown=(OTHER,),
-        buttons=(Button(ButtonType.FLOW, "Open"), Button(ButtonType.URL, "Go", url="https://a.com")),
+        buttons=(coupon, Button(ButtonType.URL, "Go", url="https://a.com", extra='{"app_deep_link":{}}')),
         meta_json='[{"type":"BODY"}]',
     )
     reported = Components(
-        body="Hello {{1}}, see these.", buttons=(Button(ButtonType.URL, "Go", url="https://b.com"),)
+        body="Hello {{1}}, see these.",
+        # Meta's webhook names the copy-code button without its example: it is the same button.
+        buttons=(
+            Button(ButtonType.COPY_CODE, "Copy offer code"),
+            Button(ButtonType.URL, "Go", url="https://b.com"),
+        ),
     )
 
     merged = merge_partial_components(old, reported)
 
     assert merged.body == "Hello {{1}}, see these."
-    assert merged.carousel == old.carousel
+    assert merged.header == old.header
     assert merged.limited_time_offer == old.limited_time_offer
     assert merged.unknown == (OTHER,)
-    assert [b.type for b in merged.buttons] == [ButtonType.FLOW, ButtonType.URL]
-    assert merged.buttons[1].url == "https://b.com"
+    assert merged.buttons == (
+        coupon,
+        Button(ButtonType.URL, "Go", url="https://b.com", extra='{"app_deep_link":{}}'),
+    )
     # Meta's JSON described the old components, not these.
     assert merged.meta_json == ""
+
+
+def test_a_partial_edit_leaves_the_buttons_of_carousels_and_authentication_templates() -> None:
+    reported = Components(
+        body="Hey {{1}}.", buttons=(Button(ButtonType.URL, "Copy code", url="https://x.com"),)
+    )
+
+    for old in (CAROUSEL, AUTH):
+        merged = merge_partial_components(old, reported)
+        assert merged.buttons == old.buttons
+        assert merged.carousel == old.carousel
 
 
 def test_the_summary_names_the_parts_of_each_type() -> None:
@@ -145,3 +166,23 @@ def test_each_type_asks_for_its_send_values() -> None:
         "card.1.button.0",
     ]
     assert [(v.key, v.required) for v in send_values(AUTH)] == [("code", True)]
+
+
+def test_an_edit_webhook_with_a_part_it_could_not_read_asks_for_a_sync() -> None:
+    ours = template(CAROUSEL)
+    now = FrozenClock().now()
+
+    ours.observe(
+        Observation(
+            Aspect.COMPONENTS,
+            "body",
+            ChangeSource.WEBHOOK,
+            now,
+            components=Components(body=CAROUSEL.body),
+            details={PARTIAL_COMPONENTS: True, UNREAD_PARTS: ["message_template_buttons[0]: FLOW"]},
+        ),
+        received_at=now,
+    )
+
+    assert ours.needs_sync
+    assert ours.components.carousel == CAROUSEL.carousel

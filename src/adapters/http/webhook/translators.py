@@ -38,7 +38,7 @@ from app.inbox import (
 )
 from app.text import text_problem
 from domain.components import Button, ButtonType, Components, Header, HeaderFormat, components_summary
-from domain.observations import PARTIAL_COMPONENTS, Aspect, ChangeSource, Observation
+from domain.observations import PARTIAL_COMPONENTS, UNREAD_PARTS, Aspect, ChangeSource, Observation
 from domain.status import TemplateCategory, reason_code, status_event
 
 # Each of Meta's explanations (other_info, rejection_info) is a sentence or two; a reason stays short.
@@ -285,7 +285,7 @@ def _components_update(change: RawChange, value: Mapping[str, Any], occurred_at:
     # with what it cannot say (media headers, quick replies, copy-code buttons).
     details: dict[str, object] = {"raw": dict(value), PARTIAL_COMPONENTS: True}
     if skipped:
-        details["skipped_buttons"] = skipped
+        details[UNREAD_PARTS] = skipped
     observation = Observation(
         Aspect.COMPONENTS,
         components_summary(components),
