@@ -20,6 +20,7 @@ from domain.components import (
     TemplateDefinition,
 )
 from domain.lint import LintReport, Severity, Violation
+from domain.rendering import RenderedButton
 from domain.status import TemplateCategory, TemplateQuality, TemplateStatus
 from domain.templates import Template
 from watemplates.v1 import resources_pb2 as pb
@@ -163,12 +164,20 @@ def rendered_to_proto(rendered: Rendered) -> api.RenderTemplateResponse:
         header_text=message.header_text,
         body_text=message.body_text,
         footer_text=message.footer_text,
-        buttons=[
-            api.RenderedButton(type=BUTTON[b.type], text=b.text, url=b.url, phone_number=b.phone_number)
-            for b in message.buttons
+        buttons=[_rendered_button(b) for b in message.buttons],
+        cards=[
+            api.RenderedCard(body_text=card.body_text, buttons=[_rendered_button(b) for b in card.buttons])
+            for card in message.cards
         ],
+        limited_time_offer_text=message.offer_text,
         meta_components_json=json.dumps(rendered.meta_template.get("components", []), ensure_ascii=False),
         meta_template_json=json.dumps(rendered.meta_template, ensure_ascii=False),
+    )
+
+
+def _rendered_button(button: RenderedButton) -> api.RenderedButton:
+    return api.RenderedButton(
+        type=BUTTON[button.type], text=button.text, url=button.url, phone_number=button.phone_number
     )
 
 

@@ -8,9 +8,11 @@ import json
 from collections.abc import AsyncIterator
 from typing import Any
 
+import grpc
 import pytest
 from google.protobuf import field_mask_pb2
 
+from integration.grpc.grpc_cases import fails
 from integration.grpc.test_grpc_meta import WABA, MetaWorld, start
 from support.template_fixtures import load
 from watemplates.v1 import resources_pb2 as pb
@@ -164,3 +166,40 @@ async def test_a_limited_time_offer_created_through_the_api_is_submitted_as_meta
     }
     assert sent[2]["example"] == meta["components"][2]["example"]
     assert sent[3]["buttons"][1]["example"] == ["https://awesomedestinations.com/offers?code=n3mtql"]
+
+
+async def test_render_shows_each_card_and_the_offer_and_checks_their_values(world: MetaWorld) -> None:
+    carousel = await synced(world, seed(world, "carousel_recipe_media_cards_card_body_url"))
+    offer = await synced(world, seed(world, "limited_time_offer_caribbean_image_copy_code_url"))
+    values = {p.key: p.example for p in carousel.parameters}
+    cards = len(carousel.components.cards)
+    values.update({f"card.{c}.header.media": f"https://cdn.example/{c}.jpg" for c in range(cards)})
+
+    rendered: api.RenderTemplateResponse = await world.stub.RenderTemplate(
+        api.RenderTemplateRequest(name=carousel.name, values=values), metadata=world.auth
+    )
+
+    assert len(rendered.cards) == cards
+    assert all(card.body_text and "{{" not in card.body_text for card in rendered.cards)
+    sent = json.loads(rendered.meta_components_json)
+    assert [card["card_index"] for card in sent[-1]["cards"]] == list(range(cards))
+
+    missing = await fails(
+        world.stub.RenderTemplate(
+            api.RenderTemplateRequest(name=offer.name, values={p.key: p.example for p in offer.parameters}),
+            metadata=world.auth,
+        )
+    )
+    assert missing.code == grpc.StatusCode.INVALID_ARGUMENT
+    fields = {f for f, _ in missing.violations}
+    assert {"values[header.media]", "values[offer.expiration_time_ms]", "values[button.0]"} <= fields, fields
+    offer_values = {
+        **{p.key: p.example for p in offer.parameters},
+        "header.media": "1602186516975000",
+        "offer.expiration_time_ms": "1767225600000",
+        "button.0": "CARIBE25",
+    }
+    rendered = await world.stub.RenderTemplate(
+        api.RenderTemplateRequest(name=offer.name, values=offer_values), metadata=world.auth
+    )
+    assert rendered.limited_time_offer_text == "Expiring offer!"
