@@ -9,7 +9,7 @@ STUBS := src/watemplates/v1/templates_pb2.py
 BUF_VERSION := 1.75.0
 BUF := .buf/node_modules/.bin/buf
 
-.PHONY: setup proto proto-lint proto-baseline run test fuzz lint fmt migrate bench bench-backlog clean
+.PHONY: setup proto proto-lint proto-baseline run test fuzz lint fmt migrate bench bench-backlog dist clean
 
 setup: $(INSTALLED) $(STUBS)
 
@@ -28,6 +28,16 @@ $(STUBS): $(PROTOS) $(INSTALLED)
 		--python_out=src --grpc_python_out=src --mypy_out=quiet:src --mypy_grpc_out=quiet:src $(PROTOS)
 	@touch src/watemplates/__init__.py src/watemplates/v1/__init__.py src/watemplates/py.typed
 	@touch $@
+
+# Two wheels in $(DIST): the server (watemplates: `pip install` it and `watemplates serve`; the
+# generated stubs and the migrations are inside) and the client (watemplates-client, clients/python:
+# the generated stubs alone, for services that call this one). Both are built from the stubs `make
+# proto` generates (a prerequisite of setup), so this works from a clean clone. Older wheels go
+# first, so `pip install dist/watemplates_client-*.whl` matches one file.
+DIST ?= dist
+dist: setup
+	rm -f $(DIST)/watemplates-*.whl $(DIST)/watemplates_client-*.whl
+	$(BIN)/python -m pip wheel --quiet --no-deps --wheel-dir $(DIST) . clients/python
 
 run: setup
 	$(BIN)/watemplates serve
@@ -55,14 +65,14 @@ proto-baseline:
 	cd protos && ../$(BUF) build -o api-baseline.binpb
 
 lint: setup proto-lint
-	$(BIN)/ruff check src tests bench migrations
-	$(BIN)/ruff format --check src tests bench migrations
+	$(BIN)/ruff check src tests bench migrations clients
+	$(BIN)/ruff format --check src tests bench migrations clients
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
 fmt: setup
-	$(BIN)/ruff check --fix src tests bench migrations
-	$(BIN)/ruff format src tests bench migrations
+	$(BIN)/ruff check --fix src tests bench migrations clients
+	$(BIN)/ruff format src tests bench migrations clients
 
 migrate: setup
 	$(BIN)/watemplates migrate
@@ -76,5 +86,5 @@ bench-backlog: setup
 	$(BIN)/python bench/backlog.py --changes $(BACKLOG)
 
 clean:
-	rm -rf $(VENV) .buf src/watemplates .pytest_cache .mypy_cache .ruff_cache var
+	rm -rf $(VENV) .buf src/watemplates .pytest_cache .mypy_cache .ruff_cache var dist test-artifacts
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +

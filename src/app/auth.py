@@ -67,7 +67,10 @@ class Authenticator:
     async def authenticate(self, secret: str | None) -> Principal:
         if not secret:
             raise Unauthenticated("missing API key: send the metadata 'authorization: Bearer <key>'")
-        key_hash = hash_key(secret)
+        return await self.authenticate_hash(hash_key(secret))
+
+    async def authenticate_hash(self, key_hash: str) -> Principal:
+        """As authenticate, for a key known by its hash (a dashboard session keeps only that)."""
         if self._cache is not None and (cached := self._cache.get(key_hash)) is not None:
             return cached
         async with self._uow_factory(read_only=True) as uow:

@@ -38,6 +38,7 @@ from app.message_queries import MessageQueries
 from app.messagebus import MessageBus
 from app.meta_ports import MessageGateway, TemplateGateway, WebhookTranslator
 from app.notification_queries import NotificationQueries
+from app.observability import NO_METRICS, Metrics
 from app.paging import PageTokenCodec
 from app.ports import Clock, HealthProbe, UnitOfWorkFactory
 from app.queries import TemplateQueries
@@ -71,6 +72,7 @@ class Services:
     uow_factory: UnitOfWorkFactory
     clock: Clock
     close: Callable[[], Awaitable[None]]
+    metrics: Metrics = NO_METRICS
 
 
 def build_bus(
@@ -180,6 +182,7 @@ async def build_services(
     probe: HealthProbe | None = None,
     clock: Clock | None = None,
     meta: MetaGateways | None = None,
+    metrics: Metrics = NO_METRICS,
 ) -> Services:
     """Wires the SQL adapter and the Graph API client from settings unless ports are handed in
     (tests pass in-memory fakes). Without an access token the Meta-bound use cases say so."""
@@ -202,6 +205,7 @@ async def build_services(
                 settings.meta_graph_url,
                 settings.meta_api_version,
                 settings.meta_access_token.get_secret_value(),
+                metrics=metrics,
             )
             closers.append(client.close)
             meta = MetaGateways(GraphTemplateGateway(client), GraphMessageGateway(client))
@@ -224,4 +228,5 @@ async def build_services(
         uow_factory=uow_factory,
         clock=clock,
         close=close,
+        metrics=metrics,
     )

@@ -1,30 +1,51 @@
-"""The `watemplates` command: serve, migrate, and operator administration (orgs, keys, WABAs, lint)."""
+"""The `watemplates` command: serve, migrate, show the configuration, lint offline, and operator
+administration (orgs, keys, WABAs, templates, the inbox, campaigns, notifications, the audit log).
+
+Settings come from the environment, then from `.env` in the current directory (or --env-file PATH).
+Every command but `migrate`, `config` and `lint` needs a database that `watemplates migrate` made.
+Exit codes: 0 done, 1 the command failed (a refused request, a database that is down), 2 a problem of
+set-up or usage (no database yet, bad settings, bad arguments)."""
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import csv
 import json
+import os
 import sys
 from collections.abc import Sequence
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from dotenv import dotenv_values
+from pydantic import SecretStr, ValidationError
+
+from adapters.meta_graph.creation_payload import definition_to_meta
 from adapters.meta_graph.payloads import PayloadError, definition_from_meta
-from adapters.sql.migrate import upgrade
-from app import commands
 from app.audience_csv import AUDIENCE_PAGE, read_contacts_csv
 from app.bootstrap import Services
 from app.campaign_commands import AddCampaignAudience
-from app.cli_admin import admin_action, operator, organization_of
+from app.cli_admin import (
+    CliError,
+    admin_action,
+    masked_url,
+    migrate,
+    operator,
+    organization_of,
+    require_schema,
+)
 from app.cli_notifications import add_notification_commands
+from app.cli_output import add_json_flag, print_json, say
+from app.cli_templates import add_template_commands
+from app.cli_tenancy import add_tenancy_commands
 from app.errors import AppError, StoreUnavailable
-from app.inbox import ChangeState
-from app.paging import MAX_PAGE_SIZE
-from app.resource_names import qualified_template_name
-from app.settings import Settings
+from app.settings import ENV_FILE_VARIABLE, Settings, env_file
 from domain.lint import LintReport, lint
-from domain.tenancy import Role
+
+STDIN = "-"
+STDIN_LABEL = "<stdin>"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -34,11 +55,42 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return 2
     try:
+        _choose_env_file(args.env_file)
         result: int = args.run(args)
+    except CliError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except ValidationError as exc:
+        print(f"error: invalid settings ({_settings_source()}):", file=sys.stderr)
+        for problem in exc.errors():
+            variable = "WATEMPLATES_" + "_".join(str(part) for part in problem["loc"]).upper()
+            print(f"  {variable}: {problem['msg']}", file=sys.stderr)
+        return 2
     except AppError as exc:
         print(f"error: {exc}{_cause(exc)}", file=sys.stderr)
         return 1
+    except BrokenPipeError:
+        # The reader left early (`watemplates templates list | head`): not an error of this command.
+        # Standard output goes to /dev/null so the interpreter's final flush does not fail again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     return result
+
+
+def _choose_env_file(path: Path | None) -> None:
+    """--env-file goes into the environment, where Settings (here and in `serve`'s worker process)
+    looks for it; a settings file named but missing is refused rather than silently skipped."""
+    if path is not None:
+        os.environ[ENV_FILE_VARIABLE] = str(path)
+    chosen = os.environ.get(ENV_FILE_VARIABLE)
+    if chosen and not Path(chosen).is_file():
+        how = "--env-file" if path is not None else ENV_FILE_VARIABLE
+        raise CliError(f"{how} names {chosen}, which is not a file")
+
+
+def _settings_source() -> str:
+    file = Path(env_file())
+    return f"from the environment and {file}" if file.is_file() else "from the environment"
 
 
 def _cause(error: AppError) -> str:
@@ -50,8 +102,24 @@ def _cause(error: AppError) -> str:
     return f" ({lines[0]})" if lines else f" ({type(error.__cause__).__name__})"
 
 
+def _version() -> str:
+    try:
+        return metadata.version("watemplates")
+    except metadata.PackageNotFoundError:  # run from a source tree that was never installed
+        return "(not installed)"
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="watemplates", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="watemplates", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--version", action="version", version=f"watemplates {_version()}")
+    parser.add_argument(
+        "--env-file",
+        type=Path,
+        metavar="PATH",
+        help="read settings from PATH instead of ./.env (the environment still wins over it)",
+    )
     sub = parser.add_subparsers(title="commands")
 
     serve = sub.add_parser("serve", help="run the gRPC and HTTP servers (migrates the DB first by default)")
@@ -66,58 +134,20 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--child-of", type=int, default=None, help=argparse.SUPPRESS)
     serve.set_defaults(run=_serve)
 
-    migrate = sub.add_parser("migrate", help="migrate the database to the newest schema")
-    migrate.add_argument("--revision", default="head")
-    migrate.set_defaults(run=_migrate)
-
-    org = sub.add_parser("org", help="organizations").add_subparsers(title="org commands")
-    create = org.add_parser("create", help="create an organization")
-    create.add_argument("slug", help="short handle, e.g. acme")
-    create.add_argument("--name", default="", help="display name")
-    create.set_defaults(run=admin_action(_org_create))
-    org.add_parser("list", help="list organizations").set_defaults(run=admin_action(_org_list))
-
-    key = sub.add_parser("apikey", help="API keys").add_subparsers(title="apikey commands")
-    key_create = key.add_parser("create", help="create an API key (shown once)")
-    key_create.add_argument("--org", required=True)
-    key_create.add_argument("--role", required=True, choices=[r.name.lower() for r in Role])
-    key_create.set_defaults(run=admin_action(_key_create))
-    key_revoke = key.add_parser("revoke", help="revoke an API key by its prefix")
-    key_revoke.add_argument("prefix")
-    key_revoke.set_defaults(run=admin_action(_key_revoke))
-    key_list = key.add_parser("list", help="list an organization's API keys")
-    key_list.add_argument("--org", required=True)
-    key_list.set_defaults(run=admin_action(_key_list))
-
-    waba = sub.add_parser("waba", help="WhatsApp Business Accounts").add_subparsers(title="waba commands")
-    waba_add = waba.add_parser("add", help="register a WABA (and its phone numbers) to an organization")
-    waba_add.add_argument("--org", required=True)
-    waba_add.add_argument("--waba-id", required=True)
-    waba_add.add_argument("--phone-number-id", action="append", default=[])
-    waba_add.add_argument("--name", default="")
-    waba_add.set_defaults(run=admin_action(_waba_add))
-    waba_list = waba.add_parser("list", help="list an organization's WABAs")
-    waba_list.add_argument("--org", required=True)
-    waba_list.set_defaults(run=admin_action(_waba_list))
-
-    tpl = sub.add_parser("templates", help="templates").add_subparsers(title="templates commands")
-    sync = tpl.add_parser(
-        "sync", help="pull a WABA's templates from Meta and reconcile (needs the access token)"
+    migrate_cmd = sub.add_parser(
+        "migrate", help="create the database or migrate it to the newest schema (no other command creates it)"
     )
-    sync.add_argument("--org", required=True)
-    sync.add_argument("--waba", required=True, help="the WABA id")
-    sync.set_defaults(run=admin_action(_templates_sync))
+    migrate_cmd.add_argument("--revision", default="head")
+    migrate_cmd.set_defaults(run=_migrate)
 
-    inbox = sub.add_parser("inbox", help="the Meta webhook inbox").add_subparsers(title="inbox commands")
-    inbox_list = inbox.add_parser("list", help="changes that need a look (DEAD, PARKED, SKIPPED by default)")
-    inbox_list.add_argument(
-        "--state", action="append", choices=[s.value.lower() for s in ChangeState], help="repeatable"
+    config = sub.add_parser(
+        "config", help="show the settings in effect and where each comes from (secrets and passwords masked)"
     )
-    inbox_list.add_argument("--limit", type=_positive, default=100, help="how many to show (all pages)")
-    inbox_list.set_defaults(run=admin_action(_inbox_list))
-    inbox_replay = inbox.add_parser("replay", help="queue a DEAD, PARKED or SKIPPED change again")
-    inbox_replay.add_argument("change_id", nargs="+")
-    inbox_replay.set_defaults(run=admin_action(_inbox_replay))
+    add_json_flag(config)
+    config.set_defaults(run=_config)
+
+    add_tenancy_commands(sub)
+    add_template_commands(sub, definition_to_meta)
 
     campaigns = sub.add_parser("campaigns", help="campaigns").add_subparsers(title="campaigns commands")
     audience = campaigns.add_parser(
@@ -126,6 +156,7 @@ def _parser() -> argparse.ArgumentParser:
     audience.add_argument("--org", required=True)
     audience.add_argument("--campaign", required=True, help="the campaign id (campaigns/{id} or {id})")
     audience.add_argument("--file", required=True, type=Path, help="CSV; a header row is skipped")
+    add_json_flag(audience)
     audience.set_defaults(run=admin_action(_campaign_audience))
 
     add_notification_commands(sub)
@@ -133,142 +164,71 @@ def _parser() -> argparse.ArgumentParser:
     lint_cmd = sub.add_parser(
         "lint", help="lint a template definition (Meta's JSON) offline; exit 1 on errors"
     )
-    lint_cmd.add_argument("file", type=Path)
+    lint_cmd.add_argument("file", type=Path, help="the definition's JSON file; - reads standard input")
     lint_cmd.add_argument("--json", action="store_true", help="machine-readable output")
     lint_cmd.set_defaults(run=_lint)
     return parser
 
 
-def _positive(text: str) -> int:
-    try:
-        number = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if number < 1:
-        raise argparse.ArgumentTypeError("must be at least 1")
-    return number
-
-
 def _serve(args: argparse.Namespace) -> int:
     from app.main import ROLES, run_server
 
+    settings = Settings()
+    if not settings.migrate_on_start:
+        # Nothing will create the schema: refuse now, in words, rather than fail on the first query.
+        asyncio.run(require_schema(settings.database_url))
     chosen = set(args.role or ["all"])
-    run_server(Settings(), frozenset(ROLES) if "all" in chosen else frozenset(chosen), child_of=args.child_of)
+    run_server(settings, frozenset(ROLES) if "all" in chosen else frozenset(chosen), child_of=args.child_of)
     return 0
 
 
 def _migrate(args: argparse.Namespace) -> int:
     settings = Settings()
-    upgrade(settings.database_url, args.revision)
-    print(f"database at {settings.database_url} is at revision {args.revision}")
+    asyncio.run(migrate(settings.database_url, args.revision))
+    print(f"database at {masked_url(settings.database_url)} is at revision {args.revision}")
     return 0
 
 
-async def _org_create(services: Services, args: argparse.Namespace) -> int:
-    created = await services.bus.handle(commands.CreateOrganization(args.slug, args.name))
-    print(f"organization {created.slug} created (id {created.org_id})")
+def _config(args: argparse.Namespace) -> int:
+    """Each setting's value as this process sees it, and its source: the environment, the settings
+    file, or the default. Answers "which database does this use, and why?" without connecting."""
+    settings = Settings()
+    file = Path(env_file())
+    in_file = {key.upper() for key in dotenv_values(file, encoding="utf-8")} if file.is_file() else set()
+    in_environment = {key.upper() for key in os.environ}
+    rows: list[dict[str, Any]] = []
+    for field in type(settings).model_fields:
+        variable = f"WATEMPLATES_{field.upper()}"
+        source = "environment" if variable in in_environment else "file" if variable in in_file else "default"
+        value = _shown(field, getattr(settings, field))
+        rows.append({"variable": variable, "value": value, "source": source})
+    file_note = str(file.resolve()) if file.is_file() else None
+    if args.json:
+        print_json({"env_file": file_note, "settings": rows})
+        return 0
+    print(f"settings file: {file_note or f'none ({file} not found in {Path.cwd()})'}")
+    width = max(len(row["variable"]) for row in rows)
+    for row in rows:
+        print(f"{row['variable']:<{width}}  {_human(row['value'])}  [{row['source']}]")
     return 0
 
 
-async def _org_list(services: Services, args: argparse.Namespace) -> int:
-    async with services.uow_factory(read_only=True) as uow:
-        for org in await uow.organizations.list():
-            print(f"{org.slug}\t{org.display_name}\t{org.created_at.isoformat()}")
-    return 0
+def _shown(field: str, value: object) -> object:
+    """A setting as it may be shown: secrets never, the database URL without its password."""
+    if isinstance(value, SecretStr):
+        return "***" if value.get_secret_value() else None
+    if field == "database_url" and isinstance(value, str):
+        return masked_url(value)
+    return value
 
 
-async def _key_create(services: Services, args: argparse.Namespace) -> int:
-    created = await services.bus.handle(commands.CreateApiKey(args.org, Role.parse(args.role)))
-    print(created.secret)
-    print(
-        f"API key {created.prefix} ({args.role}) for {args.org}: store it now, it is not shown again. "
-        f"Send it as the gRPC metadata 'authorization: Bearer <key>'.",
-        file=sys.stderr,
-    )
-    return 0
-
-
-async def _key_revoke(services: Services, args: argparse.Namespace) -> int:
-    await services.bus.handle(commands.RevokeApiKey(args.prefix))
-    print(f"API key {args.prefix} revoked")
-    return 0
-
-
-async def _key_list(services: Services, args: argparse.Namespace) -> int:
-    org = await organization_of(services, args.org)
-    async with services.uow_factory(read_only=True) as uow:
-        for key in await uow.api_keys.list_for_org(org.id):
-            state = f"revoked {key.revoked_at.isoformat()}" if key.revoked_at else "active"
-            print(f"{key.prefix}\t{key.role.name.lower()}\t{state}\tcreated {key.created_at.isoformat()}")
-    return 0
-
-
-async def _waba_add(services: Services, args: argparse.Namespace) -> int:
-    await services.bus.handle(
-        commands.AddWaba(args.org, args.waba_id, args.name, tuple(args.phone_number_id))
-    )
-    print(f"WABA {args.waba_id} registered to {args.org}")
-    return 0
-
-
-async def _waba_list(services: Services, args: argparse.Namespace) -> int:
-    org = await organization_of(services, args.org)
-    async with services.uow_factory(read_only=True) as uow:
-        for waba in await uow.wabas.list_for_org(org.id):
-            phones = ", ".join(waba.phone_number_ids) or "-"
-            print(f"{waba.waba_id}\t{waba.display_name}\tphone numbers: {phones}")
-    return 0
-
-
-async def _templates_sync(services: Services, args: argparse.Namespace) -> int:
-    org = await organization_of(services, args.org)
-    report = await services.bus.handle(commands.SyncTemplates(operator(org), args.waba))
-    for label, names in (
-        ("created", report.created),
-        ("updated", report.updated),
-        ("unchanged", report.unchanged),
-        ("vanished", report.vanished),
-    ):
-        for name in names:
-            print(f"{label}\t{qualified_template_name(args.waba, name)}")
-    print(
-        f"synced WABA {args.waba}: {len(report.created)} created, {len(report.updated)} updated, "
-        f"{len(report.unchanged)} unchanged, {len(report.vanished)} vanished from Meta",
-        file=sys.stderr,
-    )
-    return 0
-
-
-async def _inbox_list(services: Services, args: argparse.Namespace) -> int:
-    states = frozenset(ChangeState(s.upper()) for s in args.state or [])
-    shown, token = 0, ""
-    while shown < args.limit:
-        page = await services.inbox_queries.changes(
-            None, states, min(args.limit - shown, MAX_PAGE_SIZE), token
-        )
-        for change in page.items:
-            print(
-                f"{change.id}\t{change.state.value}\twaba {change.waba_id or '-'}\t{change.field or '-'}\t"
-                f"attempts {change.attempts}\t{change.last_error}"
-            )
-        shown += len(page.items)
-        token = page.next_page_token
-        if not token:
-            break
-    backlog = await services.inbox_queries.backlog()
-    print(
-        f"{shown} changes" + (" (more: raise --limit)" if token else "") + f"; {backlog.pending} deliveries "
-        f"waiting to be split, {backlog.failing} of them retrying after a failure",
-        file=sys.stderr,
-    )
-    return 0
-
-
-async def _inbox_replay(services: Services, args: argparse.Namespace) -> int:
-    for change_id in args.change_id:
-        change = await services.bus.handle(commands.ReplayInboxChange(None, change_id))
-        print(f"{change.id} queued again")
-    return 0
+def _human(value: object) -> str:
+    """A value as it would be written in the environment (true, not True), and words for none."""
+    if value is None:
+        return "(not set)"
+    if isinstance(value, bool):
+        return str(value).lower()
+    return str(value) if value != "" else "(empty)"
 
 
 async def _campaign_audience(services: Services, args: argparse.Namespace) -> int:
@@ -278,35 +238,42 @@ async def _campaign_audience(services: Services, args: argparse.Namespace) -> in
     try:
         contacts = read_contacts_csv(args.file)
     except (OSError, UnicodeDecodeError, csv.Error) as exc:
-        print(f"error: cannot read {args.file}: {exc}", file=sys.stderr)
-        return 2
+        raise CliError(f"cannot read {args.file}: {exc}") from exc
     added = 0
     # The API's page size: a large file goes in several transactions, each within the limits.
     for start in range(0, len(contacts), AUDIENCE_PAGE):
         page = contacts[start : start + AUDIENCE_PAGE]
         added += await services.bus.handle(AddCampaignAudience(cli_operator, campaign_id, page))
-    print(f"{added} contact(s) added to campaigns/{campaign_id} ({len(contacts) - added} already there)")
+    say(
+        args,
+        {"campaign": f"campaigns/{campaign_id}", "added": added, "already_there": len(contacts) - added},
+        f"{added} contact(s) added to campaigns/{campaign_id} ({len(contacts) - added} already there)",
+    )
     return 0
 
 
 def _lint(args: argparse.Namespace) -> int:
     """Exit 0: no errors (warnings may be printed); 1: the template breaks at least one rule;
-    2: the file could not be read as a template. With --json, standard output is always one JSON
-    document, an `error` object in the last case."""
+    2: the file (standard input for -) could not be read as a template. With --json, standard output
+    is always one JSON document, an `error` object in the last case."""
+    from_stdin = str(args.file) == STDIN
+    source = STDIN_LABEL if from_stdin else str(args.file)
     try:
-        payload = json.loads(args.file.read_text(encoding="utf-8"))
+        # Bytes, decoded here: a file and standard input are told apart only by where they come from.
+        data = sys.stdin.buffer.read() if from_stdin else args.file.read_bytes()
+        payload = json.loads(data.decode("utf-8"))
         report = lint(definition_from_meta(payload))
     except (OSError, UnicodeDecodeError) as exc:
         why = exc.strerror if isinstance(exc, OSError) else "it is not UTF-8 text"
-        return _unreadable(args, "UNREADABLE_FILE", f"cannot read {args.file}: {why}")
+        return _unreadable(args, "UNREADABLE_FILE", f"cannot read {source}: {why}")
     except json.JSONDecodeError as exc:
-        return _unreadable(args, "NOT_JSON", f"{args.file} is not JSON: {exc}")
+        return _unreadable(args, "NOT_JSON", f"{source} is not JSON: {exc}")
     except PayloadError as exc:
-        return _unreadable(args, "NOT_A_TEMPLATE", f"{args.file}: {exc}")
+        return _unreadable(args, "NOT_A_TEMPLATE", f"{source}: {exc}")
     if args.json:
         print(json.dumps(_report_json(report), indent=2, ensure_ascii=False))
     else:
-        _print_report(args.file, report)
+        _print_report(source, report)
     return 0 if report.valid else 1
 
 
@@ -334,7 +301,7 @@ def _report_json(report: LintReport) -> dict[str, Any]:
     }
 
 
-def _print_report(path: Path, report: LintReport) -> None:
+def _print_report(path: str, report: LintReport) -> None:
     for v in report.violations:
         print(f"{path}: {v.severity.value.lower()}: {v.code}: {v.field}: {v.message}")
     verdict = "ok" if report.valid else "invalid"

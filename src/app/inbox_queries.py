@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from app.auth import Principal
 from app.inbox import ChangeState, DeliveryBacklog, InboxChange
+from app.observability import InboxGauges
 from app.paging import Page, PageTokenCodec, SizeOf, effective_page_size, fingerprint, fit_page
 from app.ports import (
     UnitOfWorkFactory,
@@ -47,6 +48,11 @@ class InboxQueries:
         page, more = fit_page(found, limit, size_of)
         token = self._page_tokens.encode(query_id, [page[-1].id]) if more else ""
         return Page(page, token)
+
+    async def gauges(self) -> InboxGauges:
+        """The inbox's state for /metrics."""
+        async with self._uow_factory(read_only=True) as uow:
+            return await uow.inbox.gauges()
 
     async def backlog(self) -> DeliveryBacklog:
         """Deliveries not yet split into changes (the operator's CLI: every WABA, none named)."""

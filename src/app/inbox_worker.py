@@ -29,6 +29,7 @@ from app.inbox import (
 )
 from app.messagebus import MessageBus
 from app.meta_ports import WebhookTranslator
+from app.observability import NO_METRICS, Metrics
 from app.ports import Clock, UnitOfWork, UnitOfWorkFactory
 from app.text import printable
 from app.waits import first_of
@@ -64,6 +65,7 @@ class InboxWorker:
         translator: WebhookTranslator,
         settings: InboxSettings | None = None,
         transient: Callable[[BaseException], bool] = lambda error: False,
+        metrics: Metrics = NO_METRICS,
     ) -> None:
         """`transient` tells a failure of the store itself (connection lost, database locked) from
         one caused by the delivery or change: the former is retried without counting an attempt,
@@ -75,6 +77,7 @@ class InboxWorker:
         self._translator = translator
         self._settings = settings or InboxSettings()
         self._transient = transient
+        self._metrics = metrics
         self._wake = asyncio.Event()
 
     def wake(self) -> None:
@@ -120,6 +123,7 @@ class InboxWorker:
         """One round: split pending deliveries, then process due changes. Returns the work done."""
         split = await self.split_deliveries()
         processed = await self.process_changes()
+        self._metrics.changes_applied(processed)
         return split + processed
 
     async def split_deliveries(self) -> int:

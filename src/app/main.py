@@ -5,14 +5,22 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
+import shutil
 import signal
 import sys
+import tempfile
+import time
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 from aiohttp import web
 
 from adapters.grpc.server import GrpcServer
+from adapters.http.access import MetricsEndpoint
 from adapters.http.app import create_app
+from adapters.http.dashboard.config import DashboardConfig
 from adapters.http.webhook.endpoint import WebhookConfig
 from adapters.http.webhook.translators import MetaWebhookTranslator
 from adapters.notify.senders import ChannelSenders
@@ -20,14 +28,35 @@ from adapters.sql.migrate import upgrade
 from adapters.sql.notifications import INBOX_CHANNEL, PostgresListener
 from adapters.sql.unit_of_work import is_transient_error
 from app.bootstrap import Services, build_services
+from app.cli_admin import masked_url
+from app.dashboard_sessions import DashboardSessions
 from app.inbox_worker import InboxSettings, InboxWorker
 from app.log_throttle import LogThrottle
 from app.notification_dispatcher import DispatchSettings, NotificationDispatcher
+from app.quality_trends import QualityTrends
 from app.settings import Settings, split_host_port
 from app.worker_process import WorkerProcess, stop_when_orphaned, wants_worker_process
 
+if TYPE_CHECKING:
+    from adapters.prometheus.metrics import PrometheusMetrics
+
 log = logging.getLogger("watemplates")
 HEALTH_INTERVAL_SECONDS = 5.0
+METRICS_REFRESH_SECONDS = 5.0
+LIBRARY_LOGGERS = (
+    "aiosqlite",
+    "asyncio",
+    "sqlalchemy",
+    "aiohttp.access",
+    "aiohttp.client",
+    "aiosmtplib",
+    "hpack",
+    "grpc",
+    "urllib3",
+    "prometheus_client",
+)
+# prometheus_client's multiprocess mode: see _metrics.
+MULTIPROCESS_ENV = "PROMETHEUS_MULTIPROC_DIR"
 
 
 def configure_logging(settings: Settings) -> None:
@@ -46,6 +75,10 @@ def configure_logging(settings: Settings) -> None:
     # is away): each kind of line at most 20 times per 10 s, with a count of the rest.
     handler.addFilter(LogThrottle())
     logging.basicConfig(level=settings.log_level.upper(), handlers=[handler], force=True)
+    # At DEBUG, database drivers and protocol libraries log every query and frame: the service's own
+    # lines would drown. They stay at WARNING unless asked for (WATEMPLATES_LOG_LIBRARIES).
+    for name in LIBRARY_LOGGERS:
+        logging.getLogger(name).setLevel(logging.NOTSET if settings.log_libraries else logging.WARNING)
 
 
 ROLES = ("grpc", "webhook", "worker", "dispatcher")
@@ -73,14 +106,15 @@ async def serve(
     such a child (`child_of` its parent's pid), which its parent watches instead."""
     if settings.migrate_on_start:
         await asyncio.to_thread(upgrade, settings.database_url)
-    services = await build_services(settings)
+    worker_process = WorkerProcess(settings) if wants_worker_process(settings, roles) else None
+    if worker_process is not None:
+        roles = roles - {"worker"}
+    metrics, shared_metrics_dir = _metrics(worker_process is not None)
+    services = await build_services(settings, metrics=metrics)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    worker_process = WorkerProcess(settings) if wants_worker_process(settings, roles) else None
-    if worker_process is not None:
-        roles = roles - {"worker"}
 
     worker = _inbox_worker(settings, services) if "worker" in roles else None
     senders = ChannelSenders(settings) if "dispatcher" in roles else None
@@ -90,6 +124,7 @@ async def serve(
             services.clock,
             senders,
             DispatchSettings(lease=timedelta(seconds=settings.notification_lease_seconds)),
+            metrics=metrics,
         )
         if senders is not None
         else None
@@ -108,13 +143,24 @@ async def serve(
             campaign_queries=services.campaign_queries,
             notification_queries=services.notification_queries,
             audit_queries=services.audit_queries,
+            metrics=metrics,
         )
         if "grpc" in roles
         else None
     )
     runner = (
         web.AppRunner(
-            create_app(services.probe, webhook=webhook),
+            create_app(
+                services.probe,
+                webhook=webhook,
+                metrics=metrics,
+                metrics_endpoint=MetricsEndpoint(
+                    _render_metrics(metrics, services),
+                    settings.metrics_token.get_secret_value() if settings.metrics_token else "",
+                ),
+                # The operators' pages go with the API and the webhook, not with a lone worker.
+                dashboard=_dashboard(settings, services) if roles & {"grpc", "webhook"} else None,
+            ),
             access_log=None,
             handle_signals=False,
             # In-flight HTTP requests get the grace gRPC calls get (aiohttp's default is 60 s).
@@ -176,6 +222,8 @@ async def serve(
         if senders is not None:
             await senders.close()
         await services.close()
+        if shared_metrics_dir:
+            shutil.rmtree(shared_metrics_dir, ignore_errors=True)
         log.info("stopped")
 
 
@@ -190,7 +238,61 @@ def _inbox_worker(settings: Settings, services: Services) -> InboxWorker:
         MetaWebhookTranslator(),
         InboxSettings(changes_per_transaction=per_transaction),
         transient=is_transient_error,
+        metrics=services.metrics,
     )
+
+
+def _metrics(worker_process: bool) -> tuple[PrometheusMetrics, str]:
+    """This process's metrics, and the directory it shares them through with its worker process
+    ("" when there is none). The directory must be chosen before prometheus_client is first imported
+    (it picks file-backed values then), hence the late import; the child inherits it."""
+    shared = ""
+    if worker_process and not os.environ.get(MULTIPROCESS_ENV):
+        shared = tempfile.mkdtemp(prefix="watemplates-metrics-")
+        os.environ[MULTIPROCESS_ENV] = shared
+    from adapters.prometheus.metrics import PrometheusMetrics
+
+    return PrometheusMetrics(), shared
+
+
+def _dashboard(settings: Settings, services: Services) -> DashboardConfig:
+    return DashboardConfig(
+        bus=services.bus,
+        sessions=DashboardSessions(
+            services.uow_factory,
+            services.authenticator,
+            services.clock,
+            timedelta(hours=settings.dashboard_session_hours),
+        ),
+        health=services.health_queries,
+        trends=QualityTrends(services.uow_factory, services.clock),
+        inbox=services.inbox_queries,
+        campaigns=services.campaign_queries,
+        messages=services.message_queries,
+        clock=services.clock,
+        secure_cookies=settings.dashboard_secure_cookies,
+    )
+
+
+def _render_metrics(
+    metrics: PrometheusMetrics, services: Services
+) -> Callable[[], Awaitable[tuple[bytes, str]]]:
+    """/metrics: the inbox's gauges read fresh (at most every few seconds, however often scraped),
+    then everything counted. A database that does not answer leaves the last gauges."""
+    refreshed_at = float("-inf")
+
+    async def render() -> tuple[bytes, str]:
+        nonlocal refreshed_at
+        if time.monotonic() - refreshed_at >= METRICS_REFRESH_SECONDS:
+            refreshed_at = time.monotonic()
+            try:
+                gauges = await asyncio.wait_for(services.inbox_queries.gauges(), METRICS_REFRESH_SECONDS)
+                metrics.inbox_observed(gauges, services.clock.now())
+            except Exception as exc:  # the metrics page must answer when the database does not
+                log.warning("inbox gauges not refreshed: %s", str(exc).split("\n", 1)[0][:200])
+        return metrics.exposition()
+
+    return render
 
 
 def _webhook(settings: Settings, services: Services, worker: InboxWorker | None) -> WebhookConfig:
@@ -232,9 +334,10 @@ def _announce(settings: Settings, grpc_port: int | None, roles: frozenset[str], 
         f"""
 watemplates is serving
   gRPC  {grpc_target}   (reflection on: grpcurl -plaintext {grpc_target} list)
-  HTTP  http://{settings.http_addr}   (/healthz, /readyz, Meta webhook at /webhooks/meta)
+  HTTP  http://{settings.http_addr}   (the dashboard: sign in with an API key)
+        /metrics, /healthz, /readyz, and Meta's webhook at /webhooks/meta
   roles {", ".join(sorted(roles))}{" + worker (in a process of its own)" if worker_process else ""}
-  DB    {settings.database_url}
+  DB    {masked_url(settings.database_url)}
 
 First steps, in another terminal (with .venv/bin on PATH):
   watemplates org create acme

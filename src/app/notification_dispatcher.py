@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from app.notification_ports import DeliveryFailed, NotificationSender
+from app.observability import NO_METRICS, Metrics
 from app.ports import Clock, UnitOfWorkFactory
 from app.waits import first_of
 from domain.notifications import Notification, NotificationState
@@ -34,6 +35,10 @@ class DispatchSettings:
     idle_poll_seconds: float = 1.0
 
 
+# A failed attempt with retries left leaves the notification PENDING: that attempt's outcome is "retry".
+_OUTCOMES = {NotificationState.SENT: "sent", NotificationState.FAILED: "failed"}
+
+
 class NotificationDispatcher:
     def __init__(
         self,
@@ -41,11 +46,13 @@ class NotificationDispatcher:
         clock: Clock,
         sender: NotificationSender,
         settings: DispatchSettings | None = None,
+        metrics: Metrics = NO_METRICS,
     ) -> None:
         self._uow_factory = uow_factory
         self._clock = clock
         self._sender = sender
         self._settings = settings or DispatchSettings()
+        self._metrics = metrics
         self._wake = asyncio.Event()
 
     def wake(self) -> None:
@@ -129,6 +136,7 @@ class NotificationDispatcher:
             log.exception("notification %s could not be sent", notification.id)
         else:
             notification.sent(self._clock.now())
+        self._metrics.notification_finished(channel.kind.value, _OUTCOMES.get(notification.state, "retry"))
         await self._record(notification)
 
     async def _record(self, notification: Notification) -> None:

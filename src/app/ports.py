@@ -13,6 +13,7 @@ from typing import Protocol, Self
 
 from app.audit_ports import AuditRepository
 from app.campaign_ports import CampaignRepository, CampaignSettingsRepository
+from app.dashboard_ports import SessionRepository
 from app.inbox import (
     ChangeState,
     Delivery,
@@ -21,10 +22,12 @@ from app.inbox import (
 )
 from app.message_ports import MessageRepository, WindowRepository
 from app.notification_ports import ChannelRepository, NotificationRepository
+from app.observability import InboxGauges
 from domain.alerts import Alert, AlertState
 from domain.alerts import Severity as AlertSeverity
 from domain.components import ParameterFormat
 from domain.events import TemplateEvent
+from domain.observations import Aspect
 from domain.status import TemplateCategory, TemplateQuality, TemplateStatus
 from domain.templates import Template
 from domain.tenancy import ApiKey, Organization, Waba
@@ -175,6 +178,13 @@ class TemplateEventRepository(Protocol):
         """The newest entry's seq for the organization, 0 when there is none."""
         ...
 
+    async def applied_since(
+        self, org_id: str, aspect: Aspect, since: datetime, *, limit: int
+    ) -> Sequence[StoredTemplateEvent]:
+        """The organization's APPLIED changes of `aspect` that happened (Meta's time) at or after
+        `since`, oldest first: how its templates stood before them (the dashboard's trends)."""
+        ...
+
 
 class InboxRepository(Protocol):
     """The durable webhook inbox: raw deliveries, then their changes, each processed once."""
@@ -211,6 +221,11 @@ class InboxRepository(Protocol):
         ...
 
     async def delivery_backlog(self) -> DeliveryBacklog: ...
+
+    async def gauges(self) -> InboxGauges:
+        """Changes per state that still matter (not DONE), deliveries not split, the oldest change
+        waiting to be applied: what /metrics shows."""
+        ...
 
     async def add_changes(self, changes: Sequence[InboxChange]) -> int:
         """Inserts the changes whose key is new (a duplicate delivery adds nothing); returns how many."""
@@ -323,6 +338,7 @@ class UnitOfWork(Protocol):
     channels: ChannelRepository
     notifications: NotificationRepository
     audit: AuditRepository
+    sessions: SessionRepository
 
     async def __aenter__(self) -> Self: ...
 

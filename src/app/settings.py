@@ -1,11 +1,33 @@
-"""Typed configuration from the environment (WATEMPLATES_*); defaults serve a laptop."""
+"""Typed configuration from the environment (WATEMPLATES_*) and a `.env` file; defaults serve a laptop.
+
+Where a value comes from, strongest first: the process environment, then the settings file (`.env`
+in the current directory, or the file WATEMPLATES_ENV_FILE names), then the default here.
+"""
 
 from __future__ import annotations
 
+import os
+
 from pydantic import Field, SecretStr, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import (
+    BaseSettings,
+    DotEnvSettingsSource,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./var/watemplates.db"
+DEFAULT_ENV_FILE = ".env"
+ENV_FILE_ENCODING = "utf-8"
+# Names the settings file to read instead of ./.env (`watemplates --env-file PATH` sets it). An
+# environment variable rather than a constructor argument: `serve` starts its inbox worker as a child
+# process, which builds its own Settings and must read the same file.
+ENV_FILE_VARIABLE = "WATEMPLATES_ENV_FILE"
+
+
+def env_file() -> str:
+    """The settings file this process reads (it need not exist)."""
+    return os.environ.get(ENV_FILE_VARIABLE) or DEFAULT_ENV_FILE
 
 
 def split_host_port(addr: str) -> tuple[str, int]:
@@ -16,7 +38,12 @@ def split_host_port(addr: str) -> tuple[str, int]:
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="WATEMPLATES_", extra="ignore")
+    model_config = SettingsConfigDict(
+        env_prefix="WATEMPLATES_",
+        env_file=DEFAULT_ENV_FILE,
+        env_file_encoding=ENV_FILE_ENCODING,
+        extra="ignore",
+    )
 
     database_url: str = DEFAULT_DATABASE_URL
     grpc_addr: str = "127.0.0.1:50051"
@@ -36,6 +63,11 @@ class Settings(BaseSettings):
     auth_cache_seconds: float = Field(default=5.0, ge=0)
     log_level: str = "INFO"
     log_format: str = Field(default="json", pattern="^(json|text)$")
+    # Libraries' loggers (SQLAlchemy, aiohttp, grpc, ...) stay at WARNING unless this is on: at DEBUG
+    # they log every query and frame, and the service's own lines would drown.
+    log_libraries: bool = False
+    # With a token, /metrics answers only a scraper sending `Authorization: Bearer <token>`.
+    metrics_token: SecretStr | None = None
     shutdown_grace_seconds: float = Field(default=5.0, ge=0)
     # The inbox worker in a process of its own (app.worker_process): "auto" does so on PostgreSQL
     # with two or more cores; "on" always; "off" keeps every role in one process.
@@ -52,6 +84,28 @@ class Settings(BaseSettings):
     smtp_timeout_seconds: float = Field(default=30.0, gt=0)
     # A notification a dispatcher claimed and did not report on (it died) is sent again after this.
     notification_lease_seconds: float = Field(default=120.0, gt=0)
+    # The dashboard (same port as the webhook): how long a sign-in lasts, and whether its cookies
+    # are marked Secure (turn it on when HTTPS is in front; browsers then send them over HTTPS only).
+    dashboard_session_hours: float = Field(default=12.0, gt=0)
+    dashboard_secure_cookies: bool = False
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """pydantic-settings' order (arguments, environment, file, secrets), with the file chosen when
+        Settings() is made rather than when this class was defined, so WATEMPLATES_ENV_FILE applies."""
+        chosen = env_file()
+        if chosen != DEFAULT_ENV_FILE:
+            dotenv_settings = DotEnvSettingsSource(
+                settings_cls, env_file=chosen, env_file_encoding=ENV_FILE_ENCODING
+            )
+        return init_settings, env_settings, dotenv_settings, file_secret_settings
 
     @field_validator("grpc_addr", "http_addr")
     @classmethod

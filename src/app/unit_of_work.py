@@ -15,6 +15,7 @@ from typing import Self
 
 from app.audit_ports import AuditRepository
 from app.campaign_ports import CampaignRepository, CampaignSettingsRepository
+from app.dashboard_ports import SessionRepository
 from app.message_ports import MessageRepository, WindowRepository
 from app.notification_ports import ChannelRepository, NotificationRepository
 from app.ports import (
@@ -84,6 +85,7 @@ class PublishingUnitOfWork:
     channels: ChannelRepository
     notifications: NotificationRepository
     audit: AuditRepository
+    sessions: SessionRepository
 
     def __init__(
         self,
@@ -116,6 +118,7 @@ class PublishingUnitOfWork:
         self.channels = store.channels
         self.notifications = store.notifications
         self.audit = store.audit
+        self.sessions = store.sessions
         return self
 
     async def __aexit__(

@@ -91,6 +91,17 @@ async def test_the_child_applies_what_the_parent_acknowledges_and_dies_with_it(
         for event in events:
             assert await post(session, env["WATEMPLATES_HTTP_ADDR"], event.body()) == 200
     await database.settle(changes=len(events), deliveries=len(events))
+    # The child's counts show on the parent's /metrics (shared through prometheus-client's files).
+    async with (
+        aiohttp.ClientSession() as session,
+        session.get(f"http://{env['WATEMPLATES_HTTP_ADDR']}/metrics") as scraped,
+    ):
+        text = await scraped.text()
+    applied = [
+        line for line in text.splitlines() if line.startswith("watemplates_inbox_changes_applied_total")
+    ]
+    assert applied, text[:2000]
+    assert float(applied[0].split()[-1]) == len(events)
 
     server.kill()  # SIGKILL: the parent cannot stop its child
     assert server.wait(10) == -signal.SIGKILL

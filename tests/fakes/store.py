@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Self
 
 from app.audit_ports import AuditRepository
 from app.campaign_ports import CampaignRepository, CampaignSettingsRepository
+from app.dashboard_ports import SessionRepository
 from app.message_ports import MessageRepository, WindowRepository
 from app.notification_ports import ChannelRepository, NotificationRepository
 from app.ports import (
@@ -38,6 +39,7 @@ from fakes.repositories.inbox import FakeInboxRepository
 from fakes.repositories.messages import FakeMessageRepository, FakeWindowRepository
 from fakes.repositories.notifications import FakeChannelRepository, FakeNotificationRepository
 from fakes.repositories.requests import FakeIdempotencyRepository, FakeSecretRepository
+from fakes.repositories.sessions import FakeSessionRepository
 from fakes.repositories.tables import MemoryStore, Tables
 from fakes.repositories.templates import FakeTemplateEventRepository, FakeTemplateRepository
 from fakes.repositories.tenancy import FakeApiKeyRepository, FakeOrganizationRepository, FakeWabaRepository
@@ -65,6 +67,7 @@ class FakeUnitOfWork:
     channels: ChannelRepository
     notifications: NotificationRepository
     audit: AuditRepository
+    sessions: SessionRepository
 
     def __init__(self, factory: FakeUnitOfWorkFactory, *, read_only: bool = False) -> None:
         self._factory = factory
@@ -88,6 +91,7 @@ class FakeUnitOfWork:
         self.channels = FakeChannelRepository(self._tables)
         self.notifications = FakeNotificationRepository(self._tables)
         self.audit = FakeAuditRepository(self._tables)
+        self.sessions = FakeSessionRepository(self._tables)
 
     async def __aenter__(self) -> Self:
         if self._entered:

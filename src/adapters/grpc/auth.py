@@ -9,7 +9,6 @@ from typing import Any
 import grpc
 
 from adapters.grpc.errors import RpcError, abort, log_unexpected, to_rpc_error
-from app.audit import request_id_var
 from app.auth import Authenticator, Principal
 from app.errors import Unauthenticated
 
@@ -64,11 +63,12 @@ class AuthInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]  # grpc
             error = to_rpc_error(exc)
             log_unexpected(exc, error, "authentication")
             return _refusing(handler, error)
-        return _with_principal(handler, principal, request_id(handler_call_details.invocation_metadata))
+        return _with_principal(handler, principal)
 
 
 def request_id(metadata: Any) -> str:
-    """The caller's x-request-id (recorded in the audit log), if it sent a usable one."""
+    """The caller's x-request-id (logged, returned, and recorded in the audit log), if it sent a
+    usable one."""
     for key, value in metadata or ():
         if key == "x-request-id":
             text = value.decode(errors="replace") if isinstance(value, bytes) else str(value)
@@ -77,16 +77,13 @@ def request_id(metadata: Any) -> str:
     return ""
 
 
-def _with_principal(
-    handler: grpc.RpcMethodHandler, principal: Principal, request: str
-) -> grpc.RpcMethodHandler:
+def _with_principal(handler: grpc.RpcMethodHandler, principal: Principal) -> grpc.RpcMethodHandler:
     # The behavior runs in its own task, so the principal is bound inside it, not here.
     if handler.unary_unary is not None:
         inner_uu = handler.unary_unary
 
         async def unary_unary(request_message: Any, context: grpc.aio.ServicerContext[Any, Any]) -> Any:
             _principal.set(principal)
-            request_id_var.set(request)
             return await inner_uu(request_message, context)
 
         return grpc.unary_unary_rpc_method_handler(

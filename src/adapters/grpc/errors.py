@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
+from contextvars import ContextVar
 from datetime import timedelta
 from typing import Any, NoReturn, TypeVar
 
@@ -265,9 +266,18 @@ def log_unexpected(exc: Exception, error: RpcError, where: str) -> None:
         log.warning("%s: the database cannot be reached: %s", where, str(cause).split("\n", 1)[0][:300])
 
 
+REQUEST_ID_HEADER = "x-request-id"
+# The id of the call being served (the caller's x-request-id or one made for it; see call_log).
+call_id_var: ContextVar[str] = ContextVar("call_id", default="")
+
+
 async def abort(context: grpc.aio.ServicerContext[Any, Any], error: RpcError) -> NoReturn:
     status = rpc_status.to_status(error.to_status())
-    await context.abort(status.code, status.details, trailing_metadata=status.trailing_metadata)
+    trailing = tuple(status.trailing_metadata)
+    if call_id := call_id_var.get():
+        # An abort's trailers replace any set before: the request id goes with them.
+        trailing += ((REQUEST_ID_HEADER, call_id),)
+    await context.abort(status.code, status.details, trailing_metadata=trailing)
     raise AssertionError("context.abort returned")  # pragma: no cover - abort always raises
 
 

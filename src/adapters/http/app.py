@@ -9,7 +9,11 @@ from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
 from aiohttp.web_protocol import RequestPayloadError
 
+from adapters.http.access import METRICS, MetricsEndpoint, access_middleware, metrics_page
+from adapters.http.dashboard.config import DashboardConfig
+from adapters.http.dashboard.routes import add_dashboard_routes
 from adapters.http.webhook.endpoint import WebhookConfig, add_webhook_routes
+from app.observability import NO_METRICS, Metrics
 from app.ports import HealthProbe
 from app.text import printable
 
@@ -56,17 +60,31 @@ class PeerMistakes(logging.Filter):
 _PEER_MISTAKES = PeerMistakes()
 
 
-def create_app(probe: HealthProbe, *, webhook: WebhookConfig | None = None) -> web.Application:
-    """`webhook` mounts /webhooks/meta; without it the app serves only the probes (e.g. a worker)."""
+def create_app(
+    probe: HealthProbe,
+    *,
+    webhook: WebhookConfig | None = None,
+    metrics: Metrics = NO_METRICS,
+    metrics_endpoint: MetricsEndpoint | None = None,
+    dashboard: DashboardConfig | None = None,
+) -> web.Application:
+    """`webhook` mounts /webhooks/meta; without it the app serves only the probes (e.g. a worker).
+    Every request is logged and counted into `metrics`; `metrics_endpoint` mounts /metrics, and
+    `dashboard` the operators' pages (/, /sign-in, ...)."""
     server_log = logging.getLogger("aiohttp.server")
     if _PEER_MISTAKES not in server_log.filters:
         server_log.addFilter(_PEER_MISTAKES)
     # Bodies are read as sent: the webhook signature covers the raw bytes, and aiohttp's automatic
     # decompression would both change them and fail on a broken stream outside any handler.
-    app = web.Application(handler_args={"auto_decompress": False})
+    app = web.Application(handler_args={"auto_decompress": False}, middlewares=[access_middleware(metrics)])
     app[PROBE] = probe
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
+    if metrics_endpoint is not None:
+        app[METRICS] = metrics_endpoint
+        app.router.add_get("/metrics", metrics_page)
+    if dashboard is not None:
+        add_dashboard_routes(app, dashboard)
     if webhook is not None:
         add_webhook_routes(
             app,

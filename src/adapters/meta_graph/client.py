@@ -41,6 +41,7 @@ from yarl import URL
 
 from adapters.meta_graph.errors import error_from_response
 from app.errors import MetaError, MetaRateLimited, MetaUnavailable
+from app.observability import NO_METRICS, Metrics
 from app.text import lone_surrogate_in, printable
 
 logger = logging.getLogger("adapters.meta_graph")
@@ -67,6 +68,7 @@ class GraphClient:
         backoff_initial: float = 0.5,
         backoff_max: float = 8.0,
         session: aiohttp.ClientSession | None = None,
+        metrics: Metrics = NO_METRICS,
     ) -> None:
         root = URL(base_url)
         if not root.is_absolute() or root.scheme not in {"http", "https"}:
@@ -89,6 +91,7 @@ class GraphClient:
         self._backoff_initial = backoff_initial
         self._backoff_max = backoff_max
         self._session = session
+        self._metrics = metrics
         # A borrowed session belongs to whoever created it; close() leaves it open.
         self._owns_session = session is None
 
@@ -220,6 +223,27 @@ class GraphClient:
         *,
         idempotent: bool,
     ) -> dict[str, Any]:
+        started = time.monotonic()
+        outcome = "error"
+        try:
+            answer = await self._exchange(method, url, query, body, idempotent=idempotent)
+            outcome = "ok"
+            return answer
+        except MetaError as error:
+            outcome = _outcome(error)
+            raise
+        finally:
+            self._metrics.meta_call_finished(_endpoint(url), outcome, time.monotonic() - started)
+
+    async def _exchange(
+        self,
+        method: str,
+        url: URL,
+        query: Mapping[str, str],
+        body: Mapping[str, Any] | None,
+        *,
+        idempotent: bool,
+    ) -> dict[str, Any]:
         session = self._ensure_session()
         where = f"{method} {self._public_path(url)}"
         started = time.monotonic()
@@ -325,6 +349,22 @@ class GraphClient:
 
     def _describe(self, exc: BaseException) -> str:
         return f"{type(exc).__name__}: {exc}".replace(self._token, _REDACTED)
+
+
+def _endpoint(url: URL) -> str:
+    """A label for the kind of call, not its ids: one per endpoint Meta documents."""
+    last = url.path.rstrip("/").rsplit("/", 1)[-1]
+    return last if last in {"messages", "message_templates"} else "template"
+
+
+def _outcome(error: MetaError) -> str:
+    if isinstance(error, MetaRateLimited):
+        return "rate_limited"
+    if error.outcome_unknown:
+        return "unknown"
+    if isinstance(error, MetaUnavailable):
+        return "unavailable"
+    return "refused"
 
 
 def _is_retryable(error: BaseException) -> bool:

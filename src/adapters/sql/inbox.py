@@ -14,6 +14,7 @@ from adapters.sql.notifications import INBOX_CHANNEL, notify
 from adapters.sql.queue import claim, due, lease_free, lock_due
 from adapters.sql.statements import for_update, insert_or_skip
 from app.inbox import ChangeState, Delivery, DeliveryBacklog, DeliveryState, InboxChange
+from app.observability import InboxGauges
 
 # Rows per multi-row INSERT: 15 columns each stays far below SQLite's 32,766 bound parameters.
 _ROWS_PER_INSERT = 500
@@ -102,6 +103,32 @@ class SqlInboxRepository:
             )
         ).one()
         return DeliveryBacklog(pending=int(row[0]), failing=int(row[1]))
+
+    async def gauges(self) -> InboxGauges:
+        c = tables.webhook_changes
+        # Every state but DONE: DONE rows are kept and grow without end, the others are a queue and
+        # a short list. Each count walks the (state, id) index.
+        counts = {
+            state: int(count)
+            for state, count in await self._connection.execute(
+                sa.select(c.c.state, sa.func.count())
+                .where(c.c.state.in_([s.value for s in ChangeState if s is not ChangeState.DONE]))
+                .group_by(c.c.state)
+            )
+        }
+        # The head of the PENDING queue is its oldest arrival: ids follow arrival order.
+        oldest = (
+            await self._connection.execute(
+                sa.select(c.c.received_at)
+                .where(c.c.state == ChangeState.PENDING.value)
+                .order_by(c.c.id)
+                .limit(1)
+            )
+        ).scalar()
+        backlog = await self.delivery_backlog()
+        return InboxGauges(
+            changes=counts, deliveries_pending=backlog.pending, oldest_pending_received_at=oldest
+        )
 
     async def add_changes(self, changes: Sequence[InboxChange]) -> int:
         c = tables.webhook_changes

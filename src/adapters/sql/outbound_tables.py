@@ -131,3 +131,18 @@ audit_events = sa.Table(
     # Newest first, filtered by actor, action or resource within the organization's page.
     sa.Index("ix_audit_events_org_id_at_id", "org_id", "at", "id"),
 )
+
+# ---- the dashboard's sign-in sessions -------------------------------------------------------------
+
+dashboard_sessions = sa.Table(
+    "dashboard_sessions",
+    metadata,
+    # The session id's hash (the id itself is only in the browser's cookie).
+    sa.Column("id_hash", sa.String(), primary_key=True),
+    # The API key's hash, as api_keys stores it: revoking the key ends the session.
+    sa.Column("key_hash", sa.String(), nullable=False),
+    sa.Column("csrf_token", sa.String(), nullable=False),
+    sa.Column("created_at", UtcDateTime(), nullable=False),
+    sa.Column("expires_at", UtcDateTime(), nullable=False),
+    sa.Index("ix_dashboard_sessions_expires_at", "expires_at"),
+)

@@ -174,6 +174,8 @@ template_events = sa.Table(
     sa.Column("details", json_document(), nullable=False),
     sa.Index("ix_template_events_org_id_template_id_seq", "org_id", "template_id", "seq"),
     sa.Index("ix_template_events_org_id_seq", "org_id", "seq"),
+    # The dashboard's quality trends: an organization's changes of one aspect since a time.
+    sa.Index("ix_template_events_org_id_aspect_occurred_at", "org_id", "aspect", "occurred_at"),
 )
 
 idempotency_keys = sa.Table(

@@ -4,6 +4,8 @@ live streams."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -78,9 +80,29 @@ class SqlTemplateEventRepository:
         ).scalar()
         return int(found or 0)
 
-    async def _select(self, *conditions: sa.ColumnElement[bool], limit: int) -> list[StoredTemplateEvent]:
+    async def applied_since(
+        self, org_id: str, aspect: Aspect, since: datetime, *, limit: int
+    ) -> Sequence[StoredTemplateEvent]:
         e = tables.template_events
-        rows = await self._connection.execute(sa.select(e).where(*conditions).order_by(e.c.seq).limit(limit))
+        return await self._select(
+            e.c.org_id == org_id,
+            e.c.aspect == aspect.value,
+            e.c.outcome == Outcome.APPLIED.value,
+            e.c.occurred_at >= since,
+            limit=limit,
+            order=(e.c.occurred_at, e.c.seq),
+        )
+
+    async def _select(
+        self,
+        *conditions: sa.ColumnElement[bool],
+        limit: int,
+        order: tuple[sa.ColumnElement[Any], ...] = (),
+    ) -> list[StoredTemplateEvent]:
+        e = tables.template_events
+        rows = await self._connection.execute(
+            sa.select(e).where(*conditions).order_by(*(order or (e.c.seq,))).limit(limit)
+        )
         return [
             StoredTemplateEvent(
                 seq=row.seq,

@@ -20,11 +20,13 @@ from adapters.sql.inbox import SqlInboxRepository
 from adapters.sql.messages import SqlMessageRepository
 from adapters.sql.notifications_outbox import SqlChannelRepository, SqlNotificationRepository
 from adapters.sql.service_secrets import SqlSecretRepository
+from adapters.sql.sessions import SqlSessionRepository
 from adapters.sql.template_events import SqlTemplateEventRepository
 from adapters.sql.templates import SqlTemplateRepository
 from adapters.sql.tenancy import SqlApiKeyRepository, SqlOrganizationRepository, SqlWabaRepository
 from app.audit_ports import AuditRepository
 from app.campaign_ports import CampaignRepository, CampaignSettingsRepository
+from app.dashboard_ports import SessionRepository
 from app.errors import StoreUnavailable, TransactionConflict
 from app.message_ports import MessageRepository, WindowRepository
 from app.notification_ports import ChannelRepository, NotificationRepository
@@ -141,6 +143,7 @@ class SqlUnitOfWork:
     channels: ChannelRepository
     notifications: NotificationRepository
     audit: AuditRepository
+    sessions: SessionRepository
 
     def __init__(self, engine: SqlEngine, *, read_only: bool = False) -> None:
         self._engine = engine
@@ -193,6 +196,7 @@ class SqlUnitOfWork:
         self.channels = SqlChannelRepository(connection)
         self.notifications = SqlNotificationRepository(connection)
         self.audit = SqlAuditRepository(connection)
+        self.sessions = SqlSessionRepository(connection)
         return self
 
     async def __aexit__(

@@ -17,12 +17,12 @@ from app.campaign_commands import (
 )
 from app.errors import (
     CampaignTemplateNotSendable,
-    EtagMismatch,
     FieldViolation,
     InvalidArgument,
     NotFound,
     RequestIdReused,
 )
+from app.etags import require_etag
 from app.handlers.templates import load_template
 from app.ports import Clock, UnitOfWork, UnitOfWorkFactory
 from app.resource_names import campaign_name
@@ -100,8 +100,7 @@ async def move_campaign(command: MoveCampaign, uow_factory: UnitOfWorkFactory, c
         campaign = await uow.campaigns.lock(principal.org_id, command.campaign_id)
         if campaign is None:
             raise NotFound("campaign", campaign_name(command.campaign_id))
-        if command.etag and command.etag != campaign_etag(campaign):
-            raise EtagMismatch(campaign_name(campaign.id), command.etag, campaign_etag(campaign))
+        require_etag(campaign_name(campaign.id), command.etag, campaign_etag(campaign))
         actor = principal.label
         match command.move:
             case CampaignMove.START | CampaignMove.RESUME:

@@ -11,13 +11,13 @@ from app.commands import CreateTemplate, DeleteTemplate, TemplateWritten, Update
 from app.errors import (
     AlreadyExists,
     ConcurrentModification,
-    EtagMismatch,
     MetaError,
     MetaNotConfigured,
     MetaTemplateNotFound,
     NotFound,
     RequestIdReused,
 )
+from app.etags import require_etag
 from app.meta_ports import TemplateGateway
 from app.ports import Clock, IdempotencyRecord, UnitOfWork, UnitOfWorkFactory
 from app.resource_names import TemplateKey, waba_name
@@ -191,8 +191,7 @@ async def load_template(uow: UnitOfWork, principal: Principal, key: TemplateKey)
 
 
 def _check_etag(template: Template, key: TemplateKey, etag: str) -> None:
-    if etag and etag != template.etag:
-        raise EtagMismatch(str(key), given=etag, current=template.etag)
+    require_etag(str(key), etag, template.etag)
 
 
 async def _replay(uow: UnitOfWork, command: CreateTemplate, fingerprint: str) -> TemplateWritten | None:

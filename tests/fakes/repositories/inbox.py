@@ -8,12 +8,14 @@ tests of racing workers run on the SQL adapter.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
 from typing import TypeVar
 
 from app.inbox import ChangeState, Delivery, DeliveryBacklog, DeliveryState, InboxChange
+from app.observability import InboxGauges
 from fakes.repositories.tables import Tables, clone, clone_optional, require_new_id
 
 _Queued = TypeVar("_Queued", Delivery, InboxChange)
@@ -115,6 +117,17 @@ class FakeInboxRepository:
     async def delivery_backlog(self) -> DeliveryBacklog:
         pending = [d for d in self._tables.read.deliveries.values() if d.state is DeliveryState.PENDING]
         return DeliveryBacklog(pending=len(pending), failing=sum(1 for d in pending if d.attempts > 0))
+
+    async def gauges(self) -> InboxGauges:
+        changes = sorted(self._tables.read.changes.values(), key=lambda c: c.id)
+        counts = Counter(c.state.value for c in changes if c.state is not ChangeState.DONE)
+        pending = [c for c in changes if c.state is ChangeState.PENDING]
+        backlog = await self.delivery_backlog()
+        return InboxGauges(
+            changes=dict(counts),
+            deliveries_pending=backlog.pending,
+            oldest_pending_received_at=pending[0].received_at if pending else None,
+        )
 
     async def add_changes(self, changes: Sequence[InboxChange]) -> int:
         """INSERT ... ON CONFLICT (key) DO NOTHING: a key stored already, or earlier in the batch,

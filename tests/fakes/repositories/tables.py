@@ -16,6 +16,7 @@ from typing import TypeVar
 
 from app.audit_ports import AuditEvent
 from app.campaign_ports import StoredTransition as StoredCampaignTransition
+from app.dashboard_ports import DashboardSession
 from app.inbox import Delivery, InboxChange
 from app.ports import IdempotencyRecord, StoredTemplateEvent
 from domain.alerts import Alert
@@ -63,6 +64,8 @@ class MemoryStore:
     channels: dict[str, Channel] = field(default_factory=dict)
     notifications: dict[str, Notification] = field(default_factory=dict)
     audit: dict[str, AuditEvent] = field(default_factory=dict)
+    # By the session id's hash.
+    sessions: dict[str, DashboardSession] = field(default_factory=dict)
     # A claimed notification's lease (the SQL adapter's lease_until column).
     notification_leases: dict[str, datetime] = field(default_factory=dict)
     # store_generations: bumped by every template and WABA write.

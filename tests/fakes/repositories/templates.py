@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import replace
+from datetime import datetime
 
 from app.errors import AlreadyExists, ConcurrentModification
 from app.ports import StoredTemplateEvent, TemplateQuery
 from domain.events import TemplateEvent
+from domain.observations import Aspect, Outcome
 from domain.templates import Template
 from fakes.repositories.tables import IntegrityViolation, Tables, clone, clone_optional, require_new_id
 
@@ -178,6 +180,21 @@ class FakeTemplateEventRepository:
     async def last_seq(self, org_id: str) -> int:
         rows = self._tables.read.template_events
         return max((seq for seq, stored in rows.items() if stored.event.org_id == org_id), default=0)
+
+    async def applied_since(
+        self, org_id: str, aspect: Aspect, since: datetime, *, limit: int
+    ) -> Sequence[StoredTemplateEvent]:
+        found = self._select(
+            lambda e: (
+                e.org_id == org_id
+                and e.aspect is aspect
+                and e.outcome is Outcome.APPLIED
+                and e.occurred_at >= since
+            ),
+            after_seq=0,
+            limit=len(self._tables.read.template_events),
+        )
+        return sorted(found, key=lambda stored: (stored.event.occurred_at, stored.seq))[:limit]
 
     def _select(
         self, keep: Callable[[TemplateEvent], bool], *, after_seq: int, limit: int

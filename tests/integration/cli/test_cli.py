@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import socket
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
-from adapters.sql.engine import create_engine
-from adapters.sql.unit_of_work import SqlUnitOfWorkFactory
 from app.cli import main
-from app.inbox import ChangeState, InboxChange
+from support.inbox_seeding import seed_dead_changes
 
 VALID = {
     "name": "order_ready",
@@ -35,12 +31,6 @@ INVALID = {
     "parameter_format": "POSITIONAL",
     "components": [{"type": "BODY", "text": "{{1}}{{2}} thanks"}, {"type": "FOOTER", "text": "x" * 61}],
 }
-
-
-@pytest.fixture(autouse=True)
-def database(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("WATEMPLATES_DATABASE_URL", f"sqlite+aiosqlite:///{tmp_path}/cli.db")
-    monkeypatch.setenv("WATEMPLATES_LOG_LEVEL", "WARNING")
 
 
 def write(tmp_path: Path, payload: object) -> str:
@@ -109,6 +99,7 @@ def test_lint_missing_file_exits_two(tmp_path: Path, capsys: pytest.CaptureFixtu
     assert "cannot read" in capsys.readouterr().err
 
 
+@pytest.mark.usefixtures("migrated")
 def test_admin_flow_org_key_waba(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["org", "create", "acme", "--name", "Acme Inc"]) == 0
     assert main(["apikey", "create", "--org", "acme", "--role", "viewer"]) == 0
@@ -130,6 +121,7 @@ def test_admin_flow_org_key_waba(capsys: pytest.CaptureFixture[str]) -> None:
     assert secret not in listing
 
 
+@pytest.mark.usefixtures("migrated")
 def test_admin_errors_are_reported_not_raised(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["org", "create", "acme"]) == 0
     assert main(["org", "create", "acme"]) == 1
@@ -139,42 +131,12 @@ def test_admin_errors_are_reported_not_raised(capsys: pytest.CaptureFixture[str]
     assert "numeric" in capsys.readouterr().err
 
 
-def _seed_dead_changes(database_url: str, count: int) -> None:
-    async def seed() -> None:
-        engine = create_engine(database_url)
-        try:
-            async with SqlUnitOfWorkFactory(engine)() as uow:
-                now = datetime(2026, 12, 1, tzinfo=UTC)
-                await uow.inbox.add_changes(
-                    [
-                        InboxChange(
-                            id=f"{n:020d}-0000",
-                            delivery_id=f"{n:020d}",
-                            key=f"k{n}",
-                            waba_id="301122334455667",
-                            field="message_template_status_update",
-                            entry_time=None,
-                            value={},
-                            received_at=now,
-                            state=ChangeState.DEAD,
-                            last_error="broken",
-                        )
-                        for n in range(count)
-                    ]
-                )
-                await uow.commit()
-        finally:
-            await engine.dispose()
-
-    asyncio.run(seed())
-
-
+@pytest.mark.usefixtures("migrated")
 @pytest.mark.parametrize(("limit", "shown"), [("650", 650), ("1000", 700)])
 def test_inbox_list_pages_through_everything_asked_for(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], limit: str, shown: int
 ) -> None:
-    assert main(["migrate"]) == 0
-    _seed_dead_changes(f"sqlite+aiosqlite:///{tmp_path}/cli.db", 700)
+    seed_dead_changes(f"sqlite+aiosqlite:///{tmp_path}/cli.db", 700)
     capsys.readouterr()
 
     assert main(["inbox", "list", "--limit", limit]) == 0
@@ -205,10 +167,12 @@ def test_an_unreachable_database_is_one_clear_line_with_its_cause(
     assert main(["org", "list"]) == 1
 
     error = capsys.readouterr().err
-    assert "the database cannot be reached" in error
+    assert error.count("\n") == 1
+    assert f"the database at postgresql+asyncpg://nobody@127.0.0.1:{port}/nothing cannot be reached" in error
     assert "Connect call failed" in error or "refused" in error.lower()
 
 
+@pytest.mark.usefixtures("migrated")
 def test_channels_are_added_listed_without_secrets_and_removed(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["org", "create", "acme"]) == 0
     assert (
@@ -278,6 +242,7 @@ def test_channels_are_added_listed_without_secrets_and_removed(capsys: pytest.Ca
     assert main(["notifications", "list", "--org", "acme"]) == 0
 
 
+@pytest.mark.usefixtures("migrated")
 def test_the_audit_log_shows_what_the_cli_did(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["org", "create", "acme"]) == 0
     assert main(["waba", "add", "--org", "acme", "--waba-id", "301122334455667"]) == 0

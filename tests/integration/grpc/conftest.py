@@ -15,6 +15,7 @@ import pytest
 from pydantic import SecretStr
 
 from adapters.grpc.server import GrpcServer
+from adapters.prometheus.metrics import PrometheusMetrics
 from app.bootstrap import Services, build_services
 from app.commands import AddWaba, CreateApiKey, CreateOrganization
 from app.messagebus import MessageBus
@@ -53,6 +54,7 @@ class GrpcWorld:
     probe: FakeHealthProbe
     a: Tenant
     b: Tenant
+    metrics: PrometheusMetrics
 
 
 async def create_tenant(bus: MessageBus, slug: str, waba_id: str) -> Tenant:
@@ -67,6 +69,7 @@ async def create_tenant(bus: MessageBus, slug: str, waba_id: str) -> Tenant:
 @pytest.fixture
 async def grpc_world() -> AsyncIterator[GrpcWorld]:
     factory, clock, probe = FakeUnitOfWorkFactory(), FrozenClock(), FakeHealthProbe()
+    metrics = PrometheusMetrics()
     services = await build_services(
         Settings(page_token_secret=SecretStr("x" * 32), auth_cache_seconds=0),
         uow_factory=factory,
@@ -87,6 +90,7 @@ async def grpc_world() -> AsyncIterator[GrpcWorld]:
         campaign_queries=services.campaign_queries,
         notification_queries=services.notification_queries,
         audit_queries=services.audit_queries,
+        metrics=metrics,
     )
     await server.start()
     channel = grpc.aio.insecure_channel(f"127.0.0.1:{server.port}")
@@ -101,6 +105,7 @@ async def grpc_world() -> AsyncIterator[GrpcWorld]:
             probe=probe,
             a=a,
             b=b,
+            metrics=metrics,
         )
     finally:
         await channel.close()

@@ -1,0 +1,110 @@
+"""One log line and one count per HTTP request (the webhook's POSTs, the dashboard's pages), and the
+Prometheus endpoint.
+
+The request id is the caller's X-Request-Id when it sent a usable one, else one made here; either
+way it goes back in the response's X-Request-Id. Probes and scrapes are counted, not logged: a load
+balancer asking every second would drown the lines that matter.
+"""
+
+from __future__ import annotations
+
+import hmac
+import logging
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from aiohttp import web
+from aiohttp.typedefs import Middleware
+
+from app.observability import Metrics
+
+access_log = logging.getLogger("watemplates.access")
+REQUEST_ID_HEADER = "X-Request-Id"
+MAX_REQUEST_ID = 128
+# The organization a request acts for, once known (the dashboard's session), for the log line.
+ORG_ID = web.RequestKey("org_id", str)
+_QUIET_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def access_middleware(metrics: Metrics) -> Middleware:
+    @web.middleware
+    async def log_and_count(request: web.Request, handler: Handler) -> web.StreamResponse:
+        started = time.perf_counter()
+        call_id = _given_id(request) or uuid.uuid4().hex
+        status = 500
+        try:
+            response = await handler(request)
+            status = response.status
+            if not response.prepared:  # a stream (server-sent events) already sent its headers
+                response.headers[REQUEST_ID_HEADER] = call_id
+            return response
+        except web.HTTPException as answer:
+            status = answer.status
+            answer.headers[REQUEST_ID_HEADER] = call_id
+            raise
+        finally:
+            seconds = time.perf_counter() - started
+            route = _route(request)
+            metrics.http_finished(route, request.method, status, seconds)
+            if request.path not in _QUIET_PATHS:
+                access_log.info(
+                    "http %s %s %d %.1f ms",
+                    request.method,
+                    route,
+                    status,
+                    seconds * 1000,
+                    extra={
+                        "requestId": call_id,
+                        "org": request.get(ORG_ID, ""),
+                        "method": request.method,
+                        "path": route,
+                        "code": status,
+                        "durationMs": round(seconds * 1000, 3),
+                    },
+                )
+
+    return log_and_count
+
+
+def _given_id(request: web.Request) -> str:
+    text = request.headers.get(REQUEST_ID_HEADER, "").strip()
+    return text if len(text) <= MAX_REQUEST_ID and text.isprintable() else ""
+
+
+def _route(request: web.Request) -> str:
+    """The route's pattern, not the path: one label per page, whatever ids the paths carry."""
+    resource = request.match_info.route.resource
+    return resource.canonical if resource is not None else "unmatched"
+
+
+@dataclass(frozen=True, slots=True)
+class MetricsEndpoint:
+    """/metrics: `render` gives the text and its content type; with a `token`, a scraper must send
+    `Authorization: Bearer <token>`."""
+
+    render: Callable[[], Awaitable[tuple[bytes, str]]]
+    token: str = ""
+
+
+METRICS = web.AppKey("metrics", MetricsEndpoint)
+
+
+async def metrics_page(request: web.Request) -> web.Response:
+    endpoint = request.app[METRICS]
+    if endpoint.token:
+        scheme, _, given = request.headers.get("Authorization", "").partition(" ")
+        if scheme.lower() != "bearer" or not hmac.compare_digest(
+            given.strip().encode(), endpoint.token.encode()
+        ):
+            raise web.HTTPUnauthorized(
+                text="send the metrics token: Authorization: Bearer <token>",
+                headers={"WWW-Authenticate": 'Bearer realm="metrics"'},
+            )
+    body, content_type = await endpoint.render()
+    response = web.Response(body=body)
+    # Prometheus's content type carries a version parameter aiohttp's content_type cannot take.
+    response.headers["Content-Type"] = content_type
+    return response

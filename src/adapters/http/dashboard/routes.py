@@ -1,0 +1,35 @@
+"""The dashboard's routes, on the HTTP adapter's app (the same process and port as the webhook)."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from aiohttp import web
+
+from adapters.http.dashboard import live, pages
+from adapters.http.dashboard.config import DASHBOARD, DashboardConfig
+from adapters.http.dashboard.signin import sign_in, sign_in_form, sign_out, signed_in_page
+
+STATIC = Path(__file__).parent / "static"
+
+
+def add_dashboard_routes(app: web.Application, config: DashboardConfig) -> None:
+    app[DASHBOARD] = config
+    app[live.STOPPING] = asyncio.Event()
+    app.on_shutdown.append(live.stop_streams)
+    routes = app.router
+    routes.add_get("/sign-in", sign_in_form)
+    routes.add_post("/sign-in", sign_in)
+    routes.add_post("/sign-out", signed_in_page(sign_out))
+    routes.add_get("/", signed_in_page(pages.critical))
+    routes.add_get("/quality", signed_in_page(pages.quality))
+    routes.add_get("/alerts", signed_in_page(pages.alerts))
+    routes.add_post("/alerts/{alert_id}/acknowledge", signed_in_page(pages.acknowledge))
+    routes.add_get("/templates/{waba_id}/{name}", signed_in_page(pages.template_page))
+    routes.add_get("/inbox", signed_in_page(pages.inbox))
+    routes.add_post("/inbox/{change_id}/replay", signed_in_page(pages.replay))
+    routes.add_get("/campaigns", signed_in_page(pages.campaigns))
+    routes.add_get("/messages", signed_in_page(pages.messages))
+    routes.add_get("/events", signed_in_page(live.events))
+    routes.add_static("/static", STATIC)
