@@ -27,6 +27,7 @@ from adapters.notify.senders import ChannelSenders
 from adapters.sql.migrate import upgrade
 from adapters.sql.notifications import INBOX_CHANNEL, PostgresListener
 from adapters.sql.unit_of_work import is_transient_error
+from app.access_log import configure_access_log
 from app.bootstrap import Services, build_services
 from app.cli_admin import masked_url
 from app.dashboard_sessions import DashboardSessions
@@ -75,6 +76,7 @@ def configure_logging(settings: Settings) -> None:
     # is away): each kind of line at most 20 times per 10 s, with a count of the rest.
     handler.addFilter(LogThrottle())
     logging.basicConfig(level=settings.log_level.upper(), handlers=[handler], force=True)
+    configure_access_log(settings.log_format == "json")
     # At DEBUG, database drivers and protocol libraries log every query and frame: the service's own
     # lines would drown. They stay at WARNING unless asked for (WATEMPLATES_LOG_LIBRARIES).
     for name in LIBRARY_LOGGERS:

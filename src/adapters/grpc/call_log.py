@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import inspect
-import logging
 import time
-import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
@@ -19,10 +17,9 @@ import grpc
 
 from adapters.grpc.auth import current_principal, request_id
 from adapters.grpc.errors import REQUEST_ID_HEADER, call_id_var
+from app.access_log import log_access, new_request_id
 from app.audit import request_id_var
 from app.observability import Metrics
-
-access_log = logging.getLogger("watemplates.access")
 
 
 class CallLog(grpc.aio.ServerInterceptor):  # type: ignore[misc]  # grpc has no stubs: a base of type Any
@@ -94,7 +91,7 @@ class CallLog(grpc.aio.ServerInterceptor):  # type: ignore[misc]  # grpc has no 
 
     @staticmethod
     def _begin(context: grpc.aio.ServicerContext[Any, Any], given: str) -> tuple[float, str]:
-        call_id = given or uuid.uuid4().hex
+        call_id = given or new_request_id()
         # The audit log records a caller's own id (or the request's request_id field) first.
         request_id_var.set(given)
         call_id_var.set(call_id)
@@ -104,18 +101,10 @@ class CallLog(grpc.aio.ServerInterceptor):  # type: ignore[misc]  # grpc has no 
     def _end(self, method: str, code: str, started: float, call_id: str) -> None:
         seconds = time.perf_counter() - started
         self._metrics.rpc_finished(method, code, seconds)
-        access_log.info(
-            "rpc %s %s %.1f ms",
-            method,
-            code,
-            seconds * 1000,
-            extra={
-                "requestId": call_id,
-                "org": _org(),
-                "method": method,
-                "code": code,
-                "durationMs": round(seconds * 1000, 3),
-            },
+        milliseconds = round(seconds * 1000, 3)
+        log_access(
+            f"rpc {method} {code} {milliseconds:.1f} ms",
+            {"requestId": call_id, "org": _org(), "method": method, "code": code, "durationMs": milliseconds},
         )
 
 

@@ -9,18 +9,16 @@ balancer asking every second would drown the lines that matter.
 from __future__ import annotations
 
 import hmac
-import logging
 import time
-import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from aiohttp import web
 from aiohttp.typedefs import Middleware
 
+from app.access_log import log_access, new_request_id
 from app.observability import Metrics
 
-access_log = logging.getLogger("watemplates.access")
 REQUEST_ID_HEADER = "X-Request-Id"
 MAX_REQUEST_ID = 128
 # The organization a request acts for, once known (the dashboard's session), for the log line.
@@ -33,7 +31,7 @@ def access_middleware(metrics: Metrics) -> Middleware:
     @web.middleware
     async def log_and_count(request: web.Request, handler: Handler) -> web.StreamResponse:
         started = time.perf_counter()
-        call_id = _given_id(request) or uuid.uuid4().hex
+        call_id = _given_id(request) or new_request_id()
         status = 500
         try:
             response = await handler(request)
@@ -50,19 +48,16 @@ def access_middleware(metrics: Metrics) -> Middleware:
             route = _route(request)
             metrics.http_finished(route, request.method, status, seconds)
             if request.path not in _QUIET_PATHS:
-                access_log.info(
-                    "http %s %s %d %.1f ms",
-                    request.method,
-                    route,
-                    status,
-                    seconds * 1000,
-                    extra={
+                milliseconds = round(seconds * 1000, 3)
+                log_access(
+                    f"http {request.method} {route} {status} {milliseconds:.1f} ms",
+                    {
                         "requestId": call_id,
                         "org": request.get(ORG_ID, ""),
                         "method": request.method,
                         "path": route,
                         "code": status,
-                        "durationMs": round(seconds * 1000, 3),
+                        "durationMs": milliseconds,
                     },
                 )
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 from datetime import datetime
+from typing import Any
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -99,6 +100,7 @@ class PrometheusMetrics:
             buckets=_LATENCY_BUCKETS,
             registry=register,
         )
+        self._children: dict[tuple[str, ...], Any] = {}
         self._notifications = Counter(
             "watemplates_notifications",
             "notification delivery attempts, by channel kind and outcome",
@@ -109,8 +111,15 @@ class PrometheusMetrics:
     # ---- app.observability.Metrics ----------------------------------------------------------------
 
     def rpc_finished(self, method: str, code: str, seconds: float) -> None:
-        self._rpc_calls.labels(method, code).inc()
-        self._rpc_seconds.labels(method).observe(seconds)
+        # Called on every RPC: the labelled children are looked up once, not per call.
+        calls = self._children.get((method, code))
+        if calls is None:
+            calls = self._children[(method, code)] = self._rpc_calls.labels(method, code)
+        duration = self._children.get((method,))
+        if duration is None:
+            duration = self._children[(method,)] = self._rpc_seconds.labels(method)
+        calls.inc()
+        duration.observe(seconds)
 
     def http_finished(self, route: str, method: str, status: int, seconds: float) -> None:
         self._http_requests.labels(route, method, str(status)).inc()

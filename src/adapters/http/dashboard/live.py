@@ -15,6 +15,7 @@ from adapters.http.dashboard.config import DASHBOARD, LIVE_KEEPALIVE_SECONDS
 from app.dashboard_sessions import SignedIn
 
 BATCH = 100
+SESSION_CHECK_SECONDS = 30.0
 STOPPING = web.AppKey("live_stopping", asyncio.Event)
 log = logging.getLogger(__name__)
 
@@ -32,9 +33,14 @@ async def events(request: web.Request, session: SignedIn) -> web.StreamResponse:
     stopping = request.app[STOPPING]
     # Tells EventSource how long to wait before it reconnects (with Last-Event-ID).
     await response.write(b"retry: 2000\n\n")
-    quiet_since = time.monotonic()
+    quiet_since = checked_at = time.monotonic()
     with contextlib.suppress(ConnectionResetError):
         while not stopping.is_set():
+            if time.monotonic() - checked_at >= SESSION_CHECK_SECONDS:
+                # A session signed out or a key revoked elsewhere ends its open streams too.
+                checked_at = time.monotonic()
+                if await config.sessions.resolve(session.session_id) is None:
+                    break
             found = await health.events_after(session.principal, cursor, BATCH)
             for stored in found:
                 event = stored.event
