@@ -73,7 +73,9 @@ def request_id(metadata: Any) -> str:
         if key == "x-request-id":
             text = value.decode(errors="replace") if isinstance(value, bytes) else str(value)
             text = text.strip()
-            return text if len(text) <= MAX_REQUEST_ID and text.isprintable() else ""
+            # Sent back in the trailers, which take ASCII only: anything else is not taken.
+            usable = len(text) <= MAX_REQUEST_ID and text.isascii() and text.isprintable()
+            return text if usable else ""
     return ""
 
 

@@ -1,8 +1,9 @@
 """One log line and one count per RPC: request id, organization, method, status code, duration.
 
-The outermost interceptor, so every call is seen, refused ones included. The request id is the
-caller's `x-request-id` when it sent a usable one, else one made here; either way it is returned in
-the trailing metadata `x-request-id`, so a caller can quote it when it asks about a call.
+The outermost interceptor, so every call of a method the server has is seen, refused ones included
+(a method it does not have is answered UNIMPLEMENTED by grpc itself, before any interceptor). The
+request id is the caller's `x-request-id` when it sent a usable one, else one made here; either way
+it is returned in the trailing metadata `x-request-id`, so a caller can quote it about a call.
 """
 
 from __future__ import annotations

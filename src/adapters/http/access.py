@@ -21,6 +21,8 @@ from app.observability import Metrics
 
 REQUEST_ID_HEADER = "X-Request-Id"
 MAX_REQUEST_ID = 128
+# The request's id (given or made), for handlers that send their headers themselves (a stream).
+REQUEST_ID = web.RequestKey("request_id", str)
 # The organization a request acts for, once known (the dashboard's session), for the log line.
 ORG_ID = web.RequestKey("org_id", str)
 _QUIET_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
@@ -32,6 +34,7 @@ def access_middleware(metrics: Metrics) -> Middleware:
     async def log_and_count(request: web.Request, handler: Handler) -> web.StreamResponse:
         started = time.perf_counter()
         call_id = _given_id(request) or new_request_id()
+        request[REQUEST_ID] = call_id
         status = 500
         try:
             response = await handler(request)
@@ -66,7 +69,8 @@ def access_middleware(metrics: Metrics) -> Middleware:
 
 def _given_id(request: web.Request) -> str:
     text = request.headers.get(REQUEST_ID_HEADER, "").strip()
-    return text if len(text) <= MAX_REQUEST_ID and text.isprintable() else ""
+    # Sent back in a header: printable ASCII only, else one is made.
+    return text if len(text) <= MAX_REQUEST_ID and text.isascii() and text.isprintable() else ""
 
 
 def _route(request: web.Request) -> str:

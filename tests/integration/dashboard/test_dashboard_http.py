@@ -14,6 +14,7 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from adapters.http.app import create_app
 from adapters.http.dashboard.config import DashboardConfig
+from adapters.http.dashboard.live import MAX_STREAMS_PER_SESSION
 from app.commands import RevokeApiKey
 from app.dashboard_sessions import DashboardSessions
 from app.quality_trends import QualityTrends
@@ -220,3 +221,117 @@ async def _next_event(stream: ClientResponse) -> dict[str, str]:
             continue
         name, _, value = line.partition(": ")
         fields[name] = value
+
+
+@pytest.mark.parametrize(
+    "target",
+    ["/%09/evil.com", "/%0a/evil.com", "//evil.com", "/%5Cevil.com", "https://evil.com/", "/\u00e9vil"],
+)
+async def test_sign_in_never_sends_anyone_to_another_site(dashboard: Dashboard, target: str) -> None:
+    form = await dashboard.client.get(f"/sign-in?next={target}")
+    token = _hidden(await form.text(), "sign_in_token")
+    next_page = _hidden(await form.text(), "next")
+
+    signed = await dashboard.client.post(
+        "/sign-in",
+        data={"api_key": dashboard.world.a.keys["viewer"], "sign_in_token": token, "next": next_page},
+        allow_redirects=False,
+    )
+
+    location = signed.headers["Location"]
+    assert location.startswith("/")
+    assert not location.startswith("//")
+
+
+async def test_sign_in_returns_to_the_page_asked_for(dashboard: Dashboard) -> None:
+    sent = await dashboard.client.get("/alerts", allow_redirects=False)
+    form = await dashboard.client.get(sent.headers["Location"])
+    text = await form.text()
+
+    signed = await dashboard.client.post(
+        "/sign-in",
+        data={
+            "api_key": dashboard.world.a.keys["viewer"],
+            "sign_in_token": _hidden(text, "sign_in_token"),
+            "next": _hidden(text, "next"),
+        },
+        allow_redirects=False,
+    )
+
+    assert signed.headers["Location"] == "/alerts"
+
+
+@pytest.mark.parametrize(
+    "content_type",
+    [
+        "application/x-www-form-urlencoded; charset=bogus",
+        "application/x-www-form-urlencoded; charset=utf-16",
+        "multipart/form-data",
+    ],
+)
+async def test_a_form_that_cannot_be_read_is_a_bad_request(dashboard: Dashboard, content_type: str) -> None:
+    answer = await dashboard.client.post(
+        "/sign-in", data=b"api_key=x", headers={"Content-Type": content_type}
+    )
+
+    assert answer.status == 400
+
+
+async def test_live_streams_are_bounded_and_never_answered_to_head(dashboard: Dashboard) -> None:
+    await dashboard.sign_in("viewer")
+    opened = [await dashboard.client.get("/events") for _ in range(MAX_STREAMS_PER_SESSION)]
+    try:
+        refused = await dashboard.client.get("/events")
+        head = await dashboard.client.head("/events")
+    finally:
+        for stream in opened:
+            stream.close()
+
+    assert all(stream.status == 200 for stream in opened)
+    assert refused.status == 429
+    assert head.status == 405
+
+
+async def test_signing_out_ends_the_sessions_open_stream(dashboard: Dashboard) -> None:
+    token = await dashboard.sign_in("viewer")
+    stream = await dashboard.client.get("/events")
+    assert stream.headers["X-Request-Id"]
+
+    await dashboard.client.post("/sign-out", data={"csrf_token": token})
+
+    rest = await asyncio.wait_for(stream.content.read(), 5)
+    assert b"event: template" not in rest
+    assert stream.content.at_eof()
+
+
+async def test_a_cursor_from_the_future_still_gets_new_events(dashboard: Dashboard) -> None:
+    await dashboard.sign_in("viewer")
+    stream = await dashboard.client.get("/events", headers={"Last-Event-ID": "999999999"})
+
+    await dashboard.world.apply(ACME_WABA, status("order_ready", "PAUSED"))
+
+    event = await _next_event(stream)
+    stream.close()
+    assert '"to": "PAUSED"' in event["data"]
+
+
+async def test_the_chart_has_its_text_alternative_as_markup(dashboard: Dashboard) -> None:
+    await dashboard.world.apply(ACME_WABA, status("order_ready", "APPROVED"))
+    await dashboard.sign_in("viewer")
+
+    page = await (await dashboard.client.get("/quality")).text()
+
+    assert f'<title id="chart-{ACME_WABA}">' in page
+    assert "&lt;title" not in page
+
+
+async def test_a_template_whose_name_holds_a_slash_has_a_working_link(dashboard: Dashboard) -> None:
+    await dashboard.world.apply(ACME_WABA, status("a/../../b?c#d", "PAUSED"))
+    await dashboard.sign_in("viewer")
+    page = await (await dashboard.client.get("/")).text()
+
+    link = re.search(r'href="(/templates/[^"]+)"', page).group(1)  # type: ignore[union-attr]
+    opened = await dashboard.client.get(link)
+
+    assert opened.status == 200
+    assert "a/../../b?c#d.en_US" in await opened.text()

@@ -10,6 +10,7 @@ import grpc
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from adapters.grpc.auth import request_id
 from integration.grpc.conftest import GrpcWorld
 from watemplates.v1 import template_health_pb2 as hp
 from watemplates.v1 import template_health_pb2_grpc
@@ -117,3 +118,13 @@ async def test_a_stream_refused_before_it_starts_is_logged_with_its_code(
         "/watemplates.v1.TemplateHealthService/WatchTemplateEvents",
         "UNAUTHENTICATED",
     )
+
+
+@pytest.mark.parametrize("given", ["café", "x" * 129, "tab\there", ""])
+def test_a_request_id_that_cannot_go_back_in_the_trailers_is_not_taken(given: str) -> None:
+    # Trailers take printable ASCII: a non-ASCII id returned there would fail the call after it ran.
+    assert request_id([("x-request-id", given)]) == ""
+
+
+def test_a_usable_request_id_is_taken() -> None:
+    assert request_id([("x-request-id", " req-42 ")]) == "req-42"

@@ -24,12 +24,13 @@ def quality_chart(trend: WabaTrend) -> Markup:
     points = sorted(trend.points, key=lambda p: -p.days_ago)
     tallest = max((p.total for p in points), default=0) or 1
     usable = _HEIGHT - _TOP - _BOTTOM
+    waba = str(escape(trend.waba_id))
+    summary = str(escape("; ".join(_describe(p.days_ago, p.counts) for p in points)))
     parts = [
         f'<svg class="chart" role="img" viewBox="0 0 {_WIDTH} {_HEIGHT}" width="{_WIDTH}" height="{_HEIGHT}" '
-        f'xmlns="http://www.w3.org/2000/svg" aria-labelledby="chart-{escape(trend.waba_id)}">',
-        f'<title id="chart-{escape(trend.waba_id)}">Template quality of WABA {escape(trend.waba_id)}: '
-        + escape("; ".join(_describe(p.days_ago, p.counts) for p in points))
-        + "</title>",
+        f'xmlns="http://www.w3.org/2000/svg" aria-labelledby="chart-{waba}">',
+        # Escaped above and joined as plain text: adding Markup to a str would escape the tags.
+        f'<title id="chart-{waba}">Template quality of WABA {waba}: {summary}</title>',
     ]
     for index, point in enumerate(points):
         x = _GAP + index * (_BAR + _GAP)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from typing import Any
+from urllib.parse import quote
 
 import jinja2
 from aiohttp import web
@@ -61,4 +62,10 @@ def when(moment: datetime | None) -> str:
     return "" if moment is None else moment.strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
+def segment(text: str) -> str:
+    """One path segment: a template name may hold "/", "?" or "#" (Meta's names do not, webhooks may)."""
+    return quote(text, safe="")
+
+
 _ENVIRONMENT.filters["when"] = when
+_ENVIRONMENT.filters["segment"] = segment

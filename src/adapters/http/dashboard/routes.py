@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 
 from aiohttp import web
@@ -16,7 +15,7 @@ STATIC = Path(__file__).parent / "static"
 
 def add_dashboard_routes(app: web.Application, config: DashboardConfig) -> None:
     app[DASHBOARD] = config
-    app[live.STOPPING] = asyncio.Event()
+    app[live.LIVE] = live.LiveStreams()
     app.on_shutdown.append(live.stop_streams)
     routes = app.router
     routes.add_get("/sign-in", sign_in_form)
@@ -26,10 +25,12 @@ def add_dashboard_routes(app: web.Application, config: DashboardConfig) -> None:
     routes.add_get("/quality", signed_in_page(pages.quality))
     routes.add_get("/alerts", signed_in_page(pages.alerts))
     routes.add_post("/alerts/{alert_id}/acknowledge", signed_in_page(pages.acknowledge))
-    routes.add_get("/templates/{waba_id}/{name}", signed_in_page(pages.template_page))
+    # The name may hold an encoded "/" (the rest of the path, whatever it holds, is the name).
+    routes.add_get("/templates/{waba_id}/{name:.+}", signed_in_page(pages.template_page))
     routes.add_get("/inbox", signed_in_page(pages.inbox))
     routes.add_post("/inbox/{change_id}/replay", signed_in_page(pages.replay))
     routes.add_get("/campaigns", signed_in_page(pages.campaigns))
     routes.add_get("/messages", signed_in_page(pages.messages))
-    routes.add_get("/events", signed_in_page(live.events))
+    # No HEAD: a stream answered to HEAD would be held open for nothing.
+    routes.add_get("/events", signed_in_page(live.events), allow_head=False)
     routes.add_static("/static", STATIC)

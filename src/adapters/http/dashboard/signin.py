@@ -15,9 +15,13 @@ from collections.abc import Awaitable, Callable
 from urllib.parse import quote
 
 from aiohttp import web
+from aiohttp.web_request import FileField
+from multidict import MultiDictProxy
+from yarl import URL
 
 from adapters.http.access import ORG_ID
 from adapters.http.dashboard.config import DASHBOARD
+from adapters.http.dashboard.live import LIVE
 from adapters.http.dashboard.rendering import render
 from app.dashboard_sessions import SignedIn
 from app.errors import PermissionDenied, Unauthenticated
@@ -36,13 +40,13 @@ def signed_in_page(page: Page) -> Callable[[web.Request], Awaitable[web.StreamRe
         config = request.app[DASHBOARD]
         session = await config.sessions.resolve(request.cookies.get(SESSION_COOKIE, ""))
         if session is None:
-            if request.method == "GET":
+            if request.method in ("GET", "HEAD"):
                 target = "/sign-in" if request.path == "/" else f"/sign-in?next={quote(request.path_qs)}"
                 raise web.HTTPSeeOther(target)
             raise web.HTTPUnauthorized(text="your session ended: sign in again")
         request[ORG_ID] = session.principal.org_id
         if request.method == "POST":
-            form = await request.post()
+            form = await read_form(request)
             if not _same(str(form.get("csrf_token", "")), session.csrf_token):
                 raise web.HTTPForbidden(text="the form is stale or not ours (CSRF token): reload the page")
         try:
@@ -66,7 +70,7 @@ async def sign_in_form(request: web.Request) -> web.Response:
 
 async def sign_in(request: web.Request) -> web.StreamResponse:
     config = request.app[DASHBOARD]
-    form = await request.post()
+    form = await read_form(request)
     next_page = _safe_next(str(form.get("next", "")))
     if not _same(str(form.get("sign_in_token", "")), request.cookies.get(SIGN_IN_COOKIE, "")):
         raise web.HTTPForbidden(text="the sign-in form is stale or not ours: reload it")
@@ -90,9 +94,19 @@ async def sign_in(request: web.Request) -> web.StreamResponse:
 
 async def sign_out(request: web.Request, session: SignedIn) -> web.StreamResponse:
     await request.app[DASHBOARD].sessions.sign_out(session.session_id)
+    # This process's open streams of the session end now (others' within SESSION_CHECK_SECONDS).
+    request.app[LIVE].end_session(session.session_id)
     response = web.HTTPSeeOther("/sign-in")
     response.del_cookie(SESSION_COOKIE, path="/")
     raise response
+
+
+async def read_form(request: web.Request) -> MultiDictProxy[str | bytes | bytearray | FileField]:
+    """The posted form, or 400 for a body that is not one (an unknown charset, a broken multipart)."""
+    try:
+        return await request.post()
+    except (ValueError, LookupError, UnicodeDecodeError):
+        raise web.HTTPBadRequest(text="the form could not be read: send it as a browser does") from None
 
 
 def _set_cookie(
@@ -114,5 +128,18 @@ def _same(given: str, expected: str) -> bool:
 
 
 def _safe_next(target: str) -> str:
-    """Only a path of this site: a sign-in link must not send anyone elsewhere."""
-    return target if target.startswith("/") and not target.startswith("//") and "\\" not in target else ""
+    """Only a path of this site: a sign-in link must not send anyone elsewhere. Checked on the URL
+    as it will be sent (yarl drops tabs and newlines, so "/\t/evil" would become "//evil"), and
+    nothing but printable ASCII without spaces or backslashes is taken at all."""
+    if not target or any(not ch.isprintable() or ch.isspace() or ch == "\\" for ch in target):
+        return ""
+    if not target.isascii():
+        return ""
+    try:
+        url = URL(target)
+    except ValueError:
+        return ""
+    rendered = str(url)
+    if url.is_absolute() or url.host or not rendered.startswith("/") or rendered.startswith("//"):
+        return ""
+    return rendered
