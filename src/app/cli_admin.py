@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
@@ -13,7 +14,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import URL, Connection, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError
 
-from adapters.sql.engine import create_engine
+from adapters.sql.engine import SqlEngine, create_engine
 from adapters.sql.migrate import upgrade
 from adapters.sql.unit_of_work import is_transient_error
 from app.auth import Principal
@@ -28,6 +29,8 @@ SCHEMA_TABLE = "alembic_version"
 # PostgreSQL's answers (SQLSTATE) for a database that is not there and a login it refuses.
 _NO_SUCH_DATABASE = "3D000"
 _LOGIN_REFUSED = frozenset({"28000", "28P01"})
+# How long the schema check waits for a database another process has locked.
+SCHEMA_CHECK_SECONDS = 10.0
 
 
 class CliError(Exception):
@@ -93,8 +96,7 @@ async def require_schema(url: str) -> None:
     except ValueError as exc:  # a backend this service does not run on
         raise CliError(f"WATEMPLATES_DATABASE_URL {shown}: {exc}") from exc
     try:
-        async with engine.connect() as connection:
-            migrated = await connection.run_sync(_has_schema)
+        migrated = await _schema_present(engine)
     except Exception as exc:
         raise _unusable(exc, shown) from exc
     finally:
@@ -129,6 +131,23 @@ def _require_sqlite_file(url: URL, shown: str) -> None:
     if not path.exists():
         where = "" if path.is_absolute() else f" in {os.getcwd()}"
         raise CliError(f"no database at {shown} ({database} does not exist{where}); {MIGRATE_HINT}")
+
+
+async def _schema_present(engine: SqlEngine) -> bool:
+    """Whether SCHEMA_TABLE exists. The inspection runs as one synchronous call, outside the SQLite
+    adapter's waiting for a busy database, so a lock another process holds (a server migrating at
+    start, a checkpoint) is waited out here, as long as the adapter would."""
+    deadline = time.monotonic() + SCHEMA_CHECK_SECONDS
+    delay = 0.05
+    while True:
+        try:
+            async with engine.connect() as connection:
+                return await connection.run_sync(_has_schema)
+        except Exception as exc:
+            if not is_transient_error(exc) or time.monotonic() + delay > deadline:
+                raise
+        await asyncio.sleep(delay)
+        delay = min(delay * 2, 0.5)
 
 
 def _has_schema(connection: Connection) -> bool:
