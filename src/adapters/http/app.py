@@ -9,7 +9,7 @@ from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
 from aiohttp.web_protocol import RequestPayloadError
 
-from adapters.http.access import METRICS, MetricsEndpoint, access_middleware, metrics_page
+from adapters.http.access import METRICS, InstrumentedRoutes, MetricsEndpoint, metrics_page
 from adapters.http.dashboard.config import DashboardConfig
 from adapters.http.dashboard.routes import add_dashboard_routes
 from adapters.http.webhook.endpoint import WebhookConfig, add_webhook_routes
@@ -76,18 +76,20 @@ def create_app(
         server_log.addFilter(_PEER_MISTAKES)
     # Bodies are read as sent: the webhook signature covers the raw bytes, and aiohttp's automatic
     # decompression would both change them and fail on a broken stream outside any handler.
-    app = web.Application(handler_args={"auto_decompress": False}, middlewares=[access_middleware(metrics)])
+    app = web.Application(handler_args={"auto_decompress": False})
     app[PROBE] = probe
-    app.router.add_get("/healthz", healthz)
-    app.router.add_get("/readyz", readyz)
+    routes = InstrumentedRoutes(app, metrics)
+    routes.add_get("/healthz", healthz)
+    routes.add_get("/readyz", readyz)
     if metrics_endpoint is not None:
         app[METRICS] = metrics_endpoint
-        app.router.add_get("/metrics", metrics_page)
+        routes.add_get("/metrics", metrics_page)
     if dashboard is not None:
-        add_dashboard_routes(app, dashboard)
+        add_dashboard_routes(app, routes, dashboard)
     if webhook is not None:
         add_webhook_routes(
             app,
+            routes,
             uow_factory=webhook.uow_factory,
             clock=webhook.clock,
             app_secret=webhook.app_secret,

@@ -100,7 +100,7 @@ class PrometheusMetrics:
             buckets=_LATENCY_BUCKETS,
             registry=register,
         )
-        self._children: dict[tuple[str, ...], Any] = {}
+        self._children: dict[tuple[object, ...], Any] = {}
         self._notifications = Counter(
             "watemplates_notifications",
             "notification delivery attempts, by channel kind and outcome",
@@ -122,8 +122,16 @@ class PrometheusMetrics:
         duration.observe(seconds)
 
     def http_finished(self, route: str, method: str, status: int, seconds: float) -> None:
-        self._http_requests.labels(route, method, str(status)).inc()
-        self._http_seconds.labels(route).observe(seconds)
+        requests = self._children.get(("http", route, method, status))
+        if requests is None:
+            requests = self._children[("http", route, method, status)] = self._http_requests.labels(
+                route, method, str(status)
+            )
+        duration = self._children.get(("http", route))
+        if duration is None:
+            duration = self._children[("http", route)] = self._http_seconds.labels(route)
+        requests.inc()
+        duration.observe(seconds)
 
     def changes_applied(self, count: int) -> None:
         if count:

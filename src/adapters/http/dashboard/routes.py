@@ -6,6 +6,7 @@ from pathlib import Path
 
 from aiohttp import web
 
+from adapters.http.access import InstrumentedRoutes
 from adapters.http.dashboard import live, pages
 from adapters.http.dashboard.config import DASHBOARD, DashboardConfig
 from adapters.http.dashboard.signin import sign_in, sign_in_form, sign_out, signed_in_page
@@ -13,11 +14,10 @@ from adapters.http.dashboard.signin import sign_in, sign_in_form, sign_out, sign
 STATIC = Path(__file__).parent / "static"
 
 
-def add_dashboard_routes(app: web.Application, config: DashboardConfig) -> None:
+def add_dashboard_routes(app: web.Application, routes: InstrumentedRoutes, config: DashboardConfig) -> None:
     app[DASHBOARD] = config
     app[live.LIVE] = live.LiveStreams()
     app.on_shutdown.append(live.stop_streams)
-    routes = app.router
     routes.add_get("/sign-in", sign_in_form)
     routes.add_post("/sign-in", sign_in)
     routes.add_post("/sign-out", signed_in_page(sign_out))
@@ -33,4 +33,5 @@ def add_dashboard_routes(app: web.Application, config: DashboardConfig) -> None:
     routes.add_get("/messages", signed_in_page(pages.messages))
     # No HEAD: a stream answered to HEAD would be held open for nothing.
     routes.add_get("/events", signed_in_page(live.events), allow_head=False)
-    routes.add_static("/static", STATIC)
+    # Assets are neither logged nor counted: a page load fetches them, it is the page that tells.
+    app.router.add_static("/static", STATIC)

@@ -28,6 +28,7 @@ from aiohttp import hdrs, web
 from aiohttp.http_exceptions import HttpProcessingError
 from aiohttp.web_protocol import RequestPayloadError
 
+from adapters.http.access import InstrumentedRoutes
 from adapters.http.webhook.envelope import parse_envelope
 from app.errors import StoreUnavailable
 from app.group_commit import DeliveryGroupCommit
@@ -64,6 +65,7 @@ class WebhookConfig:
 
 def add_webhook_routes(
     app: web.Application,
+    routes: InstrumentedRoutes,
     *,
     uow_factory: UnitOfWorkFactory,
     clock: Clock,
@@ -73,8 +75,8 @@ def add_webhook_routes(
 ) -> None:
     """Registers GET and POST /webhooks/meta on `app`."""
     endpoint = MetaWebhookEndpoint(WebhookConfig(uow_factory, clock, app_secret, verify_token, on_delivery))
-    app.router.add_get(PATH, endpoint.verify)
-    app.router.add_post(PATH, endpoint.receive)
+    routes.add_get(PATH, endpoint.verify)
+    routes.add_post(PATH, endpoint.receive)
 
     async def finish_writing(_app: web.Application) -> None:
         await endpoint.close()
