@@ -347,6 +347,8 @@ First steps, in another terminal (with .venv/bin on PATH):
   watemplates waba add --org acme --waba-id 301122334455667 --phone-number-id 109876543210987
   grpcurl -plaintext -H "authorization: Bearer <key>" \\
       -d '{{"parent": "wabas/301122334455667"}}' {grpc_target} watemplates.v1.TemplateService/ListTemplates
+  (no grpcurl here? the README's "Calling watemplates from another service" has a Python client)
+  open http://{settings.http_addr}/ and sign in with the key to see the dashboard
 Stop with Ctrl-C.
 """
     )
