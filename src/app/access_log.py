@@ -45,6 +45,17 @@ _PREFIX = secrets.token_hex(8)
 _NEXT = itertools.count(1)
 
 
+# A UUID or a trace id fits; longer is not a request id.
+MAX_REQUEST_ID = 128
+
+
+def usable_request_id(given: str) -> str:
+    """A caller's request id, or "" when it cannot be one: it goes back to the caller in a header or
+    in gRPC trailers, which take printable ASCII only (a non-ASCII one failed the call after it ran)."""
+    text = given.strip()
+    return text if len(text) <= MAX_REQUEST_ID and text.isascii() and text.isprintable() else ""
+
+
 def new_request_id() -> str:
     return f"{_PREFIX}{next(_NEXT):016x}"
 

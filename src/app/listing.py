@@ -1,5 +1,5 @@
 """The newest-first listings (messages, campaigns, notifications): one way to page them (AIP-158), keyset on
-(created_at, id), optionally narrowed to one template."""
+(created_at, id), optionally narrowed to one template; and reading all of an organization's templates."""
 
 from __future__ import annotations
 
@@ -11,8 +11,9 @@ from typing import Any, Protocol, TypeVar
 from app.auth import Principal
 from app.handlers.templates import load_template
 from app.paging import Page, PageTokenCodec, SizeOf, effective_page_size, fingerprint, fit_page
-from app.ports import UnitOfWork, UnitOfWorkFactory
+from app.ports import TemplateCursor, TemplateQuery, UnitOfWork, UnitOfWorkFactory
 from app.resource_names import TemplateKey
+from domain.templates import Template
 
 
 class Listed(Protocol):
@@ -55,3 +56,25 @@ async def newest_first(
     page, more = fit_page(found, limit, size_of)
     token = page_tokens.encode(query_id, [page[-1].created_at.isoformat(), page[-1].id]) if more else ""
     return Page(page, token)
+
+
+# Templates read in pages of this many when all of them are wanted (a sync, a summary, a trend).
+ALL_TEMPLATES_PAGE = 500
+
+
+async def all_templates(uow: UnitOfWork, org_id: str, waba_id: str | None = None) -> list[Template]:
+    """Every template of the organization (of one WABA when given), in the listing's order, read a
+    page at a time so no single query returns an unbounded result."""
+    found: list[Template] = []
+    cursor: TemplateCursor | None = None
+    while True:
+        page = list(
+            await uow.templates.list(
+                TemplateQuery(org_id=org_id, waba_id=waba_id, after=cursor, limit=ALL_TEMPLATES_PAGE)
+            )
+        )
+        found.extend(page)
+        if len(page) < ALL_TEMPLATES_PAGE:
+            return found
+        last = page[-1]
+        cursor = TemplateCursor(last.display_name, last.language_code, last.id)

@@ -13,14 +13,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from app.auth import Principal
-from app.ports import Clock, TemplateCursor, TemplateQuery, UnitOfWork, UnitOfWorkFactory
+from app.listing import all_templates
+from app.ports import Clock, UnitOfWorkFactory
 from domain.observations import Aspect
 from domain.status import TemplateQuality
 from domain.templates import Template
 from domain.tenancy import Role
 
 PERIODS = (timedelta(0), timedelta(days=7), timedelta(days=30))
-_PAGE = 500
 # More changes than this in 30 days is not a dashboard's question; the rest count as today's.
 MAX_CHANGES = 100_000
 
@@ -59,7 +59,7 @@ class QualityTrends:
         now = self._clock.now()
         async with self._uow_factory(read_only=True) as uow:
             wabas = [w.waba_id for w in await uow.wabas.list_for_org(principal.org_id)]
-            templates = await _all_templates(uow, principal.org_id)
+            templates = await all_templates(uow, principal.org_id)
             changes = await uow.template_events.applied_since(
                 principal.org_id, Aspect.QUALITY, now - PERIODS[-1], limit=MAX_CHANGES
             )
@@ -88,14 +88,3 @@ def _quality_at(template: Template, changes: list[tuple[datetime, str]], at: dat
         if occurred_at > at:
             return TemplateQuality.from_meta(before)
     return template.quality
-
-
-async def _all_templates(uow: UnitOfWork, org_id: str) -> list[Template]:
-    found: list[Template] = []
-    cursor: TemplateCursor | None = None
-    while True:
-        batch = list(await uow.templates.list(TemplateQuery(org_id=org_id, after=cursor, limit=_PAGE)))
-        found.extend(batch)
-        if len(batch) < _PAGE:
-            return found
-        cursor = TemplateCursor(batch[-1].display_name, batch[-1].language_code, batch[-1].id)

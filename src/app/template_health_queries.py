@@ -10,12 +10,11 @@ from datetime import datetime
 from app.auth import Principal
 from app.errors import NotFound
 from app.handlers.templates import load_template
+from app.listing import all_templates
 from app.paging import Page, PageTokenCodec, SizeOf, effective_page_size, fingerprint, fit_page
 from app.ports import (
     AlertQuery,
     StoredTemplateEvent,
-    TemplateCursor,
-    TemplateQuery,
     UnitOfWork,
     UnitOfWorkFactory,
 )
@@ -23,8 +22,6 @@ from app.resource_names import TemplateKey, waba_name
 from domain.alerts import Alert
 from domain.templates import Template
 from domain.tenancy import Role
-
-SUMMARY_PAGE = 500
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,21 +101,9 @@ class TemplateHealthQueries:
                     by_waba[waba.waba_id] = QualityCounts()
             else:
                 by_waba[waba_id] = QualityCounts()
-            cursor: TemplateCursor | None = None
-            while True:
-                batch = list(
-                    await uow.templates.list(
-                        TemplateQuery(
-                            org_id=principal.org_id, waba_id=waba_id, after=cursor, limit=SUMMARY_PAGE
-                        )
-                    )
-                )
-                for template in batch:
-                    total.add(template)
-                    by_waba[template.waba_id].add(template)
-                if len(batch) < SUMMARY_PAGE:
-                    break
-                cursor = TemplateCursor(batch[-1].display_name, batch[-1].language_code, batch[-1].id)
+            for template in await all_templates(uow, principal.org_id, waba_id):
+                total.add(template)
+                by_waba[template.waba_id].add(template)
         return QualitySummary(total, dict(by_waba))
 
     async def history(

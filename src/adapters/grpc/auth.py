@@ -9,6 +9,7 @@ from typing import Any
 import grpc
 
 from adapters.grpc.errors import RpcError, abort, log_unexpected, to_rpc_error
+from app.access_log import usable_request_id
 from app.auth import Authenticator, Principal
 from app.errors import Unauthenticated
 
@@ -20,10 +21,6 @@ PUBLIC_SERVICES = ("/grpc.health.v1.Health/", "/grpc.reflection.")
 def current_principal() -> Principal:
     """The caller of the RPC being served (set by AuthInterceptor)."""
     return _principal.get()
-
-
-# A UUID or a trace id fits; longer is not a request id.
-MAX_REQUEST_ID = 128
 
 
 def bearer_token(metadata: Any) -> str | None:
@@ -71,11 +68,9 @@ def request_id(metadata: Any) -> str:
     usable one."""
     for key, value in metadata or ():
         if key == "x-request-id":
-            text = value.decode(errors="replace") if isinstance(value, bytes) else str(value)
-            text = text.strip()
-            # Sent back in the trailers, which take ASCII only: anything else is not taken.
-            usable = len(text) <= MAX_REQUEST_ID and text.isascii() and text.isprintable()
-            return text if usable else ""
+            return usable_request_id(
+                value.decode(errors="replace") if isinstance(value, bytes) else str(value)
+            )
     return ""
 
 

@@ -15,11 +15,10 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
-from app.access_log import log_access, new_request_id
+from app.access_log import log_access, new_request_id, usable_request_id
 from app.observability import Metrics
 
 REQUEST_ID_HEADER = "X-Request-Id"
-MAX_REQUEST_ID = 128
 # The request's id (given or made), for handlers that send their headers themselves (a stream).
 REQUEST_ID = web.RequestKey("request_id", str)
 # The organization a request acts for, once known (the dashboard's session), for the log line.
@@ -83,9 +82,7 @@ class InstrumentedRoutes:
 
 
 def _given_id(request: web.Request) -> str:
-    text = request.headers.get(REQUEST_ID_HEADER, "").strip()
-    # Sent back in a header: printable ASCII only, else one is made.
-    return text if len(text) <= MAX_REQUEST_ID and text.isascii() and text.isprintable() else ""
+    return usable_request_id(request.headers.get(REQUEST_ID_HEADER, ""))
 
 
 @dataclass(frozen=True, slots=True)

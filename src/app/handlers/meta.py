@@ -8,7 +8,6 @@ import secrets
 from datetime import datetime, timedelta
 from typing import TypeVar
 
-from app.auth import Principal
 from app.commands import (
     SubmitTemplate,
     SyncReport,
@@ -19,15 +18,15 @@ from app.errors import (
     MetaNotConfigured,
 )
 from app.handlers.templates import expect_meta_change, load_template, meta_change_refused, require_waba
+from app.listing import all_templates
 from app.meta_ports import MetaTemplateState, TemplateGateway
-from app.ports import Clock, TemplateCursor, TemplateQuery, UnitOfWork, UnitOfWorkFactory
+from app.ports import Clock, UnitOfWorkFactory
 from domain.events import TemplateEvent
 from domain.observations import Aspect, ChangeSource, Observation, Outcome
 from domain.status import TemplateStatus, reason_code
 from domain.templates import Template
 from domain.tenancy import Role
 
-SYNC_PAGE = 500
 # A submission sent this long before a sync's list was taken has had its answer or died: the Graph
 # client gives up well within it (timeouts and retries included).
 SUBMISSION_IN_FLIGHT = timedelta(minutes=5)
@@ -94,7 +93,7 @@ async def sync_templates(
         await uow.template_events.reserve()  # many templates in one transaction: queue before locking rows
         local = {
             (t.display_name, t.language_code): t
-            for t in await _all_templates(uow, command.principal, command.waba_id)
+            for t in await all_templates(uow, command.principal.org_id, command.waba_id)
         }
         for state in remote:
             key = (state.definition.display_name, state.definition.language_code)
@@ -169,19 +168,3 @@ def _observe_state(
         observations.append(Observation(Aspect.QUALITY, state.quality, ChangeSource.SYNC, now))
     events = [template.observe(o, received_at=now, applied_only=applied_only) for o in observations]
     return [event for event in events if event.outcome is Outcome.APPLIED]
-
-
-async def _all_templates(uow: UnitOfWork, principal: Principal, waba_id: str) -> list[Template]:
-    found: list[Template] = []
-    cursor: TemplateCursor | None = None
-    while True:
-        page = list(
-            await uow.templates.list(
-                TemplateQuery(org_id=principal.org_id, waba_id=waba_id, after=cursor, limit=SYNC_PAGE)
-            )
-        )
-        found.extend(page)
-        if len(page) < SYNC_PAGE:
-            return found
-        last = page[-1]
-        cursor = TemplateCursor(last.display_name, last.language_code, last.id)
